@@ -1,0 +1,2 @@
+// Package authz decides who may do what on which licence.
+package authz

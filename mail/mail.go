@@ -1,0 +1,2 @@
+// Package mail composes and delivers OpenLSC's notification mail.
+package mail
