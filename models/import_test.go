@@ -54,9 +54,9 @@ type snapshot struct {
 func snap(t *testing.T, s *models.Store) snapshot {
 	t.Helper()
 	var sn snapshot
-	db := s.DB().Order("id")
 	for _, dst := range []any{&sn.Orgs, &sn.Agreements, &sn.Contacts, &sn.Products, &sn.Versions, &sn.Files, &sn.Entitlements, &sn.Keys} {
-		if err := db.Find(dst).Error; err != nil {
+		// A fresh chain per table: a reused gorm chain keeps its first table.
+		if err := s.DB().Order("id").Find(dst).Error; err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -156,6 +156,10 @@ func TestImportIsIdempotent(t *testing.T) {
 	s := modelstest.New(t)
 	mustImport(t, s, loadValid(t))
 	before := snap(t, s)
+	if len(before.Agreements) != 4 || len(before.Keys) != 2 || len(before.Contacts) != 2 || len(before.Files) != 1 {
+		t.Fatalf("snapshot does not see every table: %d agreements, %d keys, %d contacts, %d files",
+			len(before.Agreements), len(before.Keys), len(before.Contacts), len(before.Files))
+	}
 	res := mustImport(t, s, loadValid(t))
 	after := snap(t, s)
 	for name, c := range map[string]models.ImportCounts{

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -10,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // MinSecretLength is the shortest OPENLSC_SECRET_KEY accepted.
@@ -22,8 +24,9 @@ const sealVersion byte = 1
 // sealing secrets at rest (AES-256-GCM) and one per purpose for keyed hashes
 // (HMAC-SHA-256) and signatures.
 type Keyring struct {
-	secret []byte
-	aead   cipher.AEAD
+	secret  []byte
+	aead    cipher.AEAD
+	subkeys sync.Map // purpose → derived key, so hashing does not re-derive
 }
 
 // NewKeyring derives the keys from secret, which must be at least
@@ -33,7 +36,7 @@ func NewKeyring(secret string) (*Keyring, error) {
 		return nil, fmt.Errorf("the secret key has %d characters; it needs at least %d", len(secret), MinSecretLength)
 	}
 	k := &Keyring{secret: []byte(secret)}
-	block, err := aes.NewCipher(k.SubKey("seal"))
+	block, err := aes.NewCipher(k.subKey("seal"))
 	if err != nil {
 		return nil, err
 	}
@@ -45,11 +48,18 @@ func NewKeyring(secret string) (*Keyring, error) {
 
 // SubKey returns a 32-byte key derived for purpose. Different purposes give
 // independent keys.
-func (k *Keyring) SubKey(purpose string) []byte {
+func (k *Keyring) SubKey(purpose string) []byte { return bytes.Clone(k.subKey(purpose)) }
+
+// subKey returns the cached key for purpose; callers must not modify it.
+func (k *Keyring) subKey(purpose string) []byte {
+	if key, ok := k.subkeys.Load(purpose); ok {
+		return key.([]byte)
+	}
 	key, err := hkdf.Key(sha256.New, k.secret, []byte("openlsc"), "openlsc/"+purpose, 32)
 	if err != nil {
 		panic(err) // only for lengths HKDF-SHA-256 cannot produce
 	}
+	k.subkeys.Store(purpose, key)
 	return key
 }
 
@@ -57,7 +67,7 @@ func (k *Keyring) SubKey(purpose string) []byte {
 // It is deterministic, so it can be looked up, and reveals nothing about
 // value to anyone without the secret.
 func (k *Keyring) Hash(purpose, value string) string {
-	m := hmac.New(sha256.New, k.SubKey("hash/"+purpose))
+	m := hmac.New(sha256.New, k.subKey("hash/"+purpose))
 	m.Write([]byte(value))
 	return hex.EncodeToString(m.Sum(nil))
 }

@@ -1,0 +1,75 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/openlsc/openlsc/models"
+)
+
+// Problem is an RFC 9457 problem detail, the body of every API error.
+type Problem struct {
+	Type      string              `json:"type"`
+	Title     string              `json:"title"`
+	Status    int                 `json:"status"`
+	Detail    string              `json:"detail,omitempty"`
+	Errors    []models.FieldError `json:"errors,omitempty"`
+	RequestID string              `json:"request_id,omitempty"`
+}
+
+// StatusOf maps an error code to its HTTP status.
+func StatusOf(code models.Code) int {
+	switch code {
+	case models.CodeInvalid:
+		return http.StatusUnprocessableEntity
+	case models.CodeNotFound:
+		return http.StatusNotFound
+	case models.CodeConflict:
+		return http.StatusConflict
+	case models.CodeForbidden:
+		return http.StatusForbidden
+	}
+	return http.StatusInternalServerError
+}
+
+// WriteError answers with err as application/problem+json. Internal errors
+// are logged with the request id and answered with a generic message.
+func WriteError(c *gin.Context, err error) {
+	code := models.ErrorCode(err)
+	status := StatusOf(code)
+	p := Problem{
+		Type:      "about:blank",
+		Title:     http.StatusText(status),
+		Status:    status,
+		Detail:    models.ErrorMessage(err),
+		RequestID: RequestID(c),
+	}
+	var e *models.Error
+	if errors.As(err, &e) && code != models.CodeInternal {
+		p.Errors = e.Fields
+	}
+	if status >= 500 {
+		loggerFrom(c).ErrorContext(c.Request.Context(), "request failed", slog.Any("error", err))
+	}
+	writeProblem(c, p)
+}
+
+func writeProblem(c *gin.Context, p Problem) {
+	c.Header("Cache-Control", "no-store")
+	c.Render(p.Status, problemRender{p})
+	c.Abort()
+}
+
+// problemRender writes a Problem with the problem+json content type.
+type problemRender struct{ p Problem }
+
+func (r problemRender) Render(w http.ResponseWriter) error {
+	r.WriteContentType(w)
+	return jsonRender(w, r.p)
+}
+
+func (problemRender) WriteContentType(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/problem+json")
+}

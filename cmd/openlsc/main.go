@@ -1,0 +1,287 @@
+// Command openlsc runs the OpenLSC licensing service center: the web server
+// (serve), schema migrations (migrate) and bulk data import (import).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/frontend"
+	"github.com/openlsc/openlsc/models"
+	"github.com/openlsc/openlsc/models/demo"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `OpenLSC, an open-source licensing service center.
+
+Usage:
+  openlsc serve [--dev] [--addr HOST:PORT]   run the web server (migrates first)
+  openlsc migrate [--dev]                    apply database migrations and exit
+  openlsc import [--dev] [--dry-run] FILE    load agreement data from a JSON file ("-" reads stdin)
+  openlsc version                            print the version
+
+Configuration comes from OPENLSC_* environment variables; see README.md.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, runEnv{
+		args:   os.Args[1:],
+		getenv: os.Getenv,
+		stdin:  os.Stdin,
+		stdout: os.Stdout,
+		stderr: os.Stderr,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "openlsc:", err)
+		os.Exit(1)
+	}
+}
+
+// runEnv is everything run takes from the process, so tests can supply it.
+type runEnv struct {
+	args           []string
+	getenv         func(string) string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// listening, when set, is told the server's address once it accepts
+	// connections.
+	listening func(addr net.Addr)
+}
+
+// run carries out one command line.
+func run(ctx context.Context, env runEnv) error {
+	if len(env.args) == 0 {
+		fmt.Fprint(env.stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, args := env.args[0], env.args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, env, args)
+	case "migrate":
+		return migrate(ctx, env, args)
+	case "import":
+		return importFile(ctx, env, args)
+	case "version", "--version":
+		fmt.Fprintln(env.stdout, "openlsc", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(env.stdout, usage)
+		return nil
+	}
+	fmt.Fprint(env.stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func newFlagSet(name string, env runEnv) *flag.FlagSet {
+	fs := flag.NewFlagSet("openlsc "+name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	return fs
+}
+
+// setup loads the configuration and opens and migrates the database.
+func setup(ctx context.Context, env runEnv, dev bool) (config, *slog.Logger, *models.Store, error) {
+	cfg, err := loadConfig(env.getenv, dev)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	logger := newLogger(cfg, env.stderr)
+	if cfg.SecretKey == "" {
+		if cfg.SecretKey, err = devSecret(cfg); err != nil {
+			return cfg, nil, nil, err
+		}
+	}
+	keys, err := models.NewKeyring(cfg.SecretKey)
+	if err != nil {
+		return cfg, nil, nil, fmt.Errorf("OPENLSC_SECRET_KEY: %w", err)
+	}
+	store, err := models.Open(ctx, cfg.DatabaseURL, models.Options{Keyring: keys})
+	if err != nil {
+		return cfg, nil, nil, fmt.Errorf("OPENLSC_DATABASE_URL: %w", err)
+	}
+	v, err := store.Migrate(ctx)
+	if err != nil {
+		_ = store.Close()
+		return cfg, nil, nil, err
+	}
+	logger.Debug("database ready", slog.String("dialect", store.Dialect()), slog.Int64("schema_version", v))
+	return cfg, logger, store, nil
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(ctx context.Context, env runEnv, args []string) error {
+	fs := newFlagSet("serve", env)
+	dev := fs.Bool("dev", false, "development mode: demo data, built-in OpenID provider and mailbox")
+	addr := fs.String("addr", "", "listen address (overrides OPENLSC_ADDR)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, logger, store, err := setup(ctx, env, *dev)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	logger.Info("starting OpenLSC", slog.String("version", version), slog.Any("config", cfg))
+	if cfg.Dev {
+		logger.Warn("development mode is on: demo data and development sign-in are enabled; never use it in production")
+		imported, err := demo.Load(ctx, store, cfg.StorageDir)
+		if err != nil {
+			return fmt.Errorf("load the demo data: %w", err)
+		}
+		if imported {
+			logger.Info("demo data loaded")
+		}
+	}
+
+	gin.SetMode(gin.ReleaseMode)
+	pages, err := frontend.New(frontend.Options{Status: store, Logger: logger, Dev: cfg.Dev, Version: version})
+	if err != nil {
+		return fmt.Errorf("web UI: %w", err)
+	}
+	handler, err := api.New(api.Options{
+		Health:         store,
+		Pages:          pages,
+		Logger:         logger,
+		BaseURL:        cfg.BaseURL,
+		TrustedProxies: cfg.TrustedProxies,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("OPENLSC_ADDR: listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL.String()))
+	if env.listening != nil {
+		env.listening(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func migrate(ctx context.Context, env runEnv, args []string) error {
+	fs := newFlagSet("migrate", env)
+	dev := fs.Bool("dev", false, "development mode (a SQLite database needs no secret key)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	_, _, store, err := setup(ctx, env, *dev)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	cur, _, err := store.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "%s database at schema version %d\n", store.Dialect(), cur)
+	return nil
+}
+
+func importFile(ctx context.Context, env runEnv, args []string) error {
+	fs := newFlagSet("import", env)
+	dev := fs.Bool("dev", false, "development mode (a SQLite database needs no secret key)")
+	dryRun := fs.Bool("dry-run", false, "validate and report what would change, change nothing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("import takes one FILE (or - for standard input)")
+	}
+	name := fs.Arg(0)
+	var in io.Reader = env.stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	doc, err := models.DecodeImport(in)
+	if err != nil {
+		return err
+	}
+	_, _, store, err := setup(ctx, env, *dev)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	start := time.Now()
+	res, err := store.Import(ctx, doc, models.ImportOptions{Actor: models.Actor{Label: "cli"}, DryRun: *dryRun})
+	if err != nil {
+		return err
+	}
+	printImportResult(env.stdout, res, time.Since(start))
+	return nil
+}
+
+func printImportResult(w io.Writer, res *models.ImportResult, took time.Duration) {
+	verb := "Imported"
+	if res.DryRun {
+		verb = "Dry run, nothing changed; would import"
+	}
+	fmt.Fprintf(w, "%s in %s:\n", verb, took.Round(time.Millisecond))
+	fmt.Fprintf(w, "  %-14s %8s %8s %10s %8s\n", "", "created", "updated", "unchanged", "removed")
+	for _, row := range []struct {
+		name string
+		c    models.ImportCounts
+	}{
+		{"organizations", res.Organizations}, {"agreements", res.Agreements}, {"contacts", res.Contacts},
+		{"products", res.Products}, {"versions", res.Versions}, {"files", res.Files},
+		{"entitlements", res.Entitlements}, {"keys", res.Keys},
+	} {
+		fmt.Fprintf(w, "  %-14s %8d %8d %10d %8d\n", row.name, row.c.Created, row.c.Updated, row.c.Unchanged, row.c.Removed)
+	}
+}

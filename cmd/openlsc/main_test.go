@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openlsc/openlsc/models/modelstest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func envOf(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		dev  bool
+		want []string
+	}{
+		{"no secret outside dev", map[string]string{}, false, []string{"OPENLSC_SECRET_KEY is not set", "--dev"}},
+		{"short secret", map[string]string{"OPENLSC_SECRET_KEY": "short"}, false, []string{"OPENLSC_SECRET_KEY has 5 characters"}},
+		{"bad addr", map[string]string{"OPENLSC_ADDR": "8080"}, true, []string{"OPENLSC_ADDR=\"8080\""}},
+		{"bad base url", map[string]string{"OPENLSC_BASE_URL": "licensing.example.com/x"}, true, []string{"OPENLSC_BASE_URL"}},
+		{"bad database url", map[string]string{"OPENLSC_DATABASE_URL": "mysql://u:hunter2@h/db"}, true, []string{"OPENLSC_DATABASE_URL", "postgres://"}},
+		{"bad proxy", map[string]string{"OPENLSC_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, true, []string{"OPENLSC_TRUSTED_PROXIES", "proxy.local"}},
+		{"bad log level", map[string]string{"OPENLSC_LOG_LEVEL": "loud"}, true, []string{"OPENLSC_LOG_LEVEL"}},
+		{"bad log format", map[string]string{"OPENLSC_LOG_FORMAT": "xml"}, true, []string{"OPENLSC_LOG_FORMAT"}},
+		{"bad dev flag", map[string]string{"OPENLSC_DEV": "maybe"}, false, []string{"OPENLSC_DEV"}},
+		{"several at once", map[string]string{"OPENLSC_ADDR": "x", "OPENLSC_LOG_FORMAT": "xml"}, true, []string{"OPENLSC_ADDR", "OPENLSC_LOG_FORMAT"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadConfig(envOf(tc.env), tc.dev)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error leaks a password:\n%v", err)
+			}
+		})
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := loadConfig(envOf(map[string]string{"OPENLSC_SECRET_KEY": strings.Repeat("k", 32)}), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.BaseURL.String() != "http://localhost:8080" || c.DatabaseURL != "./data/openlsc.db" || c.Dev {
+		t.Errorf("defaults %+v", c)
+	}
+	// Dev mode is never on implicitly, and OPENLSC_DEV=true turns it on.
+	c, _ = loadConfig(envOf(map[string]string{"OPENLSC_DEV": "true"}), false)
+	if !c.Dev {
+		t.Error("OPENLSC_DEV=true did not turn on dev mode")
+	}
+}
+
+func TestDevSecretIsKept(t *testing.T) {
+	dir := t.TempDir()
+	c := config{DatabaseURL: filepath.Join(dir, "db", "openlsc.db")}
+	a, err := devSecret(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := devSecret(c)
+	if a != b || len(a) < 32 {
+		t.Errorf("dev secret %q then %q", a, b)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "db", "dev-secret.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("secret file: %v %v", fi, err)
+	}
+	if _, err := devSecret(config{DatabaseURL: "postgres://localhost/x"}); err == nil {
+		t.Error("dev mode made up a secret for PostgreSQL")
+	}
+}
+
+// testServer runs `openlsc serve` on a free loopback port until the test ends.
+func testServer(t *testing.T, vars map[string]string, args ...string) (baseURL string, logs *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	logs = &syncBuffer{}
+	done := make(chan error, 1)
+	vars["OPENLSC_ADDR"] = "127.0.0.1:0"
+	go func() {
+		done <- run(ctx, runEnv{
+			args: append([]string{"serve"}, args...), getenv: envOf(vars),
+			stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs,
+			listening: func(a net.Addr) { addrc <- a },
+		})
+	}()
+	select {
+	case a := <-addrc:
+		baseURL = "http://" + a.String()
+	case err := <-done:
+		t.Fatalf("serve ended: %v\n%s", err, logs)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve did not start:\n%s", logs)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve did not shut down cleanly: %v", err)
+		}
+	})
+	return baseURL, logs
+}
+
+func get(t *testing.T, url string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestServeDev(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{
+		"OPENLSC_DATABASE_URL": modelstest.URL(t),
+		"OPENLSC_STORAGE_DIR":  filepath.Join(dir, "files"),
+		"OPENLSC_SECRET_KEY":   modelstest.Secret,
+	}
+	base, logs := testServer(t, vars, "--dev")
+
+	resp, body := get(t, base+"/healthz")
+	if resp.StatusCode != 200 || !strings.Contains(body, "ok") {
+		t.Errorf("/healthz: %d %s", resp.StatusCode, body)
+	}
+	resp, body = get(t, base+"/readyz")
+	if resp.StatusCode != 200 || !strings.Contains(body, "ready") {
+		t.Errorf("/readyz: %d %s", resp.StatusCode, body)
+	}
+
+	resp, body = get(t, base+"/", "Accept-Language", "ja")
+	if resp.StatusCode != 200 || !strings.Contains(body, `lang="ja"`) {
+		t.Errorf("home page in Japanese: %d\n%s", resp.StatusCode, body)
+	}
+	for h, want := range map[string]string{
+		"Content-Security-Policy": "script-src 'self'",
+		"X-Content-Type-Options":  "nosniff",
+		"X-Frame-Options":         "DENY",
+	} {
+		if !strings.Contains(resp.Header.Get(h), want) {
+			t.Errorf("header %s = %q, want %q", h, resp.Header.Get(h), want)
+		}
+	}
+	if resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS sent for a plain-http base URL")
+	}
+	if resp.Header.Get("X-Request-ID") == "" {
+		t.Error("no X-Request-ID")
+	}
+	// The demo data was loaded into the empty database.
+	if !strings.Contains(body, "M1000001") && !strings.Contains(logs.String(), "demo data loaded") {
+		t.Errorf("demo data not loaded; logs:\n%s", logs)
+	}
+
+	resp, body = get(t, base+"/api/v1/nothing-here")
+	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, `"status":404`) {
+		t.Errorf("API 404: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	resp, _ = get(t, base+"/no-such-page")
+	if resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("page 404: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+
+	resp, body = get(t, base+"/metrics")
+	if resp.StatusCode != 200 || !strings.Contains(body, `openlsc_http_requests_total{method="GET",route="/healthz",status="200"} 1`) {
+		t.Errorf("/metrics does not count requests by route:\n%.2000s", body)
+	}
+
+	// Query strings can carry single-use tokens: they are never logged.
+	get(t, base+"/?token=very-secret-token")
+	if strings.Contains(logs.String(), "very-secret-token") {
+		t.Error("a query string reached the log")
+	}
+	if strings.Contains(logs.String(), modelstest.Secret) {
+		t.Error("the secret key reached the log")
+	}
+}
+
+func TestServeRefusesWithoutConfiguration(t *testing.T) {
+	err := run(context.Background(), runEnv{
+		args: []string{"serve"}, getenv: envOf(map[string]string{}),
+		stdout: io.Discard, stderr: io.Discard,
+	})
+	if err == nil || !strings.Contains(err.Error(), "OPENLSC_SECRET_KEY") {
+		t.Errorf("serve without configuration: %v", err)
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	vars := map[string]string{
+		"OPENLSC_DATABASE_URL":    modelstest.URL(t),
+		"OPENLSC_SECRET_KEY":      modelstest.Secret,
+		"OPENLSC_LOG_FORMAT":      "json",
+		"OPENLSC_TRUSTED_PROXIES": "10.9.9.9",
+		"OPENLSC_BASE_URL":        "https://licensing.example.com",
+	}
+	base, logs := testServer(t, vars)
+	resp, _ := get(t, base+"/", "X-Forwarded-For", "203.0.113.7")
+	if !strings.Contains(resp.Header.Get("Strict-Transport-Security"), "max-age=") {
+		t.Error("no HSTS for an https base URL")
+	}
+	// The request came from 127.0.0.1, which is not a trusted proxy, so the
+	// forged X-Forwarded-For must not become the client address.
+	if strings.Contains(logs.String(), "203.0.113.7") {
+		t.Errorf("an untrusted X-Forwarded-For was believed:\n%s", logs)
+	}
+}
+
+func runCmd(t *testing.T, vars map[string]string, stdin string, args ...string) (stdout string, err error) {
+	t.Helper()
+	var out bytes.Buffer
+	err = run(context.Background(), runEnv{
+		args: args, getenv: envOf(vars), stdin: strings.NewReader(stdin), stdout: &out, stderr: io.Discard,
+	})
+	return out.String(), err
+}
+
+func TestImportCommand(t *testing.T) {
+	vars := map[string]string{"OPENLSC_DATABASE_URL": modelstest.URL(t), "OPENLSC_SECRET_KEY": modelstest.Secret}
+	if out, err := runCmd(t, vars, "", "migrate"); err != nil || !strings.Contains(out, "schema version") {
+		t.Fatalf("migrate: %q %v", out, err)
+	}
+	out, err := runCmd(t, vars, "", "import", "--dry-run", "../../testdata/import/valid.json")
+	if err != nil || !strings.Contains(out, "Dry run") {
+		t.Fatalf("dry run: %q %v", out, err)
+	}
+	out, err = runCmd(t, vars, "", "import", "../../testdata/import/valid.json")
+	if err != nil || !strings.Contains(out, "agreements") {
+		t.Fatalf("import: %q %v", out, err)
+	}
+	// A malformed document, read from stdin, names the bad field.
+	bad := `{"organizations": [{"number": "C9", "name": "X"}],
+	         "agreements": [{"program": "enterprise", "number": "E9", "organization": "C9", "parent": "M999"}]}`
+	_, err = runCmd(t, vars, bad, "import", "-")
+	if err == nil || !strings.Contains(err.Error(), `agreements[0].parent: agreement "M999" not found`) || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Errorf("bad import: %v", err)
+	}
+	// Re-importing the good file changes nothing: every row is unchanged.
+	out, err = runCmd(t, vars, "", "import", "../../testdata/import/valid.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(out, "\n")[2:] {
+		if f := strings.Fields(line); len(f) == 5 && (f[1] != "0" || f[2] != "0") {
+			t.Errorf("re-import changed %s: %s", f[0], line)
+		}
+	}
+	if _, err := runCmd(t, vars, "", "import"); err == nil {
+		t.Error("import without a file succeeded")
+	}
+	if _, err := runCmd(t, vars, "", "frobnicate"); err == nil || !strings.Contains(err.Error(), "unknown command") {
+		t.Errorf("unknown command: %v", err)
+	}
+}
