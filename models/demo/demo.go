@@ -4,11 +4,8 @@
 // The data set is demo.json, an ordinary import document (see
 // models.ImportDocument), and the small download files under files/, which
 // the document's file paths name relative to that directory. README.md
-// describes the data and the personas that use it. gen.go regenerates both
-// from one table; the committed files are what is loaded.
+// describes the data and the personas that use it.
 package demo
-
-//go:generate go run gen.go
 
 import (
 	"bytes"

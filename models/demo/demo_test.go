@@ -190,32 +190,6 @@ func TestKeys(t *testing.T) {
 	}
 }
 
-// snapshot is everything an import can change.
-type snapshot struct {
-	Orgs         []models.Organization
-	Agreements   []models.Agreement
-	Contacts     []models.AgreementContact
-	Products     []models.Product
-	Versions     []models.ProductVersion
-	Files        []models.ProductFile
-	Entitlements []models.Entitlement
-	Keys         []models.ProductKey
-	Audit        []models.AuditEvent
-}
-
-func snap(t *testing.T, s *models.Store) snapshot {
-	t.Helper()
-	var sn snapshot
-	for _, dst := range []any{&sn.Orgs, &sn.Agreements, &sn.Contacts, &sn.Products, &sn.Versions,
-		&sn.Files, &sn.Entitlements, &sn.Keys, &sn.Audit} {
-		// A new chain per table: a shared *gorm.DB would keep the first table.
-		if err := s.DB().Order("id").Find(dst).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
-	return sn
-}
-
 func TestLoad(t *testing.T) {
 	t.Logf("database: %s", modelstest.Name())
 	ctx := context.Background()
@@ -229,7 +203,7 @@ func TestLoad(t *testing.T) {
 	if !imported {
 		t.Fatal("Load on an empty database did not import")
 	}
-	sn := snap(t, s)
+	sn := modelstest.Snap(t, s)
 	doc := document(t)
 	if len(sn.Orgs) != 2 {
 		t.Errorf("%d organizations, want 2", len(sn.Orgs))
@@ -316,7 +290,7 @@ func TestLoad(t *testing.T) {
 	if imported {
 		t.Error("second Load imported again")
 	}
-	if after := snap(t, s); !reflect.DeepEqual(after, sn) {
+	if after := modelstest.Snap(t, s); !reflect.DeepEqual(after, sn) {
 		t.Errorf("second Load changed the database:\nbefore %+v\nafter  %+v", sn, after)
 	}
 	checkStorage(t, dir, doc)
@@ -395,7 +369,7 @@ func TestLoadKeepsDifferentFile(t *testing.T) {
 	if data, _ := os.ReadFile(dst); string(data) != "someone else's file\n" {
 		t.Errorf("the existing file was overwritten: %q", data)
 	}
-	if sn := snap(t, s); len(sn.Agreements) != 0 {
+	if sn := modelstest.Snap(t, s); len(sn.Agreements) != 0 {
 		t.Errorf("Load imported %d agreements although the files could not be copied", len(sn.Agreements))
 	}
 }

@@ -101,3 +101,31 @@ func Name() string {
 	}
 	return "sqlite"
 }
+
+// Snapshot is every row an import can write, read in id order, for
+// before-and-after comparisons with reflect.DeepEqual.
+type Snapshot struct {
+	Orgs         []models.Organization
+	Agreements   []models.Agreement
+	Contacts     []models.AgreementContact
+	Products     []models.Product
+	Versions     []models.ProductVersion
+	Files        []models.ProductFile
+	Entitlements []models.Entitlement
+	Keys         []models.ProductKey
+	Audit        []models.AuditEvent
+}
+
+// Snap reads a Snapshot of s.
+func Snap(tb testing.TB, s *models.Store) Snapshot {
+	tb.Helper()
+	var sn Snapshot
+	for _, dst := range []any{&sn.Orgs, &sn.Agreements, &sn.Contacts, &sn.Products, &sn.Versions,
+		&sn.Files, &sn.Entitlements, &sn.Keys, &sn.Audit} {
+		// A new chain per table: a reused gorm chain keeps its first table.
+		if err := s.DB().Order("id").Find(dst).Error; err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return sn
+}
