@@ -179,9 +179,15 @@ func (s *Store) Ping(ctx context.Context) error {
 // Tx is a database transaction. Code that must change several things
 // atomically (a grant, its audit event and its mail) takes a *Tx.
 type Tx struct {
-	db    *gorm.DB
-	store *Store
+	db       *gorm.DB
+	store    *Store
+	onCommit []func()
 }
+
+// OnCommit registers fn to run after the transaction commits; it does not
+// run if the transaction rolls back. Caches (such as the authorization
+// policy) use it so memory never runs ahead of the database.
+func (tx *Tx) OnCommit(fn func()) { tx.onCommit = append(tx.onCommit, fn) }
 
 // DB returns the transaction's gorm handle.
 func (tx *Tx) DB() *gorm.DB { return tx.db }
@@ -192,10 +198,22 @@ func (tx *Tx) Now() time.Time { return tx.store.now() }
 // InTx runs fn in a transaction, committing when it returns nil and rolling
 // back otherwise. Database errors are mapped to the error vocabulary.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	var committed []func()
 	err := s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
-		return fn(&Tx{db: db, store: s})
+		tx := &Tx{db: db, store: s}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		committed = tx.onCommit
+		return nil
 	})
-	return mapError(err)
+	if err != nil {
+		return mapError(err)
+	}
+	for _, f := range committed {
+		f()
+	}
+	return nil
 }
 
 // mapError maps driver errors to the error vocabulary: unique violations

@@ -76,7 +76,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 		&models.Identity{}, &models.EmailVerification{}, &models.AccessRequest{}, &models.Invitation{},
 		&models.Product{}, &models.ProductVersion{}, &models.ProductFile{}, &models.Entitlement{},
 		&models.ProductKey{}, &models.ActivationRequest{}, &models.AuditEvent{}, &models.OutboxMail{},
-		&models.Session{}, &models.APIToken{},
+		&models.Session{}, &models.APIToken{}, &models.Grant{}, &models.InheritanceChoice{},
 	} {
 		stmt := s.DB().Statement
 		if err := stmt.Parse(model); err != nil {
@@ -154,5 +154,25 @@ func TestInTxRollsBackAndMapsErrors(t *testing.T) {
 	}
 	if models.ErrorMessage(errors.New("pq: secret internals")) == "pq: secret internals" {
 		t.Error("ErrorMessage leaks an internal error")
+	}
+}
+
+func TestOnCommitRunsOnlyAfterCommit(t *testing.T) {
+	ctx := context.Background()
+	s := modelstest.New(t)
+	var ran []string
+	_ = s.InTx(ctx, func(tx *models.Tx) error {
+		tx.OnCommit(func() { ran = append(ran, "rolled back") })
+		return errors.New("fail")
+	})
+	err := s.InTx(ctx, func(tx *models.Tx) error {
+		tx.OnCommit(func() { ran = append(ran, "committed") })
+		if len(ran) != 0 {
+			t.Error("OnCommit ran before the commit")
+		}
+		return nil
+	})
+	if err != nil || len(ran) != 1 || ran[0] != "committed" {
+		t.Errorf("ran %v, err %v", ran, err)
 	}
 }

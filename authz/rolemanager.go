@@ -1,0 +1,316 @@
+package authz
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/casbin/casbin/v2/log"
+	"github.com/casbin/casbin/v2/rbac"
+)
+
+// graph is a casbin rbac.RoleManager for millions of links. Names are
+// interned to int32 ids and links kept in slices, so a link costs a few
+// bytes instead of the default role manager's ~500 and the heap holds few
+// pointers for the collector to chase. Nodes with many links (an MBSA's
+// inherit node has one per enrollment) also keep a set, so that HasLink
+// answers in time independent of their degree.
+//
+// HasLink follows links up to maxDepth hops, like casbin's
+// maxHierarchyLevel. Domains are not used by the OpenLSC model.
+type graph struct {
+	mu       sync.RWMutex
+	maxDepth int
+	ids      map[string]int32
+	names    []string
+	out      [][]int32 // out[a]: the roles a inherits
+	in       [][]int32 // in[b]: who inherits b
+	outSet   map[int32]map[int32]struct{}
+}
+
+// setThreshold is the out-degree from which a node keeps a set of its links.
+const setThreshold = 16
+
+var _ rbac.RoleManager = (*graph)(nil)
+
+var errDomains = errors.New("authz: role domains are not supported")
+
+func newGraph(maxDepth int) *graph {
+	g := &graph{maxDepth: maxDepth}
+	g.reset(0)
+	return g
+}
+
+func (g *graph) reset(sizeHint int) {
+	g.ids = make(map[string]int32, sizeHint)
+	g.names = make([]string, 0, sizeHint)
+	g.out = make([][]int32, 0, sizeHint)
+	g.in = make([][]int32, 0, sizeHint)
+	g.outSet = make(map[int32]map[int32]struct{})
+}
+
+// id returns the id of name, interning it when add is true.
+func (g *graph) id(name string, add bool) (int32, bool) {
+	if id, ok := g.ids[name]; ok {
+		return id, true
+	}
+	if !add {
+		return 0, false
+	}
+	id := int32(len(g.names))
+	g.ids[name] = id
+	g.names = append(g.names, name)
+	g.out = append(g.out, nil)
+	g.in = append(g.in, nil)
+	return id, true
+}
+
+func (g *graph) hasEdge(a, b int32) bool {
+	if set, ok := g.outSet[a]; ok {
+		_, has := set[b]
+		return has
+	}
+	for _, x := range g.out[a] {
+		if x == b {
+			return true
+		}
+	}
+	return false
+}
+
+// Clear removes every link.
+func (g *graph) Clear() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.reset(0)
+	return nil
+}
+
+// AddLink records that name1 inherits name2.
+func (g *graph) AddLink(name1, name2 string, domain ...string) error {
+	if len(domain) > 0 {
+		return errDomains
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	a, _ := g.id(name1, true)
+	b, _ := g.id(name2, true)
+	if g.hasEdge(a, b) {
+		return nil
+	}
+	g.out[a] = append(g.out[a], b)
+	g.in[b] = append(g.in[b], a)
+	if set, ok := g.outSet[a]; ok {
+		set[b] = struct{}{}
+	} else if len(g.out[a]) >= setThreshold {
+		set := make(map[int32]struct{}, len(g.out[a]))
+		for _, x := range g.out[a] {
+			set[x] = struct{}{}
+		}
+		g.outSet[a] = set
+	}
+	return nil
+}
+
+// BuildRelationship is deprecated in casbin and does nothing.
+func (g *graph) BuildRelationship(string, string, ...string) error { return nil }
+
+// DeleteLink removes the link from name1 to name2.
+func (g *graph) DeleteLink(name1, name2 string, domain ...string) error {
+	if len(domain) > 0 {
+		return errDomains
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	a, ok1 := g.id(name1, false)
+	b, ok2 := g.id(name2, false)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	g.out[a] = without(g.out[a], b)
+	g.in[b] = without(g.in[b], a)
+	if set, ok := g.outSet[a]; ok {
+		delete(set, b)
+		if len(g.out[a]) < setThreshold/2 {
+			delete(g.outSet, a)
+		}
+	}
+	return nil
+}
+
+func without(s []int32, x int32) []int32 {
+	for i, y := range s {
+		if y == x {
+			s[i] = s[len(s)-1]
+			return s[:len(s)-1]
+		}
+	}
+	return s
+}
+
+// HasLink reports whether name1 reaches name2 in at most maxDepth links.
+func (g *graph) HasLink(name1, name2 string, domain ...string) (bool, error) {
+	if len(domain) > 0 {
+		return false, errDomains
+	}
+	if name1 == name2 {
+		return true, nil
+	}
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	a, ok1 := g.id(name1, false)
+	b, ok2 := g.id(name2, false)
+	if !ok1 || !ok2 {
+		return false, nil
+	}
+	return g.reaches(a, b), nil
+}
+
+// reaches searches breadth-first from a for b. Every frontier node is
+// tested with hasEdge; only nodes that have links of their own are
+// expanded, so leaves (licence roles) are never walked.
+func (g *graph) reaches(a, b int32) bool {
+	var buf [16]int32
+	frontier := append(buf[:0], a)
+	var next []int32
+	for depth := 0; depth < g.maxDepth && len(frontier) > 0; depth++ {
+		next = next[:0]
+		for _, n := range frontier {
+			if g.hasEdge(n, b) {
+				return true
+			}
+			if depth+1 == g.maxDepth {
+				continue
+			}
+			for _, m := range g.out[n] {
+				if len(g.out[m]) > 0 {
+					next = append(next, m)
+				}
+			}
+		}
+		frontier, next = next, frontier
+	}
+	return false
+}
+
+// GetRoles returns the roles name inherits directly.
+func (g *graph) GetRoles(name string, domain ...string) ([]string, error) {
+	if len(domain) > 0 {
+		return nil, errDomains
+	}
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	a, ok := g.id(name, false)
+	if !ok {
+		return []string{}, nil
+	}
+	return g.namesOf(g.out[a]), nil
+}
+
+// GetUsers returns who inherits name directly.
+func (g *graph) GetUsers(name string, domain ...string) ([]string, error) {
+	if len(domain) > 0 {
+		return nil, errDomains
+	}
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	b, ok := g.id(name, false)
+	if !ok {
+		return []string{}, nil
+	}
+	return g.namesOf(g.in[b]), nil
+}
+
+// GetImplicitRoles returns every role name reaches within maxDepth links.
+func (g *graph) GetImplicitRoles(name string, domain ...string) ([]string, error) {
+	if len(domain) > 0 {
+		return nil, errDomains
+	}
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	a, ok := g.id(name, false)
+	if !ok {
+		return []string{}, nil
+	}
+	return g.namesOf(g.walk(a, g.out)), nil
+}
+
+// GetImplicitUsers returns everyone who reaches name within maxDepth links.
+func (g *graph) GetImplicitUsers(name string, domain ...string) ([]string, error) {
+	if len(domain) > 0 {
+		return nil, errDomains
+	}
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	b, ok := g.id(name, false)
+	if !ok {
+		return []string{}, nil
+	}
+	return g.namesOf(g.walk(b, g.in)), nil
+}
+
+// walk returns the nodes reachable from a over edges within maxDepth.
+func (g *graph) walk(a int32, edges [][]int32) []int32 {
+	seen := map[int32]bool{a: true}
+	var out []int32
+	frontier := []int32{a}
+	for depth := 0; depth < g.maxDepth && len(frontier) > 0; depth++ {
+		var next []int32
+		for _, n := range frontier {
+			for _, m := range edges[n] {
+				if !seen[m] {
+					seen[m] = true
+					out = append(out, m)
+					next = append(next, m)
+				}
+			}
+		}
+		frontier = next
+	}
+	return out
+}
+
+// visit calls fn for every node reachable from name within maxDepth links,
+// holding the read lock, without building name strings for nodes fn skips.
+func (g *graph) visit(name string, fn func(role string)) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	a, ok := g.id(name, false)
+	if !ok {
+		return
+	}
+	for _, n := range g.walk(a, g.out) {
+		fn(g.names[n])
+	}
+}
+
+func (g *graph) namesOf(ids []int32) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = g.names[id]
+	}
+	return out
+}
+
+// GetDomains is not supported: the model has no domains.
+func (g *graph) GetDomains(string) ([]string, error) { return nil, errDomains }
+
+// GetAllDomains is not supported: the model has no domains.
+func (g *graph) GetAllDomains() ([]string, error) { return nil, errDomains }
+
+// PrintRoles does nothing; links are not logged.
+func (g *graph) PrintRoles() error { return nil }
+
+// SetLogger ignores the logger.
+func (g *graph) SetLogger(log.Logger) {}
+
+// Match compares names exactly; the model uses no pattern matching.
+func (g *graph) Match(str, pattern string) bool { return str == pattern }
+
+// AddMatchingFunc is not supported: the model uses no pattern matching.
+func (g *graph) AddMatchingFunc(string, rbac.MatchingFunc) {}
+
+// AddDomainMatchingFunc is not supported: the model has no domains.
+func (g *graph) AddDomainMatchingFunc(string, rbac.MatchingFunc) {}
+
+// DeleteDomain is not supported: the model has no domains.
+func (g *graph) DeleteDomain(string) error { return errDomains }
