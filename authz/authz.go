@@ -22,6 +22,7 @@ import (
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
+	"github.com/casbin/casbin/v2/rbac"
 	"github.com/openlsc/openlsc/models"
 )
 
@@ -96,7 +97,7 @@ func (a *Authorizer) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("authz: load policy: %w", err)
 	}
-	st, err := newState(lines)
+	st, err := newState(lines, newGraph(maxDepth))
 	if err != nil {
 		return err
 	}
@@ -104,8 +105,9 @@ func (a *Authorizer) Reload(ctx context.Context) error {
 	return nil
 }
 
-// newState builds an enforcer holding the fixed p rules and the given links.
-func newState(links [][]string) (*state, error) {
+// newState builds an enforcer holding the fixed p rules and the given
+// links, resolved by rm (a *graph in production; benchmarks compare others).
+func newState(links [][]string, rm rbac.RoleManager) (*state, error) {
 	m, err := model.NewModelFromString(modelText)
 	if err != nil {
 		return nil, fmt.Errorf("authz: model: %w", err)
@@ -116,8 +118,9 @@ func newState(links [][]string) (*state, error) {
 	}
 	enf.EnableAutoSave(false)
 	enf.EnableAutoBuildRoleLinks(false)
-	st := &state{enf: enf, rm: newGraph(maxDepth)}
-	enf.SetRoleManager(st.rm)
+	st := &state{enf: enf}
+	st.rm, _ = rm.(*graph)
+	enf.SetRoleManager(rm)
 	if _, err := enf.SelfAddPolicies("p", "p", fixedRules()); err != nil {
 		return nil, fmt.Errorf("authz: fixed rules: %w", err)
 	}
