@@ -64,6 +64,10 @@ type Authorizer struct {
 	state atomic.Pointer[state]
 	// mu serialises changes to memory (Reload and per-user syncs).
 	mu sync.Mutex
+	// origin marks this instance's notifications, which it skips.
+	origin   string
+	listener *listener
+	onApply  func(Change, error)
 }
 
 // state is one loaded policy: the enforcer and its role graph.
@@ -75,16 +79,41 @@ type state struct {
 // Options configure New.
 type Options struct {
 	Logger *slog.Logger
+	// ListenURL is the PostgreSQL URL of the store. When set, the
+	// Authorizer listens for changes committed by other instances and
+	// applies them within moments; Close stops it.
+	ListenURL string
+	// OnApply, when set, is called after each change from another
+	// instance (or reload after reconnecting) is applied.
+	OnApply func(c Change, err error)
 }
 
 // New loads every policy from the store and returns a ready Authorizer.
 func New(ctx context.Context, store *models.Store, opts Options) (*Authorizer, error) {
-	a := &Authorizer{store: store, logger: opts.Logger}
+	a := &Authorizer{store: store, logger: opts.Logger, origin: newOrigin(), onApply: opts.OnApply}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.ListenURL != "" {
+		if store.Dialect() != models.DialectPostgres {
+			return nil, errNoListen
+		}
+		// Listen before loading, so that no change falls between the two.
+		a.listener = &listener{a: a, url: opts.ListenURL, origin: a.origin, done: make(chan struct{})}
+		if err := a.listener.connect(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := a.Reload(ctx); err != nil {
+		if a.listener != nil {
+			_ = a.listener.conn.Close(ctx)
+		}
 		return nil, err
+	}
+	if a.listener != nil {
+		lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		a.listener.cancel = cancel
+		go a.listener.run(lctx)
 	}
 	return a, nil
 }

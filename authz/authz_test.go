@@ -25,7 +25,13 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	s := modelstest.New(t)
+	return newFixtureAt(t, modelstest.URL(t), authz.Options{})
+}
+
+// newFixtureAt builds the fixture in the database at url.
+func newFixtureAt(t *testing.T, url string, opts authz.Options) *fixture {
+	t.Helper()
+	s := modelstest.Open(t, url, models.Options{Keyring: modelstest.Keyring(t)})
 	doc := &models.ImportDocument{
 		Organizations: []models.ImportOrganization{{Number: "C1", Name: "Contoso"}, {Number: "C2", Name: "Fabrikam"}},
 		Agreements: []models.ImportAgreement{
@@ -53,10 +59,11 @@ func newFixture(t *testing.T) *fixture {
 		}
 		f.users[name] = u.ID
 	}
-	a, err := authz.New(context.Background(), s, authz.Options{})
+	a, err := authz.New(context.Background(), s, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = a.Close() })
 	f.a = a
 	return f
 }

@@ -45,8 +45,7 @@ func (a *Authorizer) Grant(tx *models.Tx, actor models.Actor, user int64, licenc
 	if err := tx.AppendAudit(actor, AuditGrant, licence, grantDetails(user, perm, source)); err != nil {
 		return err
 	}
-	a.afterCommit(tx, user)
-	return nil
+	return a.afterCommit(tx, user)
 }
 
 // Revoke takes from user the permission perm on licence that comes from
@@ -99,8 +98,7 @@ func (a *Authorizer) Revoke(tx *models.Tx, actor models.Actor, user int64, licen
 	if err := tx.AppendAudit(actor, AuditRevoke, licence, grantDetails(user, perm, source)); err != nil {
 		return err
 	}
-	a.afterCommit(tx, user)
-	return nil
+	return a.afterCommit(tx, user)
 }
 
 // SetInheritance records whether user, an administrator of the MBSA, also
@@ -138,8 +136,7 @@ func (a *Authorizer) SetInheritance(tx *models.Tx, actor models.Actor, user, mbs
 	if err := tx.AppendAudit(actor, AuditInheritance, &mbsa, map[string]any{"user_id": user, "inherit": inherit}); err != nil {
 		return err
 	}
-	a.afterCommit(tx, user)
-	return nil
+	return a.afterCommit(tx, user)
 }
 
 // Inheritance returns user's choice for the MBSA, or nil when they have not chosen.
@@ -272,8 +269,12 @@ func grantDetails(user int64, perm models.Permission, source models.GrantSource)
 	return map[string]any{"user_id": user, "permission": perm, "source": source}
 }
 
-// afterCommit brings the user's links in memory up to date once tx commits.
-func (a *Authorizer) afterCommit(tx *models.Tx, user int64) {
+// afterCommit announces the change to other instances (delivered at
+// commit) and brings the user's links in memory up to date once tx commits.
+func (a *Authorizer) afterCommit(tx *models.Tx, user int64) error {
+	if err := publish(tx.DB(), a.store.Dialect(), Change{Origin: a.origin, Users: []int64{user}}); err != nil {
+		return err
+	}
 	tx.OnCommit(func() {
 		if err := a.syncUsers(a.store.DB(), []int64{user}); err != nil {
 			a.logger.Error("authz: apply a committed change; reloading", slog.Any("error", err))
@@ -282,10 +283,15 @@ func (a *Authorizer) afterCommit(tx *models.Tx, user int64) {
 			}
 		}
 	})
+	return nil
 }
 
 // AgreementsChanged brings the parent links of agreements up to date, after
 // an import added agreements or moved them between MBSAs.
 func (a *Authorizer) AgreementsChanged(ctx context.Context, agreements []int64) error {
-	return a.syncParents(a.store.DB().WithContext(ctx), agreements)
+	db := a.store.DB().WithContext(ctx)
+	if err := a.syncParents(db, agreements); err != nil {
+		return err
+	}
+	return publish(db, a.store.Dialect(), Change{Origin: a.origin, Agreements: agreements})
 }

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -89,4 +90,11 @@ func (k *Keyring) HashAuthorizationNumber(n string) string {
 // trimmed, lower case.
 func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(norm.NFKC.String(email)))
+}
+
+// AgreementID returns the id of the agreement with the given number.
+func (s *Store) AgreementID(ctx context.Context, number string) (int64, error) {
+	var a Agreement
+	err := s.db.WithContext(ctx).Select("id").Where("number = ?", number).Take(&a).Error
+	return a.ID, mapError(err)
 }
