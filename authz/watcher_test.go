@@ -103,4 +103,24 @@ func TestTwoInstances(t *testing.T) {
 			t.Fatal("no change heard after reconnecting")
 		}
 	}
+
+	// An import in another process announces the agreements it added.
+	one.inherit("mbsa", "M1", true)
+	doc := &models.ImportDocument{Agreements: []models.ImportAgreement{{Program: "enterprise", Number: "E4", Organization: "C1", Parent: "M1"}}}
+	res, err := one.s.Import(context.Background(), doc, models.ImportOptions{Actor: system})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := authz.AnnounceAgreements(context.Background(), one.s, res.ChangedAgreements); err != nil {
+		t.Fatal(err)
+	}
+	e4 := res.ChangedAgreements[0]
+	deadline = time.After(10 * time.Second)
+	for !other.Can(one.users["mbsa"], e4, authz.ActManage) {
+		select {
+		case <-applied:
+		case <-deadline:
+			t.Fatal("the other instance did not pick up the imported agreement")
+		}
+	}
 }

@@ -50,6 +50,9 @@ type ImportResult struct {
 	Entitlements   ImportCounts    `json:"entitlements"`
 	Keys           ImportCounts    `json:"keys"`
 	ContactChanges []ContactChange `json:"-"`
+	// ChangedAgreements are the ids of agreements created or updated, whose
+	// parent MBSA may be new.
+	ChangedAgreements []int64 `json:"-"`
 }
 
 // maxImportProblems caps the problems one failed import reports.
@@ -834,6 +837,7 @@ func (im *importer) apply() error {
 		}
 		for n, id := range ids {
 			agreementIDs[n] = id
+			im.res.ChangedAgreements = append(im.res.ChangedAgreements, id)
 		}
 	}
 	if err := im.applyContacts(db, agreementIDs); err != nil {

@@ -57,7 +57,10 @@ func TestImportRoundTrip(t *testing.T) {
 	if len(res.ContactChanges) != 2 {
 		t.Errorf("contact changes %+v, want the two new contacts", res.ContactChanges)
 	}
-	res.ContactChanges = nil
+	if len(res.ChangedAgreements) != 4 {
+		t.Errorf("changed agreements %v, want all four", res.ChangedAgreements)
+	}
+	res.ContactChanges, res.ChangedAgreements = nil, nil
 	if !reflect.DeepEqual(*res, want) {
 		t.Errorf("result\n got %+v\nwant %+v", *res, want)
 	}
@@ -143,8 +146,8 @@ func TestImportIsIdempotent(t *testing.T) {
 			t.Errorf("%s on re-import: %+v", name, c)
 		}
 	}
-	if len(res.ContactChanges) != 0 {
-		t.Errorf("contact changes on re-import: %+v", res.ContactChanges)
+	if len(res.ContactChanges) != 0 || len(res.ChangedAgreements) != 0 {
+		t.Errorf("changes on re-import: %+v, %v", res.ContactChanges, res.ChangedAgreements)
 	}
 	if len(after.Audit) != len(before.Audit)+1 {
 		t.Errorf("audit events %d → %d, want one more", len(before.Audit), len(after.Audit))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/frontend"
 	"github.com/openlsc/openlsc/models"
 	"github.com/openlsc/openlsc/models/demo"
@@ -262,6 +263,10 @@ func importFile(ctx context.Context, env runEnv, args []string) error {
 	res, err := store.Import(ctx, doc, models.ImportOptions{Actor: models.Actor{Label: "cli"}, DryRun: *dryRun})
 	if err != nil {
 		return err
+	}
+	// Running servers on PostgreSQL pick up new and moved agreements at once.
+	if err := authz.AnnounceAgreements(ctx, store, res.ChangedAgreements); err != nil {
+		return fmt.Errorf("imported, but announcing the change to running servers failed (restart them): %w", err)
 	}
 	printImportResult(env.stdout, res, time.Since(start))
 	return nil
