@@ -10,11 +10,12 @@
 package authz
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"fmt"
 	"log/slog"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,10 +71,31 @@ type Authorizer struct {
 	onApply  func(Change, error)
 }
 
-// state is one loaded policy: the enforcer and its role graph.
+// state is one loaded policy: the enforcer, its role graph, and the
+// decisions made on it. mu is held shared while casbin enforces and
+// exclusively while links change, because casbin keeps compiled matchers
+// (with a memo of g() answers) that a link change must drop.
 type state struct {
-	enf *casbin.SyncedEnforcer
-	rm  *graph
+	mu        sync.RWMutex
+	enf       *casbin.Enforcer
+	rm        *graph
+	decisions decisions
+}
+
+// changeLinks removes and adds g links through casbin, which updates the
+// role manager and drops its compiled matchers, and forgets every decision.
+// With no links it only forgets, which bounds casbin's memo too.
+func (st *state) changeLinks(add, remove [][]string) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	defer st.decisions.forget()
+	if len(remove) > 0 {
+		if err := st.enf.BuildIncrementalRoleLinks(model.PolicyRemove, "g", remove); err != nil {
+			return err
+		}
+	}
+	// Adding no links still drops the compiled matchers.
+	return st.enf.BuildIncrementalRoleLinks(model.PolicyAdd, "g", add)
 }
 
 // Options configure New.
@@ -122,41 +144,64 @@ func New(ctx context.Context, store *models.Store, opts Options) (*Authorizer, e
 func (a *Authorizer) Reload(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	lines, err := loadLinks(a.store.DB().WithContext(ctx), nil)
-	if err != nil {
+	db := a.store.DB().WithContext(ctx)
+	var grants int64
+	if err := db.Table("grants").Count(&grants).Error; err != nil {
 		return fmt.Errorf("authz: load policy: %w", err)
 	}
-	st, err := newState(lines, newGraph(maxDepth))
+	g := newGraph(maxDepth)
+	st, err := newState(nil, g)
 	if err != nil {
 		return err
+	}
+	// Nodes: roughly a user and a licence role per grant, plus slack.
+	err = g.load(int(grants)+1024, func(add func(string, string)) error {
+		return loadLinks(db, nil, add)
+	})
+	if err != nil {
+		return fmt.Errorf("authz: load policy: %w", err)
 	}
 	a.state.Store(st)
 	return nil
 }
 
-// newState builds an enforcer holding the fixed p rules and the given
-// links, resolved by rm (a *graph in production; benchmarks compare others).
+// newState builds an enforcer holding the fixed p rules, whose g function
+// resolves links with rm (a *graph in production; benchmarks compare
+// others), and adds links to rm. The g links live only in rm: keeping them
+// in casbin's policy list as well would double the memory and load time.
 func newState(links [][]string, rm rbac.RoleManager) (*state, error) {
 	m, err := model.NewModelFromString(modelText)
 	if err != nil {
 		return nil, fmt.Errorf("authz: model: %w", err)
 	}
-	enf, err := casbin.NewSyncedEnforcer(m)
+	enf, err := casbin.NewEnforcer(m)
 	if err != nil {
 		return nil, fmt.Errorf("authz: enforcer: %w", err)
 	}
 	enf.EnableAutoSave(false)
 	enf.EnableAutoBuildRoleLinks(false)
-	st := &state{enf: enf}
-	st.rm, _ = rm.(*graph)
-	enf.SetRoleManager(rm)
 	if _, err := enf.SelfAddPolicies("p", "p", fixedRules()); err != nil {
 		return nil, fmt.Errorf("authz: fixed rules: %w", err)
 	}
-	if len(links) > 0 {
-		// Adding g policies builds their role links incrementally.
-		if _, err := enf.SelfAddPolicies("g", "g", links); err != nil {
-			return nil, fmt.Errorf("authz: links: %w", err)
+	// Binding rm to the model's g clears it, so links come after.
+	enf.SetRoleManager(rm)
+	if err := enf.BuildRoleLinks(); err != nil {
+		return nil, fmt.Errorf("authz: role links: %w", err)
+	}
+	st := &state{enf: enf}
+	st.rm, _ = rm.(*graph)
+	if st.rm != nil {
+		err = st.rm.load(len(links), func(add func(string, string)) error {
+			for _, l := range links {
+				add(l[0], l[1])
+			}
+			return nil
+		})
+		return st, err
+	}
+	for _, l := range links {
+		if err := rm.AddLink(l[0], l[1]); err != nil {
+			return nil, err
 		}
 	}
 	return st, nil
@@ -194,12 +239,27 @@ func parseRole(node string) (models.Permission, int64, bool) {
 }
 
 // Can reports whether user may do action on licence. It answers from
-// memory and never fails: any error denies.
+// memory and never fails: any error denies. casbin decides; its answers
+// are remembered until the policy next changes.
 func (a *Authorizer) Can(user, licence int64, action Action) bool {
-	ok, err := a.state.Load().enf.Enforce(userNode(user), licenceNode(licence), string(action))
+	st := a.state.Load()
+	key := decisionKey{user: user, licence: licence, action: action}
+	if ok, found := st.decisions.get(key); found {
+		return ok
+	}
+	gen := st.decisions.generation()
+	st.mu.RLock()
+	ok, err := st.enf.Enforce(userNode(user), licenceNode(licence), string(action))
+	st.mu.RUnlock()
 	if err != nil {
 		a.logger.Error("authz: enforce", slog.Any("error", err))
 		return false
+	}
+	if full := st.decisions.put(key, ok, gen); full {
+		// Start afresh, casbin's memo of g() answers included.
+		if err := st.changeLinks(nil, nil); err != nil {
+			a.logger.Error("authz: forget decisions", slog.Any("error", err))
+		}
 	}
 	return ok
 }
@@ -219,37 +279,44 @@ type LicenceAccess struct {
 
 // Licences returns the licences user holds any permission on, by agreement id.
 func (a *Authorizer) Licences(user int64) []LicenceAccess {
-	rm := a.state.Load().rm
-	byID := map[int64]*LicenceAccess{}
-	rm.visit(userNode(user), func(node string) {
-		perm, id, ok := parseRole(node)
-		if !ok {
-			return
-		}
-		la := byID[id]
-		if la == nil {
-			la = &LicenceAccess{AgreementID: id}
-			byID[id] = la
-		}
-		for _, p := range la.Permissions {
-			if p == perm {
-				return
+	type held struct {
+		licence int64
+		perm    models.Permission
+		direct  bool
+	}
+	var all []held
+	size := func(n int) { all = make([]held, 0, n) }
+	a.state.Load().rm.visitRoles(userNode(user), size, func(perm models.Permission, licence int64, direct bool) {
+		all = append(all, held{licence, perm, direct})
+	})
+	slices.SortFunc(all, func(x, y held) int { return cmp.Compare(x.licence, y.licence) })
+	// One backing array for every licence's permissions: an inheriting
+	// MBSA administrator lists thousands of licences.
+	perms := make([]models.Permission, 0, len(all))
+	var out []LicenceAccess
+	if len(all) > 0 {
+		// At most one entry per role held, and per licence id in the range.
+		out = make([]LicenceAccess, 0, min(int64(len(all)), all[len(all)-1].licence-all[0].licence+1))
+	}
+	for i := 0; i < len(all); {
+		la := LicenceAccess{AgreementID: all[i].licence}
+		from := len(perms)
+		directAdmin, admin := false, false
+		for ; i < len(all) && all[i].licence == la.AgreementID; i++ {
+			h := all[i]
+			if h.perm == models.PermAdministrator {
+				admin = true
+				directAdmin = directAdmin || h.direct
+			}
+			if !contains(perms[from:], h.perm) {
+				perms = append(perms, h.perm)
 			}
 		}
-		la.Permissions = append(la.Permissions, perm)
-	})
-	direct, _ := rm.GetRoles(userNode(user))
-	directSet := make(map[string]bool, len(direct))
-	for _, d := range direct {
-		directSet[d] = true
-	}
-	out := make([]LicenceAccess, 0, len(byID))
-	for id, la := range byID {
-		la.Inherited = !directSet[roleNode(models.PermAdministrator, id)] && contains(la.Permissions, models.PermAdministrator)
+		la.Permissions = perms[from:len(perms):len(perms)]
+		la.Inherited = admin && !directAdmin
 		sortPerms(la.Permissions)
-		out = append(out, *la)
+		out = append(out, la)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].AgreementID < out[j].AgreementID })
 	return out
 }
 
@@ -262,14 +329,9 @@ func contains(ps []models.Permission, p models.Permission) bool {
 	return false
 }
 
+// sortPerms orders permissions strongest first, as models.Permissions does.
 func sortPerms(ps []models.Permission) {
-	rank := func(p models.Permission) int {
-		for i, q := range models.Permissions {
-			if p == q {
-				return i
-			}
-		}
-		return len(models.Permissions)
-	}
-	sort.Slice(ps, func(i, j int) bool { return rank(ps[i]) < rank(ps[j]) })
+	slices.SortFunc(ps, func(x, y models.Permission) int {
+		return cmp.Compare(slices.Index(models.Permissions, x), slices.Index(models.Permissions, y))
+	})
 }

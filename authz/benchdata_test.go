@@ -248,8 +248,7 @@ func (d *benchData) mbsaCount() int {
 func (d *benchData) links() [][]string {
 	out := make([][]string, 0, len(d.grants)+d.cfg.bigEnrollments+6*d.cfg.smallMBSAs+len(d.inheritors))
 	for _, g := range d.grants {
-		lic := int64(g.lic)
-		out = append(out, grantLink(int64(g.user), &lic, benchPerms[g.perm]))
+		out = append(out, []string{userNode(int64(g.user)), roleNode(benchPerms[g.perm], int64(g.lic))})
 	}
 	for lic, p := range d.parentOf {
 		if p != 0 {

@@ -1,90 +1,86 @@
 package authz
 
 import (
-	"fmt"
+	"database/sql"
 	"strings"
 
 	"github.com/openlsc/openlsc/models"
 	"gorm.io/gorm"
 )
 
-// loadLinks reads the casbin g links from the database: every stored grant,
-// every agreement's parent link, and the inheritance links of users who
-// chose to inherit and administer the MBSA. With users, only the grant and
-// inheritance links of those users are read (parent links are not
-// per-user); with nil, everything.
-func loadLinks(db *gorm.DB, users []int64) ([][]string, error) {
-	var links [][]string
-	grants := db.Table("grants").Select("DISTINCT user_id, agreement_id, permission")
+// loadLinks reads the casbin g links from the database and passes each to
+// add: every stored grant, every agreement's parent link, and the
+// inheritance links of users who chose to inherit and administer the MBSA.
+// With users, only the grant and inheritance links of those users are read
+// (parent links are not per-user); with nil, everything. A link may be
+// passed twice (a grant held directly and as a contact).
+func loadLinks(db *gorm.DB, users []int64, add func(from, to string)) error {
+	grants := db.Table("grants").Select("user_id, agreement_id, permission")
 	if users != nil {
 		grants = grants.Where("user_id IN ?", users)
 	}
-	rows, err := grants.Rows()
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
+	err := scanRows(grants, func(scan func(...any) error) error {
 		var (
 			user int64
-			lic  *int64
+			lic  sql.NullInt64
 			perm string
 		)
-		if err := rows.Scan(&user, &lic, &perm); err != nil {
-			rows.Close()
-			return nil, err
+		if err := scan(&user, &lic, &perm); err != nil {
+			return err
 		}
-		links = append(links, grantLink(user, lic, models.Permission(perm)))
+		if lic.Valid {
+			add(userNode(user), roleNode(models.Permission(perm), lic.Int64))
+		} else {
+			add(userNode(user), perm) // a global role: operator
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-
 	if users == nil {
-		rows, err := db.Table("agreements").Select("id, parent_id").Where("parent_id IS NOT NULL").Rows()
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+		parents := db.Table("agreements").Select("id, parent_id").Where("parent_id IS NOT NULL")
+		err := scanRows(parents, func(scan func(...any) error) error {
 			var child, parent int64
-			if err := rows.Scan(&child, &parent); err != nil {
-				rows.Close()
-				return nil, err
+			if err := scan(&child, &parent); err != nil {
+				return err
 			}
-			links = append(links, parentLink(child, parent))
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
+			add(inheritNode(parent), roleNode(models.PermAdministrator, child))
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
-
 	choices := db.Table("inheritance_choices AS ic").Select("ic.user_id, ic.mbsa_id").
 		Where("ic.inherit = ?", true).
 		Where("EXISTS (SELECT 1 FROM grants g WHERE g.user_id = ic.user_id AND g.agreement_id = ic.mbsa_id AND g.permission = ?)", models.PermAdministrator)
 	if users != nil {
 		choices = choices.Where("ic.user_id IN ?", users)
 	}
-	rows, err = choices.Rows()
+	return scanRows(choices, func(scan func(...any) error) error {
+		var user, mbsa int64
+		if err := scan(&user, &mbsa); err != nil {
+			return err
+		}
+		add(userNode(user), inheritNode(mbsa))
+		return nil
+	})
+}
+
+// scanRows runs q and calls row for each result row.
+func scanRows(q *gorm.DB, row func(scan func(...any) error) error) error {
+	rows, err := q.Rows()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var user, mbsa int64
-		if err := rows.Scan(&user, &mbsa); err != nil {
-			return nil, err
+		if err := row(rows.Scan); err != nil {
+			return err
 		}
-		links = append(links, []string{userNode(user), inheritNode(mbsa)})
 	}
-	return links, rows.Err()
-}
-
-func grantLink(user int64, licence *int64, perm models.Permission) []string {
-	if licence == nil {
-		return []string{userNode(user), string(perm)}
-	}
-	return []string{userNode(user), roleNode(perm, *licence)}
+	return rows.Err()
 }
 
 func parentLink(child, parent int64) []string {
@@ -95,41 +91,31 @@ func parentLink(child, parent int64) []string {
 // is what every change ends with, on this instance after the commit and on
 // the others when they hear of it.
 func (a *Authorizer) syncUsers(db *gorm.DB, users []int64) error {
-	want, err := loadLinks(db, users)
+	want := map[[2]string]bool{}
+	err := loadLinks(db, users, func(from, to string) { want[[2]string{from, to}] = true })
 	if err != nil {
 		return err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	st := a.state.Load()
-	wantSet := make(map[[2]string]bool, len(want))
-	for _, l := range want {
-		wantSet[[2]string{l[0], l[1]}] = true
-	}
-	var add, remove [][]string
+	var remove [][]string
 	for _, u := range users {
 		roles, _ := st.rm.GetRoles(userNode(u))
 		for _, r := range roles {
-			if !wantSet[[2]string{userNode(u), r}] {
-				remove = append(remove, []string{userNode(u), r})
+			l := [2]string{userNode(u), r}
+			if want[l] {
+				delete(want, l) // present already
+				continue
 			}
-			delete(wantSet, [2]string{userNode(u), r})
+			remove = append(remove, l[:])
 		}
 	}
-	for l := range wantSet {
+	add := make([][]string, 0, len(want))
+	for l := range want {
 		add = append(add, []string{l[0], l[1]})
 	}
-	if len(remove) > 0 {
-		if _, err := st.enf.SelfRemovePolicies("g", "g", remove); err != nil {
-			return fmt.Errorf("authz: remove links: %w", err)
-		}
-	}
-	if len(add) > 0 {
-		if _, err := st.enf.SelfAddPoliciesEx("g", "g", add); err != nil {
-			return fmt.Errorf("authz: add links: %w", err)
-		}
-	}
-	return nil
+	return st.changeLinks(add, remove)
 }
 
 // syncParents makes the parent links of agreements equal to what db holds.
@@ -147,8 +133,8 @@ func (a *Authorizer) syncParents(db *gorm.DB, agreements []int64) error {
 	var add, remove [][]string
 	for _, r := range rows {
 		role := roleNode(models.PermAdministrator, r.ID)
-		users, _ := st.rm.GetUsers(role)
-		for _, u := range users {
+		from, _ := st.rm.GetUsers(role)
+		for _, u := range from {
 			if !strings.HasPrefix(u, "inherit@") {
 				continue // a user's grant, not a parent link
 			}
@@ -160,15 +146,5 @@ func (a *Authorizer) syncParents(db *gorm.DB, agreements []int64) error {
 			add = append(add, parentLink(r.ID, *r.ParentID))
 		}
 	}
-	if len(remove) > 0 {
-		if _, err := st.enf.SelfRemovePolicies("g", "g", remove); err != nil {
-			return err
-		}
-	}
-	if len(add) > 0 {
-		if _, err := st.enf.SelfAddPoliciesEx("g", "g", add); err != nil {
-			return err
-		}
-	}
-	return nil
+	return st.changeLinks(add, remove)
 }

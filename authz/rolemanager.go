@@ -6,6 +6,7 @@ import (
 
 	"github.com/casbin/casbin/v2/log"
 	"github.com/casbin/casbin/v2/rbac"
+	"github.com/openlsc/openlsc/models"
 )
 
 // graph is a casbin rbac.RoleManager for millions of links. Names are
@@ -22,9 +23,20 @@ type graph struct {
 	maxDepth int
 	ids      map[string]int32
 	names    []string
-	out      [][]int32 // out[a]: the roles a inherits
-	in       [][]int32 // in[b]: who inherits b
-	outSet   map[int32]map[int32]struct{}
+	roles    []roleInfo // what each node is, when it is a licence role
+	out      [][]int32  // out[a]: the roles a inherits
+	in       [][]int32  // in[b]: who inherits b
+	// inner[a] holds the nodes of out[a] that have links of their own: the
+	// only ones worth expanding (a user with thousands of grants has one or
+	// two inherit nodes among them).
+	inner  [][]int32
+	outSet map[int32]map[int32]struct{}
+}
+
+// roleInfo is a licence role node parsed once, when it is interned.
+type roleInfo struct {
+	licence int64
+	perm    models.Permission // "" for nodes that are not licence roles
 }
 
 // setThreshold is the out-degree from which a node keeps a set of its links.
@@ -43,8 +55,10 @@ func newGraph(maxDepth int) *graph {
 func (g *graph) reset(sizeHint int) {
 	g.ids = make(map[string]int32, sizeHint)
 	g.names = make([]string, 0, sizeHint)
+	g.roles = make([]roleInfo, 0, sizeHint)
 	g.out = make([][]int32, 0, sizeHint)
 	g.in = make([][]int32, 0, sizeHint)
+	g.inner = make([][]int32, 0, sizeHint)
 	g.outSet = make(map[int32]map[int32]struct{})
 }
 
@@ -59,8 +73,14 @@ func (g *graph) id(name string, add bool) (int32, bool) {
 	id := int32(len(g.names))
 	g.ids[name] = id
 	g.names = append(g.names, name)
+	var ri roleInfo
+	if perm, lic, ok := parseRole(name); ok {
+		ri = roleInfo{licence: lic, perm: perm}
+	}
+	g.roles = append(g.roles, ri)
 	g.out = append(g.out, nil)
 	g.in = append(g.in, nil)
+	g.inner = append(g.inner, nil)
 	return id, true
 }
 
@@ -92,13 +112,35 @@ func (g *graph) AddLink(name1, name2 string, domain ...string) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.addLink(name1, name2)
+	return nil
+}
+
+// load adds many links under one lock: fill calls add for each.
+func (g *graph) load(sizeHint int, fill func(add func(name1, name2 string)) error) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.reset(sizeHint)
+	return fill(g.addLink)
+}
+
+// addLink adds a link; the caller holds the write lock.
+func (g *graph) addLink(name1, name2 string) {
 	a, _ := g.id(name1, true)
 	b, _ := g.id(name2, true)
 	if g.hasEdge(a, b) {
-		return nil
+		return
 	}
 	g.out[a] = append(g.out[a], b)
 	g.in[b] = append(g.in[b], a)
+	if len(g.out[b]) > 0 {
+		g.inner[a] = append(g.inner[a], b)
+	}
+	if len(g.out[a]) == 1 { // a has links of its own now: expand it from its users
+		for _, p := range g.in[a] {
+			g.inner[p] = append(g.inner[p], a)
+		}
+	}
 	if set, ok := g.outSet[a]; ok {
 		set[b] = struct{}{}
 	} else if len(g.out[a]) >= setThreshold {
@@ -108,7 +150,6 @@ func (g *graph) AddLink(name1, name2 string, domain ...string) error {
 		}
 		g.outSet[a] = set
 	}
-	return nil
 }
 
 // BuildRelationship is deprecated in casbin and does nothing.
@@ -126,8 +167,17 @@ func (g *graph) DeleteLink(name1, name2 string, domain ...string) error {
 	if !ok1 || !ok2 {
 		return nil
 	}
+	if !g.hasEdge(a, b) {
+		return nil
+	}
 	g.out[a] = without(g.out[a], b)
 	g.in[b] = without(g.in[b], a)
+	g.inner[a] = without(g.inner[a], b)
+	if len(g.out[a]) == 0 { // a is a leaf now: nobody expands it any more
+		for _, p := range g.in[a] {
+			g.inner[p] = without(g.inner[p], a)
+		}
+	}
 	if set, ok := g.outSet[a]; ok {
 		delete(set, b)
 		if len(g.out[a]) < setThreshold/2 {
@@ -166,8 +216,8 @@ func (g *graph) HasLink(name1, name2 string, domain ...string) (bool, error) {
 }
 
 // reaches searches breadth-first from a for b. Every frontier node is
-// tested with hasEdge; only nodes that have links of their own are
-// expanded, so leaves (licence roles) are never walked.
+// tested with hasEdge; only its inner nodes (those with links of their own)
+// are expanded, so leaves (licence roles) are never walked.
 func (g *graph) reaches(a, b int32) bool {
 	var buf [16]int32
 	frontier := append(buf[:0], a)
@@ -181,11 +231,7 @@ func (g *graph) reaches(a, b int32) bool {
 			if depth+1 == g.maxDepth {
 				continue
 			}
-			for _, m := range g.out[n] {
-				if len(g.out[m]) > 0 {
-					next = append(next, m)
-				}
-			}
+			next = append(next, g.inner[n]...)
 		}
 		frontier, next = next, frontier
 	}
@@ -269,17 +315,33 @@ func (g *graph) walk(a int32, edges [][]int32) []int32 {
 	return out
 }
 
-// visit calls fn for every node reachable from name within maxDepth links,
-// holding the read lock, without building name strings for nodes fn skips.
-func (g *graph) visit(name string, fn func(role string)) {
+// visitRoles calls fn for every licence role name holds: its own (direct
+// is true) and those reached through an inner node such as an MBSA's
+// inherit node. A role held both ways is reported both times. size is
+// first told at most how many calls of fn follow.
+func (g *graph) visitRoles(name string, size func(n int), fn func(perm models.Permission, licence int64, direct bool)) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	a, ok := g.id(name, false)
 	if !ok {
 		return
 	}
-	for _, n := range g.walk(a, g.out) {
-		fn(g.names[n])
+	n := len(g.out[a])
+	for _, m := range g.inner[a] {
+		n += len(g.out[m])
+	}
+	size(n)
+	for _, n := range g.out[a] {
+		if r := g.roles[n]; r.perm != "" {
+			fn(r.perm, r.licence, true)
+		}
+	}
+	for _, n := range g.inner[a] {
+		for _, m := range g.out[n] {
+			if r := g.roles[m]; r.perm != "" {
+				fn(r.perm, r.licence, false)
+			}
+		}
 	}
 }
 
