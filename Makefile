@@ -6,6 +6,7 @@
 #   make test-postgres  the same tests against PostgreSQL (see OPENLSC_TEST_DATABASE_URL)
 #   make lint           gofmt, go vet, staticcheck (a go.mod tool)
 #   make bench          benchmarks only
+#   make bench-authz    the authorization report at 1M grants
 #   make compose-check  validate docker-compose.yml offline
 #   make clean
 
@@ -24,7 +25,7 @@ LDFLAGS ?= -X main.version=$(VERSION)
 OPENLSC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
 .DEFAULT_GOAL := build
-.PHONY: run build test test-postgres lint bench compose-check clean
+.PHONY: run build test test-postgres lint bench bench-authz compose-check clean
 
 run:
 	$(GO) run ./cmd/openlsc serve --dev
@@ -52,6 +53,11 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The authorization report at 100k licences, 200k users and 1M grants
+# (about 1-2 minutes; PostgreSQL too when OPENLSC_TEST_DATABASE_URL is set).
+bench-authz:
+	$(GO) test -run '^$$' -bench Authz1M -benchtime=1x -timeout 30m ./authz/
 
 # docker-compose.yml refuses to start without real secrets (${VAR:?message}).
 # This target only checks the file's syntax and structure offline, so it
