@@ -40,12 +40,15 @@ type Options struct {
 	TrustedProxies []string
 	// Registry collects the metrics served at /metrics; a new one when nil.
 	Registry *prometheus.Registry
+	// Auth enables sign-in, sessions and the signed-in API; nil disables them.
+	Auth *Auth
 }
 
 // Server is OpenLSC's HTTP handler.
 type Server struct {
-	engine *gin.Engine
-	opts   Options
+	handler http.Handler
+	engine  *gin.Engine
+	opts    Options
 }
 
 // New builds the HTTP handler with its middleware and routes.
@@ -90,14 +93,26 @@ func New(opts Options) (*Server, error) {
 		}
 		s.opts.Pages.Error(c, http.StatusMethodNotAllowed, models.Errorf(models.CodeInvalid, "This method is not allowed here."))
 	})
+	if opts.Auth != nil {
+		e.Use(s.loadSession)
+		signIn := newLimiter(3*time.Second, 20) // per client address
+		e.GET("/auth/login", s.rateLimit(signIn), s.login)
+		e.GET("/auth/callback", s.rateLimit(signIn), s.callback)
+		e.POST("/auth/logout", s.logout)
+		v1 := e.Group("/api/v1", s.requireUser)
+		v1.GET("/me", s.me)
+	}
 	if opts.Pages != nil {
 		opts.Pages.Mount(e)
 	}
+	// Browsers send Sec-Fetch-Site or Origin; a cross-site state-changing
+	// request is refused before any handler runs.
+	s.handler = http.NewCrossOriginProtection().Handler(e)
 	return s, nil
 }
 
 // ServeHTTP serves a request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // fail answers with err: problem+json for the API, a page otherwise.
 func (s *Server) fail(c *gin.Context, err error) {

@@ -98,3 +98,18 @@ func (s *Store) AgreementID(ctx context.Context, number string) (int64, error) {
 	err := s.db.WithContext(ctx).Select("id").Where("number = ?", number).Take(&a).Error
 	return a.ID, mapError(err)
 }
+
+// AgreementsByID returns the agreements with the given ids, by id.
+func (s *Store) AgreementsByID(ctx context.Context, ids []int64) (map[int64]Agreement, error) {
+	out := make(map[int64]Agreement, len(ids))
+	for _, chunk := range chunks(ids, importBatch) {
+		var as []Agreement
+		if err := s.db.WithContext(ctx).Where("id IN ?", chunk).Find(&as).Error; err != nil {
+			return nil, mapError(err)
+		}
+		for _, a := range as {
+			out[a.ID] = a
+		}
+	}
+	return out, nil
+}

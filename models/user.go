@@ -1,6 +1,12 @@
 package models
 
-import "time"
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+)
 
 // User is a person who has signed in at least once.
 type User struct {
@@ -39,4 +45,62 @@ type EmailVerification struct {
 	ExpiresAt  time.Time
 	UsedAt     *time.Time
 	CreatedAt  time.Time
+}
+
+// IdentityClaims is what an OpenID provider says about a signed-in person.
+type IdentityClaims struct {
+	Issuer, Subject, Email, Name string
+}
+
+// SignIn finds the user of the identity (issuer, subject), creating both on
+// first sign-in, and records the sign-in time. It returns the user, the
+// identity, and the previous sign-in time (nil on first sign-in).
+func (s *Store) SignIn(ctx context.Context, c IdentityClaims) (*User, *Identity, *time.Time, error) {
+	var (
+		user     User
+		identity Identity
+		previous *time.Time
+	)
+	now := s.now()
+	err := s.InTx(ctx, func(tx *Tx) error {
+		err := tx.db.Where("issuer = ? AND subject = ?", c.Issuer, c.Subject).Take(&identity).Error
+		switch {
+		case err == nil:
+			if err := tx.db.Take(&user, identity.UserID).Error; err != nil {
+				return err
+			}
+			previous = user.LastSignInAt
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			user = User{DisplayName: c.Name, Language: "en", CreatedAt: now, UpdatedAt: now}
+			if err := tx.db.Create(&user).Error; err != nil {
+				return err
+			}
+			identity = Identity{UserID: user.ID, Issuer: c.Issuer, Subject: c.Subject, CreatedAt: now}
+		default:
+			return err
+		}
+		identity.Email, identity.Name, identity.LastSeenAt = c.Email, c.Name, &now
+		if err := tx.db.Save(&identity).Error; err != nil {
+			return err
+		}
+		user.LastSignInAt = &now
+		if user.DisplayName == "" {
+			user.DisplayName = c.Name
+		}
+		user.UpdatedAt = now
+		return tx.db.Model(&user).Select("last_sign_in_at", "display_name", "updated_at").Updates(&user).Error
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return &user, &identity, previous, nil
+}
+
+// User returns the user with id.
+func (s *Store) User(ctx context.Context, id int64) (*User, error) {
+	var u User
+	if err := s.db.WithContext(ctx).Take(&u, id).Error; err != nil {
+		return nil, mapError(err)
+	}
+	return &u, nil
 }

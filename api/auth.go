@@ -1,0 +1,147 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/openlsc/openlsc/app"
+	"github.com/openlsc/openlsc/models"
+)
+
+// Auth is what the server needs for sign-in and sessions.
+type Auth struct {
+	Sessions *app.Sessions
+	SignIn   *app.SignIn
+	Accounts *app.Accounts
+}
+
+// cookieName is the session cookie's name: with the __Host- prefix (which
+// browsers accept only with Secure, Path=/ and no Domain) over https.
+func (s *Server) cookieName() string {
+	if s.secure() {
+		return "__Host-openlsc_session"
+	}
+	return "openlsc_session"
+}
+
+func (s *Server) secure() bool { return s.opts.BaseURL != nil && s.opts.BaseURL.Scheme == "https" }
+
+func (s *Server) setSessionCookie(c *gin.Context, token string) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: s.cookieName(), Value: token, Path: "/", HttpOnly: true, Secure: s.secure(),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearSessionCookie(c *gin.Context) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: s.cookieName(), Value: "", Path: "/", HttpOnly: true, Secure: s.secure(),
+		SameSite: http.SameSiteLaxMode, MaxAge: -1, Expires: time.Unix(0, 0),
+	})
+}
+
+func (s *Server) sessionToken(c *gin.Context) string {
+	v, err := c.Cookie(s.cookieName())
+	if err != nil {
+		return ""
+	}
+	return v
+}
+
+// loadSession puts the request's session, if it has a valid one, into the
+// request context, and its user id into the log lines.
+func (s *Server) loadSession(c *gin.Context) {
+	token := s.sessionToken(c)
+	if token == "" {
+		c.Next()
+		return
+	}
+	sess, err := s.opts.Auth.Sessions.Load(c.Request.Context(), token)
+	switch {
+	case errors.Is(err, app.ErrNoSession):
+		s.clearSessionCookie(c)
+	case err != nil:
+		s.fail(c, err)
+		return
+	default:
+		c.Request = c.Request.WithContext(app.WithSession(c.Request.Context(), sess))
+		if sess.Record.UserID != nil {
+			SetLogAttrs(c, slog.Int64("user_id", *sess.Record.UserID))
+		}
+	}
+	c.Next()
+}
+
+// login starts OpenID Connect sign-in: GET /auth/login?provider=&return_to=.
+func (s *Server) login(c *gin.Context) {
+	token, authURL, err := s.opts.Auth.SignIn.Begin(c.Request.Context(), c.Query("provider"), c.Query("return_to"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	c.Header("Cache-Control", "no-store")
+	c.Redirect(http.StatusFound, authURL)
+}
+
+// callback completes sign-in: GET /auth/callback?code=&state=.
+func (s *Server) callback(c *gin.Context) {
+	sess := app.SessionFrom(c.Request.Context())
+	if e := c.Query("error"); e != "" || sess == nil {
+		loggerFrom(c).Warn("sign-in failed", slog.String("provider_error", e), slog.Bool("session", sess != nil))
+		s.fail(c, app.ErrSignInFailed)
+		return
+	}
+	token, user, returnTo, err := s.opts.Auth.SignIn.Finish(c.Request.Context(), sess, c.Query("state"), c.Query("code"))
+	if err != nil {
+		s.clearSessionCookie(c)
+		loggerFrom(c).Warn("sign-in failed", slog.Any("error", err))
+		s.fail(c, err)
+		return
+	}
+	SetLogAttrs(c, slog.Int64("user_id", user.ID))
+	loggerFrom(c).Info("signed in")
+	s.setSessionCookie(c, token)
+	c.Header("Cache-Control", "no-store")
+	c.Redirect(http.StatusFound, returnTo)
+}
+
+// logout ends the session: POST /auth/logout.
+func (s *Server) logout(c *gin.Context) {
+	sess := app.SessionFrom(c.Request.Context())
+	next, err := s.opts.Auth.SignIn.SignOut(c.Request.Context(), s.sessionToken(c), sess, s.opts.BaseURL.String()+"/")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.clearSessionCookie(c)
+	c.Redirect(http.StatusSeeOther, next)
+}
+
+// requireUser answers 401 unless the request is signed in.
+func (s *Server) requireUser(c *gin.Context) {
+	if _, ok := app.UserID(c.Request.Context()); !ok {
+		writeProblem(c, Problem{Type: "about:blank", Title: http.StatusText(http.StatusUnauthorized),
+			Status: http.StatusUnauthorized, Detail: "Sign in first.", RequestID: RequestID(c)})
+		return
+	}
+	c.Next()
+}
+
+// me answers GET /api/v1/me.
+func (s *Server) me(c *gin.Context) {
+	user, _ := app.UserID(c.Request.Context())
+	view, err := s.opts.Auth.Accounts.Me(c.Request.Context(), user)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, view)
+}
+
+// errUnauthenticated is used by handlers that need a signed-in user.
+var errUnauthenticated = models.Errorf(models.CodeForbidden, "Sign in first.")

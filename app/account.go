@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+
+	"github.com/openlsc/openlsc/authz"
+	"github.com/openlsc/openlsc/models"
+)
+
+// Accounts answers questions about signed-in users.
+type Accounts struct {
+	store *models.Store
+	authz *authz.Authorizer
+}
+
+// NewAccounts returns the account use cases.
+func NewAccounts(store *models.Store, az *authz.Authorizer) *Accounts {
+	return &Accounts{store: store, authz: az}
+}
+
+// MeView is what GET /api/v1/me returns: the signed-in user, their work
+// email and the licences they can see.
+type MeView struct {
+	ID                int64         `json:"id"`
+	DisplayName       string        `json:"display_name"`
+	Language          string        `json:"language"`
+	WorkEmail         string        `json:"work_email,omitempty"`
+	WorkEmailVerified bool          `json:"work_email_verified"`
+	Operator          bool          `json:"operator"`
+	Licences          []LicenceView `json:"licences"`
+}
+
+// LicenceView is one licence a user can see, with their permissions.
+type LicenceView struct {
+	Number      string              `json:"number"`
+	Program     models.Program      `json:"program"`
+	Name        string              `json:"name,omitempty"`
+	Starts      string              `json:"starts,omitempty"`
+	Ends        string              `json:"ends,omitempty"`
+	Permissions []models.Permission `json:"permissions"`
+	Inherited   bool                `json:"inherited"`
+}
+
+// Me describes user.
+func (a *Accounts) Me(ctx context.Context, user int64) (*MeView, error) {
+	u, err := a.store.User(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	v := &MeView{ID: u.ID, DisplayName: u.DisplayName, Language: u.Language, Operator: a.authz.IsOperator(u.ID), Licences: []LicenceView{}}
+	if u.WorkEmail != nil {
+		v.WorkEmail = *u.WorkEmail
+		v.WorkEmailVerified = u.WorkEmailVerifiedAt != nil
+	}
+	held := a.authz.Licences(u.ID)
+	ids := make([]int64, len(held))
+	for i, h := range held {
+		ids[i] = h.AgreementID
+	}
+	ags, err := a.store.AgreementsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range held {
+		ag, ok := ags[h.AgreementID]
+		if !ok {
+			continue
+		}
+		v.Licences = append(v.Licences, LicenceView{
+			Number: ag.Number, Program: ag.Program, Name: ag.Name,
+			Starts: ag.Starts.String(), Ends: ag.Ends.String(),
+			Permissions: h.Permissions, Inherited: h.Inherited,
+		})
+	}
+	return v, nil
+}
+
