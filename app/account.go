@@ -74,4 +74,3 @@ func (a *Accounts) Me(ctx context.Context, user int64) (*MeView, error) {
 	}
 	return v, nil
 }
-
