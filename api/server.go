@@ -42,6 +42,9 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Auth enables sign-in, sessions and the signed-in API; nil disables them.
 	Auth *Auth
+	// Mounts serves other handlers under path prefixes (such as the
+	// development OpenID provider under /dev/oidc); each gets the full path.
+	Mounts map[string]http.Handler
 }
 
 // Server is OpenLSC's HTTP handler.
@@ -101,6 +104,9 @@ func New(opts Options) (*Server, error) {
 		e.POST("/auth/logout", s.logout)
 		v1 := e.Group("/api/v1", s.requireUser)
 		v1.GET("/me", s.me)
+	}
+	for prefix, h := range opts.Mounts {
+		e.Any(prefix+"/*path", gin.WrapH(h))
 	}
 	if opts.Pages != nil {
 		opts.Pages.Mount(e)

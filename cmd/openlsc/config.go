@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,9 +11,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
 )
 
@@ -30,6 +33,14 @@ type config struct {
 	LogFormat       string // "text" or "json"
 	StorageDir      string
 	ShutdownTimeout time.Duration
+
+	Providers    []app.ProviderConfig // OpenID providers; the dev provider is added in dev mode
+	SessionIdle  time.Duration
+	SessionMax   time.Duration
+	SMTPURL      string // never logged
+	MailFrom     string
+	DormantAfter time.Duration
+	VerifyTTL    time.Duration
 }
 
 // String describes the configuration for the start-up log, without secrets.
@@ -38,7 +49,13 @@ func (c config) LogValue() slog.Value {
 	if u, err := url.Parse(db); err == nil && u.Scheme != "" {
 		db = u.Redacted()
 	}
+	providers := make([]string, len(c.Providers))
+	for i, p := range c.Providers {
+		providers[i] = p.Name + "=" + p.Issuer
+	}
 	return slog.GroupValue(
+		slog.Any("oidc_providers", providers),
+		slog.Bool("smtp", c.SMTPURL != ""),
 		slog.String("addr", c.Addr),
 		slog.String("base_url", c.BaseURL.String()),
 		slog.String("database", db),
@@ -140,10 +157,114 @@ func loadConfig(getenv func(string) string, dev bool) (config, error) {
 			c.ShutdownTimeout = d
 		}
 	}
+	problems = append(problems, c.loadSignIn(getenv, get)...)
 	if len(problems) > 0 {
 		return c, problems
 	}
 	return c, nil
+}
+
+// loadSignIn reads the OpenID provider, session, mail and dormancy settings.
+func (c *config) loadSignIn(getenv func(string) string, get func(name, def string) string) configError {
+	var problems configError
+	duration := func(name string, def time.Duration) time.Duration {
+		v := get(name, "")
+		if v == "" {
+			return def
+		}
+		d, err := parseDuration(v)
+		if err != nil || d <= 0 {
+			problems = append(problems, fmt.Sprintf("%s=%q: give a duration such as 30m, 12h or 365d", name, v))
+			return def
+		}
+		return d
+	}
+	c.SessionIdle = duration("OPENLSC_SESSION_IDLE", 30*time.Minute)
+	c.SessionMax = duration("OPENLSC_SESSION_MAX", 12*time.Hour)
+	c.DormantAfter = duration("OPENLSC_DORMANT_AFTER", 365*24*time.Hour)
+	c.VerifyTTL = duration("OPENLSC_VERIFY_TTL", 48*time.Hour)
+	if c.SessionIdle > c.SessionMax {
+		problems = append(problems, "OPENLSC_SESSION_IDLE is longer than OPENLSC_SESSION_MAX: make the idle timeout the shorter one")
+	}
+
+	if issuer := get("OPENLSC_OIDC_ISSUER", ""); issuer != "" {
+		c.Providers = append(c.Providers, app.ProviderConfig{
+			Name: get("OPENLSC_OIDC_NAME", "sso"), Label: get("OPENLSC_OIDC_LABEL", "Single sign-on"),
+			Issuer: issuer, ClientID: get("OPENLSC_OIDC_CLIENT_ID", ""), ClientSecret: getenv("OPENLSC_OIDC_CLIENT_SECRET"),
+			Scopes: strings.FieldsFunc(get("OPENLSC_OIDC_SCOPES", ""), func(r rune) bool { return r == ',' || r == ' ' }),
+		})
+	} else if get("OPENLSC_OIDC_CLIENT_ID", "") != "" {
+		problems = append(problems, "OPENLSC_OIDC_CLIENT_ID is set but OPENLSC_OIDC_ISSUER is not: set the provider's issuer URL too")
+	}
+	if v := get("OPENLSC_OIDC_PROVIDERS", ""); v != "" {
+		var list []app.ProviderConfig
+		if err := json.Unmarshal([]byte(v), &list); err != nil {
+			problems = append(problems, fmt.Sprintf(`OPENLSC_OIDC_PROVIDERS is not a JSON list such as [{"name":"contoso","label":"Contoso","issuer":"https://…","client_id":"…","client_secret":"…"}]: %v`, err))
+		}
+		c.Providers = append(c.Providers, list...)
+	}
+	names := map[string]bool{"dev": c.Dev}
+	for i, p := range c.Providers {
+		where := fmt.Sprintf("OpenID provider %d (%q)", i+1, p.Name)
+		u, err := url.Parse(p.Issuer)
+		switch {
+		case p.Name == "" || strings.ContainsAny(p.Name, " /?&#"):
+			problems = append(problems, where+": give it a short name without spaces (OPENLSC_OIDC_NAME or \"name\")")
+		case names[p.Name]:
+			problems = append(problems, where+": the name is used twice; give each provider its own")
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+			problems = append(problems, where+": the issuer must be the provider's http(s) URL, exactly as its discovery document states it")
+		case p.ClientID == "":
+			problems = append(problems, where+": set its client id (OPENLSC_OIDC_CLIENT_ID or \"client_id\")")
+		}
+		names[p.Name] = true
+		if p.Label == "" {
+			c.Providers[i].Label = p.Name
+		}
+	}
+
+	c.SMTPURL = getenv("OPENLSC_SMTP_URL")
+	c.MailFrom = get("OPENLSC_MAIL_FROM", "")
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || u.Scheme != "smtp" || u.Hostname() == "" {
+			problems = append(problems, "OPENLSC_SMTP_URL: write it as smtp://user:password@host:port?tls=none|starttls|tls")
+		}
+	}
+	if c.MailFrom == "" && (c.Dev || c.SMTPURL == "") {
+		c.MailFrom = "OpenLSC <no-reply@" + c.BaseURL.Hostname() + ">"
+	}
+	return problems
+}
+
+// checkServe reports what the server needs beyond what every command
+// needs: a way to sign in and a way to send mail.
+func (c config) checkServe() error {
+	var problems configError
+	if len(c.Providers) == 0 && !c.Dev {
+		problems = append(problems, "no OpenID provider is configured: set OPENLSC_OIDC_ISSUER, OPENLSC_OIDC_CLIENT_ID and OPENLSC_OIDC_CLIENT_SECRET (or OPENLSC_OIDC_PROVIDERS for several); or run `openlsc serve --dev`")
+	}
+	if c.SMTPURL == "" && !c.Dev {
+		problems = append(problems, "OPENLSC_SMTP_URL is not set: give the mail server as smtp://user:password@host:587?tls=starttls (tls=none|starttls|tls); or run `openlsc serve --dev`, which keeps mail in a development mailbox")
+	}
+	if c.MailFrom == "" {
+		problems = append(problems, "OPENLSC_MAIL_FROM is not set: give the sender address, e.g. OpenLSC <licensing@example.com>")
+	}
+	if len(problems) > 0 {
+		return problems
+	}
+	return nil
+}
+
+// parseDuration is time.ParseDuration that also takes whole days ("365d").
+func parseDuration(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 // devSecret returns the secret key for development mode when none is set:

@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +20,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/api/devoidc"
+	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/frontend"
 	"github.com/openlsc/openlsc/models"
@@ -140,6 +144,14 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// Check everything the server needs before touching the database.
+	cfg, err := loadConfig(env.getenv, *dev)
+	if err == nil {
+		err = cfg.checkServe()
+	}
+	if err != nil {
+		return err
+	}
 	cfg, logger, store, err := setup(ctx, env, *dev)
 	if err != nil {
 		return err
@@ -160,6 +172,39 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		}
 	}
 
+	listen := ""
+	if store.Dialect() == models.DialectPostgres {
+		listen = cfg.DatabaseURL // other instances' policy changes arrive by NOTIFY
+	}
+	start := time.Now()
+	az, err := authz.New(ctx, store, authz.Options{Logger: logger, ListenURL: listen})
+	if err != nil {
+		return err
+	}
+	defer az.Close()
+	logger.Info("authorization policy loaded", slog.Duration("took", time.Since(start)))
+
+	sessions := app.NewSessions(store, cfg.SessionIdle, cfg.SessionMax)
+	callback := cfg.BaseURL.String() + "/auth/callback"
+	var providers []*app.Provider
+	mounts := map[string]http.Handler{}
+	if cfg.Dev {
+		p, h, err := devProvider(cfg, logger)
+		if err != nil {
+			return err
+		}
+		providers = append(providers, app.NewProvider(p, callback, nil))
+		mounts[devOIDCPath] = h
+	}
+	for _, p := range cfg.Providers {
+		providers = append(providers, app.NewProvider(p, callback, nil))
+	}
+	auth := &api.Auth{
+		Sessions: sessions,
+		SignIn:   app.NewSignIn(store, sessions, providers),
+		Accounts: app.NewAccounts(store, az),
+	}
+
 	gin.SetMode(gin.ReleaseMode)
 	pages, err := frontend.New(frontend.Options{Status: store, Logger: logger, Dev: cfg.Dev, Version: version})
 	if err != nil {
@@ -171,6 +216,8 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		Logger:         logger,
 		BaseURL:        cfg.BaseURL,
 		TrustedProxies: cfg.TrustedProxies,
+		Auth:           auth,
+		Mounts:         mounts,
 	})
 	if err != nil {
 		return err
@@ -209,6 +256,35 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// devOIDCPath is where development mode serves its OpenID provider.
+const devOIDCPath = "/dev/oidc"
+
+// devProvider builds the development OpenID provider, offering the demo
+// personas, and the client configuration that signs in with it.
+func devProvider(cfg config, logger *slog.Logger) (app.ProviderConfig, http.Handler, error) {
+	personas := make([]devoidc.Persona, len(demo.Personas))
+	for i, p := range demo.Personas {
+		personas[i] = devoidc.Persona{Subject: p.Subject, Email: p.Email, Name: p.Name, Description: p.Description}
+	}
+	pc := app.ProviderConfig{
+		Name: "dev", Label: "Development sign-in (demo personas)",
+		Issuer: cfg.BaseURL.String() + devOIDCPath, ClientID: "openlsc-dev", ClientSecret: randomSecret(),
+	}
+	h, err := devoidc.New(devoidc.Options{
+		Issuer: pc.Issuer, ClientID: pc.ClientID, ClientSecret: pc.ClientSecret,
+		RedirectURIs:           []string{cfg.BaseURL.String() + "/auth/callback"},
+		PostLogoutRedirectURIs: []string{cfg.BaseURL.String() + "/"},
+		Personas:               personas, Logger: logger,
+	})
+	return pc, h, err
+}
+
+func randomSecret() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func migrate(ctx context.Context, env runEnv, args []string) error {

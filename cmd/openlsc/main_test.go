@@ -6,8 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -46,6 +49,15 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		want []string
 	}{
 		{"no secret outside dev", map[string]string{}, false, []string{"OPENLSC_SECRET_KEY is not set", "--dev"}},
+		{"no provider outside dev", map[string]string{"OPENLSC_SECRET_KEY": "0123456789abcdef0123456789abcdef"}, false, []string{"OPENLSC_OIDC_ISSUER", "OPENLSC_OIDC_PROVIDERS"}},
+		{"no smtp outside dev", map[string]string{"OPENLSC_SECRET_KEY": "0123456789abcdef0123456789abcdef"}, false, []string{"OPENLSC_SMTP_URL is not set"}},
+		{"client id without issuer", map[string]string{"OPENLSC_OIDC_CLIENT_ID": "x"}, true, []string{"OPENLSC_OIDC_ISSUER is not"}},
+		{"bad providers json", map[string]string{"OPENLSC_OIDC_PROVIDERS": "[{"}, true, []string{"OPENLSC_OIDC_PROVIDERS is not a JSON list"}},
+		{"provider without client", map[string]string{"OPENLSC_OIDC_PROVIDERS": `[{"name":"a","issuer":"https://a.example"}]`}, true, []string{"client id"}},
+		{"duplicate provider", map[string]string{"OPENLSC_OIDC_ISSUER": "https://a.example", "OPENLSC_OIDC_CLIENT_ID": "x", "OPENLSC_OIDC_PROVIDERS": `[{"name":"sso","issuer":"https://b.example","client_id":"y"}]`}, true, []string{"used twice"}},
+		{"bad smtp url", map[string]string{"OPENLSC_SMTP_URL": "mail.example.com:25"}, true, []string{"OPENLSC_SMTP_URL: write it as"}},
+		{"bad duration", map[string]string{"OPENLSC_SESSION_IDLE": "soon"}, true, []string{"OPENLSC_SESSION_IDLE"}},
+		{"idle longer than max", map[string]string{"OPENLSC_SESSION_IDLE": "13h"}, true, []string{"longer than OPENLSC_SESSION_MAX"}},
 		{"short secret", map[string]string{"OPENLSC_SECRET_KEY": "short"}, false, []string{"OPENLSC_SECRET_KEY has 5 characters"}},
 		{"bad addr", map[string]string{"OPENLSC_ADDR": "8080"}, true, []string{"OPENLSC_ADDR=\"8080\""}},
 		{"bad base url", map[string]string{"OPENLSC_BASE_URL": "licensing.example.com/x"}, true, []string{"OPENLSC_BASE_URL"}},
@@ -57,7 +69,10 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"several at once", map[string]string{"OPENLSC_ADDR": "x", "OPENLSC_LOG_FORMAT": "xml"}, true, []string{"OPENLSC_ADDR", "OPENLSC_LOG_FORMAT"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := loadConfig(envOf(tc.env), tc.dev)
+			c, err := loadConfig(envOf(tc.env), tc.dev)
+			if err == nil {
+				err = c.checkServe()
+			}
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -74,9 +89,19 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 }
 
 func TestConfigDefaults(t *testing.T) {
-	c, err := loadConfig(envOf(map[string]string{"OPENLSC_SECRET_KEY": strings.Repeat("k", 32)}), false)
+	c, err := loadConfig(envOf(map[string]string{
+		"OPENLSC_SECRET_KEY": strings.Repeat("k", 32), "OPENLSC_OIDC_ISSUER": "https://idp.example/realms/x",
+		"OPENLSC_OIDC_CLIENT_ID": "openlsc", "OPENLSC_SMTP_URL": "smtp://mail.example.com", "OPENLSC_MAIL_FROM": "a@example.com",
+		"OPENLSC_DORMANT_AFTER": "90d",
+	}), false)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.SessionIdle != 30*time.Minute || c.SessionMax != 12*time.Hour || c.VerifyTTL != 48*time.Hour || c.DormantAfter != 90*24*time.Hour {
+		t.Errorf("timeouts %v %v %v %v", c.SessionIdle, c.SessionMax, c.VerifyTTL, c.DormantAfter)
+	}
+	if len(c.Providers) != 1 || c.Providers[0].Name != "sso" || c.Providers[0].Issuer != "https://idp.example/realms/x" {
+		t.Errorf("providers %+v", c.Providers)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.BaseURL.String() != "http://localhost:8080" || c.DatabaseURL != "./data/openlsc.db" || c.Dev {
 		t.Errorf("defaults %+v", c)
@@ -114,7 +139,17 @@ func testServer(t *testing.T, vars map[string]string, args ...string) (baseURL s
 	addrc := make(chan net.Addr, 1)
 	logs = &syncBuffer{}
 	done := make(chan error, 1)
-	vars["OPENLSC_ADDR"] = "127.0.0.1:0"
+	// The base URL must name the real port: the development OpenID
+	// provider's issuer and the callback are built from it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars["OPENLSC_ADDR"] = ln.Addr().String()
+	if vars["OPENLSC_BASE_URL"] == "" {
+		vars["OPENLSC_BASE_URL"] = "http://" + ln.Addr().String()
+	}
+	_ = ln.Close()
 	go func() {
 		done <- run(ctx, runEnv{
 			args: append([]string{"serve"}, args...), getenv: envOf(vars),
@@ -137,6 +172,17 @@ func testServer(t *testing.T, vars map[string]string, args ...string) (baseURL s
 		}
 	})
 	return baseURL, logs
+}
+
+func getWith(t *testing.T, c *http.Client, u string) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
 }
 
 func get(t *testing.T, url string, header ...string) (*http.Response, string) {
@@ -210,6 +256,32 @@ func TestServeDev(t *testing.T) {
 		t.Errorf("/metrics does not count requests by route:\n%.2000s", body)
 	}
 
+	// Sign in through the development OpenID provider as a demo persona.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, body = getWith(t, browser, base+"/auth/login?return_to=/api/v1/me")
+	m := regexp.MustCompile(`name="authRequestID" value="([^"]+)"`).FindStringSubmatch(body)
+	if resp.StatusCode != 200 || m == nil || !strings.Contains(body, "it-admin@contoso.example") {
+		t.Fatalf("persona picker: %d\n%.1500s", resp.StatusCode, body)
+	}
+	resp, err := browser.PostForm(base+"/dev/oidc/login", url.Values{"authRequestID": {m[1]}, "subject": {"it-admin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/api/v1/me" || !strings.Contains(string(b), `"work_email_verified":false`) {
+		t.Fatalf("after picking a persona: %d at %s\n%s", resp.StatusCode, resp.Request.URL, b)
+	}
+	out, err := browser.Post(base+"/auth/logout", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Body.Close()
+	if resp, _ := getWith(t, browser, base+"/api/v1/me"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/api/v1/me after sign-out: %d", resp.StatusCode)
+	}
+
 	// Query strings can carry single-use tokens: they are never logged.
 	get(t, base+"/?token=very-secret-token")
 	if strings.Contains(logs.String(), "very-secret-token") {
@@ -232,11 +304,16 @@ func TestServeRefusesWithoutConfiguration(t *testing.T) {
 
 func TestTrustedProxies(t *testing.T) {
 	vars := map[string]string{
-		"OPENLSC_DATABASE_URL":    modelstest.URL(t),
-		"OPENLSC_SECRET_KEY":      modelstest.Secret,
-		"OPENLSC_LOG_FORMAT":      "json",
-		"OPENLSC_TRUSTED_PROXIES": "10.9.9.9",
-		"OPENLSC_BASE_URL":        "https://licensing.example.com",
+		"OPENLSC_DATABASE_URL":       modelstest.URL(t),
+		"OPENLSC_SECRET_KEY":         modelstest.Secret,
+		"OPENLSC_OIDC_ISSUER":        "https://idp.example",
+		"OPENLSC_OIDC_CLIENT_ID":     "openlsc",
+		"OPENLSC_OIDC_CLIENT_SECRET": "idp-secret",
+		"OPENLSC_SMTP_URL":           "smtp://mailer:smtp-password@127.0.0.1:2525?tls=none",
+		"OPENLSC_MAIL_FROM":          "OpenLSC <licensing@example.com>",
+		"OPENLSC_LOG_FORMAT":         "json",
+		"OPENLSC_TRUSTED_PROXIES":    "10.9.9.9",
+		"OPENLSC_BASE_URL":           "https://licensing.example.com",
 	}
 	base, logs := testServer(t, vars)
 	resp, _ := get(t, base+"/", "X-Forwarded-For", "203.0.113.7")
@@ -247,6 +324,11 @@ func TestTrustedProxies(t *testing.T) {
 	// forged X-Forwarded-For must not become the client address.
 	if strings.Contains(logs.String(), "203.0.113.7") {
 		t.Errorf("an untrusted X-Forwarded-For was believed:\n%s", logs)
+	}
+	for _, secret := range []string{"idp-secret", "smtp-password"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("%s reached the log", secret)
+		}
 	}
 }
 
