@@ -1,9 +1,11 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -145,3 +147,62 @@ func (s *Server) me(c *gin.Context) {
 
 // errUnauthenticated is used by handlers that need a signed-in user.
 var errUnauthenticated = models.Errorf(models.CodeForbidden, "Sign in first.")
+
+// decodeJSON reads the request body into v, answering 422 when it is not
+// the JSON object the route expects.
+func decodeJSON(c *gin.Context, v any) bool {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		WriteError(c, models.Invalid("The request body is not the JSON object this route expects: "+strings.TrimPrefix(err.Error(), "json: ")+"."))
+		return false
+	}
+	return true
+}
+
+// putWorkEmail answers PUT /api/v1/me/work-email {"email": "…"}: it mails
+// a confirmation link to that address.
+func (s *Server) putWorkEmail(c *gin.Context) {
+	var body struct {
+		Email string `json:"email"`
+	}
+	if !decodeJSON(c, &body) {
+		return
+	}
+	sess := app.SessionFrom(c.Request.Context())
+	user, _ := app.UserID(c.Request.Context())
+	if sess.Record.IdentityID == nil {
+		s.fail(c, errUnauthenticated)
+		return
+	}
+	if err := s.opts.Auth.Accounts.RegisterWorkEmail(c.Request.Context(), user, *sess.Record.IdentityID, body.Email); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"status": "confirmation_sent", "message": "We sent a confirmation link to that address. Open it while signed in to confirm your work email."})
+}
+
+// verifyWorkEmail answers POST /api/v1/me/work-email/verify
+// {"token": "…", "take_over": false}.
+func (s *Server) verifyWorkEmail(c *gin.Context) {
+	var body struct {
+		Token    string `json:"token"`
+		TakeOver bool   `json:"take_over"`
+	}
+	if !decodeJSON(c, &body) {
+		return
+	}
+	sess := app.SessionFrom(c.Request.Context())
+	user, _ := app.UserID(c.Request.Context())
+	if sess.Record.IdentityID == nil {
+		s.fail(c, errUnauthenticated)
+		return
+	}
+	email, err := s.opts.Auth.Accounts.VerifyWorkEmail(c.Request.Context(), user, *sess.Record.IdentityID, body.Token, body.TakeOver)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "verified", "work_email": email})
+}

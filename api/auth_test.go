@@ -22,6 +22,7 @@ import (
 	"github.com/openlsc/openlsc/api"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/authz"
+	"github.com/openlsc/openlsc/mail"
 	"github.com/openlsc/openlsc/models"
 	"github.com/openlsc/openlsc/models/modelstest"
 )
@@ -43,6 +44,10 @@ func (c *clock) Add(d time.Duration) {
 // provider the project did not write, on loopback.
 type authEnv struct {
 	t      *testing.T
+	mail   *mail.Recorder
+	worker *mail.Worker
+	az     *authz.Authorizer
+	acc    *app.Accounts
 	srv    *httptest.Server
 	oidc   *mockoidc.MockOIDC
 	clock  *clock
@@ -56,6 +61,12 @@ func newAuthEnv(t *testing.T) *authEnv {
 	env := &authEnv{t: t, clock: &clock{t: time.Now().UTC()}}
 	env.store = modelstest.Open(t, modelstest.URL(t), models.Options{Keyring: modelstest.Keyring(t), Now: env.clock.Now})
 	az, err := authz.New(context.Background(), env.store, authz.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.az = az
+	env.mail = &mail.Recorder{}
+	env.worker, err = mail.NewWorker(env.store, env.mail, mail.WorkerOptions{From: "OpenLSC <licensing@openlsc.example>"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,9 +95,11 @@ func newAuthEnv(t *testing.T) *authEnv {
 	p := app.NewProvider(app.ProviderConfig{Name: "mock", Label: "Mock", Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret},
 		env.srv.URL+"/auth/callback", nil)
 	sessions := app.NewSessions(env.store, 30*time.Minute, 12*time.Hour)
+	accounts := app.NewAccounts(env.store, az, app.WorkEmailOptions{BaseURL: env.srv.URL, Operators: []string{"operator@contoso.example"}, Kick: env.worker.Kick})
+	env.acc = accounts
 	s, err := api.New(api.Options{
 		Logger: slog.New(slog.DiscardHandler), BaseURL: base,
-		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, []*app.Provider{p}), Accounts: app.NewAccounts(env.store, az)},
+		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, accounts, 365*24*time.Hour, []*app.Provider{p}), Accounts: accounts},
 	})
 	if err != nil {
 		t.Fatal(err)

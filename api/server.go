@@ -45,6 +45,9 @@ type Options struct {
 	// Mounts serves other handlers under path prefixes (such as the
 	// development OpenID provider under /dev/oidc); each gets the full path.
 	Mounts map[string]http.Handler
+	// Routes registers more routes (such as the development mailbox pages)
+	// behind the same middleware.
+	Routes []func(gin.IRouter)
 }
 
 // Server is OpenLSC's HTTP handler.
@@ -104,9 +107,16 @@ func New(opts Options) (*Server, error) {
 		e.POST("/auth/logout", s.logout)
 		v1 := e.Group("/api/v1", s.requireUser)
 		v1.GET("/me", s.me)
+		register := newLimiter(10*time.Minute, 5) // confirmation mails per address
+		verify := newLimiter(3*time.Second, 20)
+		v1.PUT("/me/work-email", s.rateLimit(register), s.putWorkEmail)
+		v1.POST("/me/work-email/verify", s.rateLimit(verify), s.verifyWorkEmail)
 	}
 	for prefix, h := range opts.Mounts {
 		e.Any(prefix+"/*path", gin.WrapH(h))
+	}
+	for _, register := range opts.Routes {
+		register(e)
 	}
 	if opts.Pages != nil {
 		opts.Pages.Mount(e)

@@ -7,15 +7,13 @@ import (
 	"github.com/openlsc/openlsc/models"
 )
 
-// Accounts answers questions about signed-in users.
+// Accounts holds the use cases of signed-in users: who they are, their
+// work email, and the access their agreement contacts give them.
 type Accounts struct {
-	store *models.Store
-	authz *authz.Authorizer
-}
-
-// NewAccounts returns the account use cases.
-func NewAccounts(store *models.Store, az *authz.Authorizer) *Accounts {
-	return &Accounts{store: store, authz: az}
+	store     *models.Store
+	authz     *authz.Authorizer
+	opts      WorkEmailOptions
+	operators map[string]bool
 }
 
 // MeView is what GET /api/v1/me returns: the signed-in user, their work
@@ -26,6 +24,7 @@ type MeView struct {
 	Language          string        `json:"language"`
 	WorkEmail         string        `json:"work_email,omitempty"`
 	WorkEmailVerified bool          `json:"work_email_verified"`
+	PendingWorkEmail  string        `json:"pending_work_email,omitempty"`
 	Operator          bool          `json:"operator"`
 	Licences          []LicenceView `json:"licences"`
 }
@@ -51,6 +50,20 @@ func (a *Accounts) Me(ctx context.Context, user int64) (*MeView, error) {
 	if u.WorkEmail != nil {
 		v.WorkEmail = *u.WorkEmail
 		v.WorkEmailVerified = u.WorkEmailVerifiedAt != nil
+	}
+	var pending models.EmailVerification
+	err = a.store.DB().WithContext(ctx).Where("user_id = ? AND used_at IS NULL AND expires_at > ?", u.ID, a.store.Now()).
+		Order("id DESC").Limit(1).Find(&pending).Error
+	if err != nil {
+		return nil, err
+	}
+	if pending.ID != 0 && pending.Email != v.WorkEmail {
+		v.PendingWorkEmail = pending.Email
+	}
+	// Nothing is shown before the work email is confirmed (again, after a
+	// long absence).
+	if !v.WorkEmailVerified {
+		return v, nil
 	}
 	held := a.authz.Licences(u.ID)
 	ids := make([]int64, len(held))

@@ -97,15 +97,19 @@ const loginLifetime = 10 * time.Minute
 
 // SignIn carries out OpenID Connect sign-in with PKCE, state and nonce.
 type SignIn struct {
-	store     *models.Store
-	sessions  *Sessions
-	providers map[string]*Provider
-	order     []*Provider
+	store        *models.Store
+	sessions     *Sessions
+	accounts     *Accounts
+	dormantAfter time.Duration
+	providers    map[string]*Provider
+	order        []*Provider
 }
 
-// NewSignIn returns the sign-in use case over providers (at least one).
-func NewSignIn(store *models.Store, sessions *Sessions, providers []*Provider) *SignIn {
-	s := &SignIn{store: store, sessions: sessions, providers: map[string]*Provider{}, order: providers}
+// NewSignIn returns the sign-in use case over providers. A user whose
+// previous sign-in is older than dormantAfter must confirm their work
+// email again (0: never).
+func NewSignIn(store *models.Store, sessions *Sessions, accounts *Accounts, dormantAfter time.Duration, providers []*Provider) *SignIn {
+	s := &SignIn{store: store, sessions: sessions, accounts: accounts, dormantAfter: dormantAfter, providers: map[string]*Provider{}, order: providers}
 	for _, p := range providers {
 		s.providers[p.Name()] = p
 	}
@@ -193,10 +197,13 @@ func (s *SignIn) Finish(ctx context.Context, sess *Session, state, code string) 
 	if err := idt.Claims(&claims); err != nil {
 		return "", nil, "", fmt.Errorf("%w: claims: %v", ErrSignInFailed, err)
 	}
-	user, identity, _, err := s.store.SignIn(ctx, models.IdentityClaims{
+	user, identity, previous, err := s.store.SignIn(ctx, models.IdentityClaims{
 		Issuer: idt.Issuer, Subject: idt.Subject, Email: claims.Email, Name: claims.Name,
 	})
 	if err != nil {
+		return "", nil, "", err
+	}
+	if err := s.accounts.markDormantIfAway(ctx, user, previous, s.dormantAfter); err != nil {
 		return "", nil, "", err
 	}
 	token, _, err = s.sessions.New(ctx, &user.ID, &identity.ID, SessionData{Provider: p.Name(), IDToken: raw})

@@ -42,18 +42,22 @@ type StatusSource interface {
 
 // Options configures the web UI.
 type Options struct {
-	Status  StatusSource // required
-	Logger  *slog.Logger // receives errors; slog.Default() when nil
-	Dev     bool         // development mode: show a visible "development mode" banner
-	Version string       // build version shown in the footer
+	Status    StatusSource // required
+	Accounts  Accounts     // account pages and the signed-in header; nil leaves them out
+	Providers Providers    // required with Accounts: the sign-in page lists them
+	Logger    *slog.Logger // receives errors; slog.Default() when nil
+	Dev       bool         // development mode: show a visible "development mode" banner
+	Version   string       // build version shown in the footer
 }
 
 // UI is the set of server-rendered pages. It is safe for concurrent use.
 type UI struct {
-	status  StatusSource
-	logger  *slog.Logger
-	dev     bool
-	version string
+	status    StatusSource
+	accounts  Accounts
+	providers Providers
+	logger    *slog.Logger
+	dev       bool
+	version   string
 
 	assets *assets
 	i18n   *translations
@@ -69,11 +73,16 @@ func New(opts Options) (*UI, error) {
 	if opts.Status == nil {
 		return nil, errors.New("frontend: Options.Status is required")
 	}
+	if (opts.Accounts == nil) != (opts.Providers == nil) {
+		return nil, errors.New("frontend: Options.Accounts and Options.Providers go together")
+	}
 	u := &UI{
-		status:  opts.Status,
-		logger:  opts.Logger,
-		dev:     opts.Dev,
-		version: opts.Version,
+		status:    opts.Status,
+		accounts:  opts.Accounts,
+		providers: opts.Providers,
+		logger:    opts.Logger,
+		dev:       opts.Dev,
+		version:   opts.Version,
 	}
 	if u.logger == nil {
 		u.logger = slog.Default()
@@ -142,6 +151,9 @@ func (u *UI) Mount(r gin.IRouter) {
 	r.GET(assetPrefix+":name", u.serveAsset)
 	r.HEAD(assetPrefix+":name", u.serveAsset)
 	r.GET("/", u.page(u.home))
+	if u.accounts != nil {
+		u.mountAccount(r)
+	}
 }
 
 // page wraps a page handler so that a ?lang= parameter is handled first.
@@ -254,6 +266,8 @@ type view struct {
 	Dev       bool           // development mode
 	Version   string         // build version
 	Nav       string         // navigation entry of the current page, if any
+	Accounts  bool           // sign-in is available
+	User      *userView      // the signed-in user, nil when nobody is
 	Data      any            // the page's own data
 }
 
@@ -272,6 +286,8 @@ func (u *UI) render(c *gin.Context, status int, name, nav string, data any) {
 		Dev:       u.dev,
 		Version:   u.version,
 		Nav:       nav,
+		Accounts:  u.accounts != nil,
+		User:      u.currentUser(c),
 		Data:      data,
 	}
 	var buf bytes.Buffer

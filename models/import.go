@@ -19,6 +19,10 @@ import (
 type ImportOptions struct {
 	Actor  Actor
 	DryRun bool // validate and count, change nothing, write no audit event
+	// AfterApply, when set, runs in the import's transaction after the data
+	// is stored (not in a dry run): contact matching grants access there,
+	// so an import and the access it gives commit together.
+	AfterApply func(tx *Tx, res *ImportResult) error
 }
 
 // ImportCounts counts what an import did to one kind of record.
@@ -98,7 +102,13 @@ func (s *Store) Import(ctx context.Context, doc *ImportDocument, opts ImportOpti
 		if err := im.apply(); err != nil {
 			return err
 		}
-		return tx.AppendAudit(opts.Actor, AuditImport, nil, res)
+		if err := tx.AppendAudit(opts.Actor, AuditImport, nil, res); err != nil {
+			return err
+		}
+		if opts.AfterApply != nil {
+			return opts.AfterApply(tx, res)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

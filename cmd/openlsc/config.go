@@ -41,6 +41,7 @@ type config struct {
 	MailFrom     string
 	DormantAfter time.Duration
 	VerifyTTL    time.Duration
+	Operators    []string // work emails that hold the operator role once verified
 }
 
 // String describes the configuration for the start-up log, without secrets.
@@ -223,6 +224,16 @@ func (c *config) loadSignIn(getenv func(string) string, get func(name, def strin
 		}
 	}
 
+	for _, e := range strings.Split(get("OPENLSC_OPERATORS", ""), ",") {
+		if e = strings.TrimSpace(e); e == "" {
+			continue
+		}
+		if _, err := app.ValidateEmail(e); err != nil {
+			problems = append(problems, fmt.Sprintf("OPENLSC_OPERATORS: %q is not an email address; list operators' work emails separated by commas", e))
+			continue
+		}
+		c.Operators = append(c.Operators, e)
+	}
 	c.SMTPURL = getenv("OPENLSC_SMTP_URL")
 	c.MailFrom = get("OPENLSC_MAIL_FROM", "")
 	if c.SMTPURL != "" {

@@ -24,6 +24,7 @@ import (
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/frontend"
+	"github.com/openlsc/openlsc/mail"
 	"github.com/openlsc/openlsc/models"
 	"github.com/openlsc/openlsc/models/demo"
 )
@@ -199,16 +200,38 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 	for _, p := range cfg.Providers {
 		providers = append(providers, app.NewProvider(p, callback, nil))
 	}
+	worker, box, err := mailWorker(cfg, store, logger)
+	if err != nil {
+		return err
+	}
+	go worker.Run(ctx)
+	operators := cfg.Operators
+	if cfg.Dev {
+		for _, p := range demo.Personas {
+			if p.Operator {
+				operators = append(operators, p.Email)
+			}
+		}
+	}
+	accounts := app.NewAccounts(store, az, app.WorkEmailOptions{
+		BaseURL: cfg.BaseURL.String(), VerifyTTL: cfg.VerifyTTL, Operators: operators, Kick: worker.Kick,
+	})
 	auth := &api.Auth{
 		Sessions: sessions,
-		SignIn:   app.NewSignIn(store, sessions, providers),
-		Accounts: app.NewAccounts(store, az),
+		SignIn:   app.NewSignIn(store, sessions, accounts, cfg.DormantAfter, providers),
+		Accounts: accounts,
 	}
 
 	gin.SetMode(gin.ReleaseMode)
-	pages, err := frontend.New(frontend.Options{Status: store, Logger: logger, Dev: cfg.Dev, Version: version})
+	pages, err := frontend.New(frontend.Options{
+		Status: store, Accounts: accounts, Providers: auth.SignIn, Logger: logger, Dev: cfg.Dev, Version: version,
+	})
 	if err != nil {
 		return fmt.Errorf("web UI: %w", err)
+	}
+	var routes []func(gin.IRouter)
+	if box != nil {
+		routes = append(routes, func(r gin.IRouter) { pages.MountDevMail(r, box) })
 	}
 	handler, err := api.New(api.Options{
 		Health:         store,
@@ -218,6 +241,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		TrustedProxies: cfg.TrustedProxies,
 		Auth:           auth,
 		Mounts:         mounts,
+		Routes:         routes,
 	})
 	if err != nil {
 		return err
@@ -256,6 +280,28 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// mailWorker chooses the mail sender (SMTP, or in development mode without
+// SMTP the development mailbox, which it also returns) and its worker.
+func mailWorker(cfg config, store *models.Store, logger *slog.Logger) (*mail.Worker, *mail.Mailbox, error) {
+	var (
+		sender mail.Sender
+		box    *mail.Mailbox
+	)
+	if cfg.SMTPURL != "" {
+		smtp, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+		if err != nil {
+			return nil, nil, fmt.Errorf("OPENLSC_SMTP_URL: %w", err)
+		}
+		sender = smtp
+	} else {
+		box = mail.NewMailbox(store)
+		sender = box
+		logger.Info("mail goes to the development mailbox at /dev/mail")
+	}
+	w, err := mail.NewWorker(store, sender, mail.WorkerOptions{From: cfg.MailFrom, Logger: logger})
+	return w, box, err
 }
 
 // devOIDCPath is where development mode serves its OpenID provider.
@@ -335,8 +381,20 @@ func importFile(ctx context.Context, env runEnv, args []string) error {
 		return err
 	}
 	defer store.Close()
+	// Verified users named as contacts get (or lose) access in the same
+	// transaction as the import.
+	az, err := authz.New(ctx, store, authz.Options{})
+	if err != nil {
+		return err
+	}
+	accounts := app.NewAccounts(store, az, app.WorkEmailOptions{})
 	start := time.Now()
-	res, err := store.Import(ctx, doc, models.ImportOptions{Actor: models.Actor{Label: "cli"}, DryRun: *dryRun})
+	res, err := store.Import(ctx, doc, models.ImportOptions{
+		Actor: models.Actor{Label: "cli"}, DryRun: *dryRun,
+		AfterApply: func(tx *models.Tx, res *models.ImportResult) error {
+			return accounts.ApplyContactChanges(tx, res.ContactChanges)
+		},
+	})
 	if err != nil {
 		return err
 	}

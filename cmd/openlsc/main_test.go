@@ -174,6 +174,28 @@ func testServer(t *testing.T, vars map[string]string, args ...string) (baseURL s
 	return baseURL, logs
 }
 
+// waitForMail waits (boundedly) for the mail worker to put the confirmation
+// mail in the development mailbox and returns its link.
+func waitForMail(t *testing.T, c *http.Client, base string) string {
+	t.Helper()
+	linkRE := regexp.MustCompile(`href="(http[^"]*/verify-email\?token=[^"]+)"`)
+	msgRE := regexp.MustCompile(`href="(/dev/mail/\d+)"`)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		_, list := getWith(t, c, base+"/dev/mail")
+		if m := msgRE.FindStringSubmatch(list); m != nil {
+			_, msg := getWith(t, c, base+m[1])
+			if l := linkRE.FindStringSubmatch(msg); l != nil {
+				return strings.ReplaceAll(l[1], "&amp;", "&")
+			}
+			t.Fatalf("no confirmation link in the mail:\n%.2000s", msg)
+		}
+		time.Sleep(20 * time.Millisecond) // the worker runs in the background
+	}
+	t.Fatal("no mail reached the development mailbox")
+	return ""
+}
+
 func getWith(t *testing.T, c *http.Client, u string) (*http.Response, string) {
 	t.Helper()
 	resp, err := c.Get(u)
@@ -273,6 +295,37 @@ func TestServeDev(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/api/v1/me" || !strings.Contains(string(b), `"work_email_verified":false`) {
 		t.Fatalf("after picking a persona: %d at %s\n%s", resp.StatusCode, resp.Request.URL, b)
 	}
+	// Register the work email on its page, read the mail in the development
+	// mailbox, open the link, confirm: the MBSA the persona is primary
+	// contact of is there.
+	form, err := browser.PostForm(base+"/account/work-email", url.Values{"email": {"it-admin@contoso.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(form.Body)
+	form.Body.Close()
+	if form.StatusCode != 200 || !strings.Contains(string(b), "it-admin@contoso.example") {
+		t.Fatalf("register work email: %d\n%.1000s", form.StatusCode, b)
+	}
+	link := waitForMail(t, browser, base)
+	resp, body = getWith(t, browser, link)
+	tok := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(body)
+	if resp.StatusCode != 200 || tok == nil {
+		t.Fatalf("verify page: %d\n%.1000s", resp.StatusCode, body)
+	}
+	done, err := browser.PostForm(base+"/verify-email", url.Values{"token": {tok[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done.Body.Close()
+	if done.StatusCode != 200 {
+		t.Fatalf("confirm: %d", done.StatusCode)
+	}
+	resp, body = getWith(t, browser, base+"/api/v1/me")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"number":"M1000001"`) || !strings.Contains(body, `"work_email_verified":true`) {
+		t.Errorf("after confirming: %d %s", resp.StatusCode, body)
+	}
+
 	out, err := browser.Post(base+"/auth/logout", "", nil)
 	if err != nil {
 		t.Fatal(err)
