@@ -363,6 +363,21 @@ func TestSessionTimeouts(t *testing.T) {
 	if code, _ := env.me(c); code != http.StatusUnauthorized {
 		t.Errorf("past the idle timeout: %d", code)
 	}
+	// An abandoned login (never called back) is swept after ten minutes,
+	// a signed-in session after its absolute lifetime.
+	env.get(env.browser(), env.srv.URL+"/auth/login")
+	env.signIn(env.browser(), nil)
+	sessions := app.NewSessions(env.store, 30*time.Minute, 12*time.Hour)
+	count := func() (n int64) { env.store.DB().Model(&models.Session{}).Count(&n); return n }
+	before := count()
+	env.clock.Add(11 * time.Minute)
+	if n, err := sessions.Sweep(context.Background()); err != nil || n != 1 || count() != before-1 {
+		t.Errorf("sweeping an abandoned login: %d, %v", n, err)
+	}
+	env.clock.Add(12 * time.Hour)
+	if _, err := sessions.Sweep(context.Background()); err != nil || count() != 0 {
+		t.Errorf("after 12 h, %d sessions remain (%v)", count(), err)
+	}
 }
 
 func TestSignInRateLimit(t *testing.T) {

@@ -72,9 +72,24 @@ func randomToken(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// New starts a session for user (nil for a session before sign-in) and
-// returns its token for the cookie.
+// New starts a session for user and returns its token for the cookie.
 func (m *Sessions) New(ctx context.Context, user, identity *int64, data SessionData) (string, *Session, error) {
+	return m.start(ctx, user, identity, data, m.absolute)
+}
+
+// newPending starts a session that only carries a login in progress; it
+// lives as long as the login may take.
+func (m *Sessions) newPending(ctx context.Context, data SessionData) (string, *Session, error) {
+	return m.start(ctx, nil, nil, data, loginLifetime)
+}
+
+// Sweep deletes sessions past their absolute lifetime; the server runs it
+// now and then, since an abandoned session is never loaded again.
+func (m *Sessions) Sweep(ctx context.Context) (int64, error) {
+	return m.store.DeleteExpiredSessions(ctx)
+}
+
+func (m *Sessions) start(ctx context.Context, user, identity *int64, data SessionData, lifetime time.Duration) (string, *Session, error) {
 	token := randomToken(32)
 	b, err := json.Marshal(data)
 	if err != nil {
@@ -83,7 +98,7 @@ func (m *Sessions) New(ctx context.Context, user, identity *int64, data SessionD
 	now := m.store.Now()
 	rec := &models.Session{
 		IDHash: hashToken(token), UserID: user, IdentityID: identity, Data: string(b),
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(m.absolute),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(lifetime),
 	}
 	if err := m.store.CreateSession(ctx, rec); err != nil {
 		return "", nil, err

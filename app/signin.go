@@ -140,7 +140,7 @@ func (s *SignIn) Begin(ctx context.Context, name, returnTo string) (token, authU
 		Verifier: oauth2.GenerateVerifier(), ReturnTo: LocalPath(returnTo),
 		Expires: s.store.Now().Add(loginLifetime),
 	}
-	token, _, err = s.sessions.New(ctx, nil, nil, SessionData{Login: login})
+	token, _, err = s.sessions.newPending(ctx, SessionData{Login: login})
 	if err != nil {
 		return "", "", err
 	}

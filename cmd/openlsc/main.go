@@ -205,6 +205,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		return err
 	}
 	go worker.Run(ctx)
+	go sweepSessions(ctx, sessions, logger)
 	operators := cfg.Operators
 	if cfg.Dev {
 		for _, p := range demo.Personas {
@@ -302,6 +303,24 @@ func mailWorker(cfg config, store *models.Store, logger *slog.Logger) (*mail.Wor
 	}
 	w, err := mail.NewWorker(store, sender, mail.WorkerOptions{From: cfg.MailFrom, Logger: logger})
 	return w, box, err
+}
+
+// sweepSessions deletes expired sessions every hour until ctx ends.
+func sweepSessions(ctx context.Context, sessions *app.Sessions, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := sessions.Sweep(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("deleting expired sessions", slog.Any("error", err))
+		} else if n > 0 {
+			logger.Debug("expired sessions deleted", slog.Int64("count", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // devOIDCPath is where development mode serves its OpenID provider.
