@@ -145,8 +145,16 @@ func (s *Server) me(c *gin.Context) {
 	c.JSON(http.StatusOK, view)
 }
 
-// errUnauthenticated is used by handlers that need a signed-in user.
-var errUnauthenticated = models.Errorf(models.CodeForbidden, "Sign in first.")
+// signedInIdentity returns the request's user and the identity they signed
+// in with, or answers 403 and reports false.
+func (s *Server) signedInIdentity(c *gin.Context) (user, identity int64, ok bool) {
+	sess := app.SessionFrom(c.Request.Context())
+	if sess == nil || sess.Record.UserID == nil || sess.Record.IdentityID == nil {
+		s.fail(c, models.Errorf(models.CodeForbidden, "Sign in first."))
+		return 0, 0, false
+	}
+	return *sess.Record.UserID, *sess.Record.IdentityID, true
+}
 
 // decodeJSON reads the request body into v, answering 422 when it is not
 // the JSON object the route expects.
@@ -170,13 +178,11 @@ func (s *Server) putWorkEmail(c *gin.Context) {
 	if !decodeJSON(c, &body) {
 		return
 	}
-	sess := app.SessionFrom(c.Request.Context())
-	user, _ := app.UserID(c.Request.Context())
-	if sess.Record.IdentityID == nil {
-		s.fail(c, errUnauthenticated)
+	user, identity, ok := s.signedInIdentity(c)
+	if !ok {
 		return
 	}
-	if err := s.opts.Auth.Accounts.RegisterWorkEmail(c.Request.Context(), user, *sess.Record.IdentityID, body.Email); err != nil {
+	if err := s.opts.Auth.Accounts.RegisterWorkEmail(c.Request.Context(), user, identity, body.Email); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -193,13 +199,11 @@ func (s *Server) verifyWorkEmail(c *gin.Context) {
 	if !decodeJSON(c, &body) {
 		return
 	}
-	sess := app.SessionFrom(c.Request.Context())
-	user, _ := app.UserID(c.Request.Context())
-	if sess.Record.IdentityID == nil {
-		s.fail(c, errUnauthenticated)
+	user, identity, ok := s.signedInIdentity(c)
+	if !ok {
 		return
 	}
-	email, err := s.opts.Auth.Accounts.VerifyWorkEmail(c.Request.Context(), user, *sess.Record.IdentityID, body.Token, body.TakeOver)
+	email, err := s.opts.Auth.Accounts.VerifyWorkEmail(c.Request.Context(), user, identity, body.Token, body.TakeOver)
 	if err != nil {
 		s.fail(c, err)
 		return

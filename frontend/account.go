@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/openlsc/openlsc/api"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
 )
@@ -129,7 +130,7 @@ func (u *UI) registerWorkEmail(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		u.Error(c, statusOf(err), err)
+		u.Error(c, api.StatusOf(models.ErrorCode(err)), err)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/account/work-email?sent=1")
@@ -162,23 +163,8 @@ func (u *UI) verifyEmail(c *gin.Context) {
 	case errors.Is(err, app.ErrEmailTaken):
 		u.render(c, http.StatusConflict, "verify.html", "account", verifyView{Token: token, Conflict: true})
 	case err != nil:
-		u.Error(c, statusOf(err), err)
+		u.Error(c, api.StatusOf(models.ErrorCode(err)), err)
 	default:
 		u.render(c, http.StatusOK, "verify.html", "account", verifyView{Done: email})
 	}
-}
-
-// statusOf maps an application error to the status of its error page.
-func statusOf(err error) int {
-	switch models.ErrorCode(err) {
-	case models.CodeInvalid:
-		return http.StatusUnprocessableEntity
-	case models.CodeNotFound:
-		return http.StatusNotFound
-	case models.CodeConflict:
-		return http.StatusConflict
-	case models.CodeForbidden:
-		return http.StatusForbidden
-	}
-	return http.StatusInternalServerError
 }
