@@ -7,17 +7,14 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/gin-gonic/gin"
 
+	"github.com/openlsc/openlsc/frontend/browsertest"
 	"github.com/openlsc/openlsc/mail"
 	"github.com/openlsc/openlsc/models"
 )
@@ -247,28 +244,8 @@ func TestBrowserDevMail(t *testing.T) {
 	srvURL = srv.URL
 	*box = *sampleMailbox(t, srvURL)
 
-	ctx := newBrowser(t, 30*time.Second)
-	var (
-		mu       sync.Mutex
-		problems []string
-	)
-	if err := chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Level == cdplog.EntryLevelError || ev.Entry.Source == "security" {
-				problems = append(problems, string(ev.Entry.Source)+": "+ev.Entry.Text+" "+ev.Entry.URL)
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+ev.ExceptionDetails.Text)
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
-		t.Fatal(err)
-	}
+	ctx := browsertest.New(t, 30*time.Second)
+	problems := browsertest.Watch(t, ctx)
 
 	// The list links to the message.
 	if err := chromedp.Do(ctx, chromedp.Navigate(srvURL+"/dev/mail"), chromedp.WaitVisible(chromedp.CSS("table"))); err != nil {
@@ -365,14 +342,7 @@ func TestBrowserDevMail(t *testing.T) {
 		t.Error("the link in the frame opened no new tab")
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		// The mail's inline styles are refused by the policy the frame
-		// inherits; that is expected and harmless.
-		if strings.Contains(p, "style-src") {
-			continue
-		}
-		t.Errorf("browser reported: %s", p)
-	}
+	// The mail's inline styles are refused by the policy the frame
+	// inherits; that is expected and harmless.
+	problems.Check(t, "style-src")
 }

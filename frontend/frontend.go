@@ -151,6 +151,11 @@ func (u *UI) Mount(r gin.IRouter) {
 	r.GET(assetPrefix+":name", u.serveAsset)
 	r.HEAD(assetPrefix+":name", u.serveAsset)
 	r.GET("/", u.page(u.home))
+	// Browsers ask for /favicon.ico on pages that link no icon (such as the
+	// development sign-in): send them to the hashed one.
+	if icon, err := u.assets.url("favicon.svg"); err == nil {
+		r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, icon) })
+	}
 	if u.accounts != nil {
 		u.mountAccount(r)
 	}

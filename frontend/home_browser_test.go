@@ -4,15 +4,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/openlsc/openlsc/frontend/browsertest"
 )
 
 // contentSecurityPolicy is the policy the server sets on every page. The
@@ -32,43 +29,12 @@ func TestBrowserHome(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	ctx := newBrowser(t, 30*time.Second)
-
+	ctx := browsertest.New(t, 30*time.Second)
 	// Collect what the browser reports as errors: CSP violations, failed
 	// loads and script exceptions.
-	var (
-		mu       sync.Mutex
-		problems []string
-	)
-	err := chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Level == cdplog.EntryLevelError || ev.Entry.Source == "security" {
-				problems = append(problems, string(ev.Entry.Source)+": "+ev.Entry.Text+" "+ev.Entry.URL)
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+ev.ExceptionDetails.Text)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, runtime.Enable, cdp.Empty{}); err != nil {
-		t.Fatal(err)
-	}
+	problems := browsertest.Watch(t, ctx)
 	// Ask for English whatever the machine's locale.
-	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders,
-		network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": "en-US,en;q=0.9"}}); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.English(t, ctx)
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
 		t.Fatal(err)
@@ -138,9 +104,5 @@ func TestBrowserHome(t *testing.T) {
 		t.Errorf("lang after reload = %q, want %q", got, want)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		t.Errorf("browser reported: %s", p)
-	}
+	problems.Check(t)
 }
