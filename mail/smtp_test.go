@@ -125,7 +125,7 @@ func TestSMTPEndToEnd(t *testing.T) {
 	mustContain(t, p.Text, "山田 花子 様", link, "2026年3月15日 09:00 (UTC)")
 	mustContain(t, p.HTML, `<html lang="ja">`, `href="`+strings.ReplaceAll(link, "&", "&amp;")+`"`, "メール アドレスを確認する")
 
-	if row.Status != statusSent || row.Attempts != 1 || row.SentAt == nil || row.LeaseUntil != nil || row.LastError != "" {
+	if row.Status != statusSent || row.Attempts != 1 || row.SentAt == nil || row.LeaseUntil != nil || row.LastError != "" || row.Data != "{}" {
 		t.Errorf("outbox row after sending = %+v", row)
 	}
 	if !row.SentAt.Equal(clk.Now().Truncate(time.Microsecond)) {

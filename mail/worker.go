@@ -287,11 +287,14 @@ func (w *Worker) deliver(ctx, bg context.Context, row models.OutboxMail, lease t
 	now := w.store.Now().Truncate(timePrecision)
 	if err == nil {
 		log.DebugContext(ctx, "mail: sent")
+		// The row stays as the record of what was sent to whom and when;
+		// its data (single-use links among it) is no longer needed.
 		return true, w.finish(bg, row, lease, map[string]any{
 			"status":     statusSent,
 			"attempts":   row.Attempts + 1,
 			"sent_at":    now,
 			"last_error": "",
+			"data":       "{}",
 		})
 	}
 	attempts := row.Attempts + 1

@@ -121,6 +121,12 @@ func TestExternalProviderAndSMTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, _ := testServer(t, vars)
+	// The development provider and mailbox exist in dev mode only.
+	for _, path := range []string{"/dev/oidc/.well-known/openid-configuration", "/dev/oidc/login", "/dev/mail"} {
+		if resp, _ := get(t, base+path); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s outside dev mode: %d, want 404", path, resp.StatusCode)
+		}
+	}
 
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar}
