@@ -18,6 +18,7 @@ type Auth struct {
 	Sessions *app.Sessions
 	SignIn   *app.SignIn
 	Accounts *app.Accounts
+	Requests *app.Requests // nil leaves the access request routes out
 }
 
 // cookieName is the session cookie's name: with the __Host- prefix (which

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
 	"github.com/openlsc/openlsc/api"
@@ -48,6 +49,7 @@ type authEnv struct {
 	worker *mail.Worker
 	az     *authz.Authorizer
 	acc    *app.Accounts
+	req    *app.Requests
 	srv    *httptest.Server
 	oidc   *mockoidc.MockOIDC
 	clock  *clock
@@ -97,9 +99,11 @@ func newAuthEnv(t *testing.T) *authEnv {
 	sessions := app.NewSessions(env.store, 30*time.Minute, 12*time.Hour)
 	accounts := app.NewAccounts(env.store, az, app.WorkEmailOptions{BaseURL: env.srv.URL, Operators: []string{"operator@contoso.example"}, Kick: env.worker.Kick})
 	env.acc = accounts
+	env.req = app.NewRequests(env.store, az, app.RequestOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick})
+	gin.SetMode(gin.TestMode)
 	s, err := api.New(api.Options{
 		Logger: slog.New(slog.DiscardHandler), BaseURL: base,
-		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, accounts, 365*24*time.Hour, []*app.Provider{p}), Accounts: accounts},
+		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, accounts, 365*24*time.Hour, []*app.Provider{p}), Accounts: accounts, Requests: env.req},
 	})
 	if err != nil {
 		t.Fatal(err)

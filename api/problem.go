@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
 )
 
@@ -30,6 +31,8 @@ func StatusOf(code models.Code) int {
 		return http.StatusConflict
 	case models.CodeForbidden:
 		return http.StatusForbidden
+	case models.CodeTooMany:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -49,6 +52,10 @@ func WriteError(c *gin.Context, err error) {
 	var e *models.Error
 	if errors.As(err, &e) && code != models.CodeInternal {
 		p.Errors = e.Fields
+	}
+	if errors.Is(err, app.ErrRequestFailed) {
+		// Every cause of a failed access request gets the same bytes.
+		p.RequestID = ""
 	}
 	if status >= 500 {
 		loggerFrom(c).ErrorContext(c.Request.Context(), "request failed", slog.Any("error", err))

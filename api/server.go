@@ -111,6 +111,9 @@ func New(opts Options) (*Server, error) {
 		verify := newLimiter(3*time.Second, 20)
 		v1.PUT("/me/work-email", s.rateLimit(register), s.putWorkEmail)
 		v1.POST("/me/work-email/verify", s.rateLimit(verify), s.verifyWorkEmail)
+		if opts.Auth.Requests != nil {
+			s.mountRequests(v1)
+		}
 	}
 	for prefix, h := range opts.Mounts {
 		e.Any(prefix+"/*path", gin.WrapH(h))

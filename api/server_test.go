@@ -83,7 +83,7 @@ func problemOf(t *testing.T, w *httptest.ResponseRecorder) Problem {
 func TestStatusOf(t *testing.T) {
 	for code, want := range map[models.Code]int{
 		models.CodeInvalid: 422, models.CodeNotFound: 404, models.CodeConflict: 409,
-		models.CodeForbidden: 403, models.CodeInternal: 500, "unknown": 500,
+		models.CodeForbidden: 403, models.CodeTooMany: 429, models.CodeInternal: 500, "unknown": 500,
 	} {
 		if got := StatusOf(code); got != want {
 			t.Errorf("StatusOf(%s) = %d, want %d", code, got, want)

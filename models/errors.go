@@ -18,6 +18,7 @@ const (
 	CodeNotFound  Code = "not_found"
 	CodeConflict  Code = "conflict"
 	CodeForbidden Code = "forbidden"
+	CodeTooMany   Code = "too_many" // a limit on attempts was reached
 	CodeInternal  Code = "internal"
 )
 

@@ -41,7 +41,8 @@ type config struct {
 	MailFrom     string
 	DormantAfter time.Duration
 	VerifyTTL    time.Duration
-	Operators    []string // work emails that hold the operator role once verified
+	RequestTTL   time.Duration // pending access requests expire after this long
+	Operators    []string      // work emails that hold the operator role once verified
 }
 
 // String describes the configuration for the start-up log, without secrets.
@@ -184,6 +185,7 @@ func (c *config) loadSignIn(getenv func(string) string, get func(name, def strin
 	c.SessionMax = duration("OPENLSC_SESSION_MAX", 12*time.Hour)
 	c.DormantAfter = duration("OPENLSC_DORMANT_AFTER", 365*24*time.Hour)
 	c.VerifyTTL = duration("OPENLSC_VERIFY_TTL", 48*time.Hour)
+	c.RequestTTL = duration("OPENLSC_REQUEST_TTL", 30*24*time.Hour)
 	if c.SessionIdle > c.SessionMax {
 		problems = append(problems, "OPENLSC_SESSION_IDLE is longer than OPENLSC_SESSION_MAX: make the idle timeout the shorter one")
 	}

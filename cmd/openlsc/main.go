@@ -205,7 +205,6 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		return err
 	}
 	go worker.Run(ctx)
-	go sweepSessions(ctx, sessions, logger)
 	operators := cfg.Operators
 	if cfg.Dev {
 		for _, p := range demo.Personas {
@@ -217,11 +216,16 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 	accounts := app.NewAccounts(store, az, app.WorkEmailOptions{
 		BaseURL: cfg.BaseURL.String(), VerifyTTL: cfg.VerifyTTL, Operators: operators, Kick: worker.Kick,
 	})
+	requests := app.NewRequests(store, az, app.RequestOptions{
+		BaseURL: cfg.BaseURL.String(), TTL: cfg.RequestTTL, Kick: worker.Kick,
+	})
 	auth := &api.Auth{
 		Sessions: sessions,
 		SignIn:   app.NewSignIn(store, sessions, accounts, cfg.DormantAfter, providers),
 		Accounts: accounts,
+		Requests: requests,
 	}
+	go housekeeping(ctx, sessions, requests, logger)
 
 	gin.SetMode(gin.ReleaseMode)
 	pages, err := frontend.New(frontend.Options{
@@ -305,8 +309,9 @@ func mailWorker(cfg config, store *models.Store, logger *slog.Logger) (*mail.Wor
 	return w, box, err
 }
 
-// sweepSessions deletes expired sessions every hour until ctx ends.
-func sweepSessions(ctx context.Context, sessions *app.Sessions, logger *slog.Logger) {
+// housekeeping deletes expired sessions and expires old access requests
+// every hour until ctx ends.
+func housekeeping(ctx context.Context, sessions *app.Sessions, requests *app.Requests, logger *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -314,6 +319,11 @@ func sweepSessions(ctx context.Context, sessions *app.Sessions, logger *slog.Log
 			logger.Warn("deleting expired sessions", slog.Any("error", err))
 		} else if n > 0 {
 			logger.Debug("expired sessions deleted", slog.Int64("count", n))
+		}
+		if n, err := requests.ExpirePending(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("expiring access requests", slog.Any("error", err))
+		} else if n > 0 {
+			logger.Info("access requests expired", slog.Int("count", n))
 		}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,545 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/openlsc/openlsc/authz"
+	mailer "github.com/openlsc/openlsc/mail"
+	"github.com/openlsc/openlsc/models"
+	"gorm.io/gorm"
+)
+
+// Audit kinds of access requests.
+const (
+	AuditRequestCreated   = "access_request.created"
+	AuditRequestFailed    = "access_request.failed"
+	AuditRequestApproved  = "access_request.approved"
+	AuditRequestDenied    = "access_request.denied"
+	AuditRequestCancelled = "access_request.cancelled"
+	AuditRequestExpired   = "access_request.expired"
+)
+
+// Why an access request failed; recorded for operators, never shown to
+// the requester.
+const (
+	FailureUnknownLicence   = "unknown licence"
+	FailureWrongProgram     = "wrong program"
+	FailureWrongAuthNumber  = "wrong authorization number"
+	FailureNoAdministrator  = "licence has no administrator"
+	maxRequestCommentLength = 500
+)
+
+// ErrRequestFailed is the one answer to every failed access request,
+// whatever the cause, so that no answer tells licences apart.
+var ErrRequestFailed = models.Errorf(models.CodeInvalid,
+	"Access request failed. Check the program and the License ID (for Open License, the license number and the authorization number). If they are right, contact support: we cannot tell you more here.")
+
+// Errors of access request decisions.
+var (
+	ErrRequestDecided = models.Errorf(models.CodeConflict, "This request has been decided, cancelled or has expired already.")
+	ErrVerifyFirst    = models.Errorf(models.CodeForbidden, "Confirm your work email first.")
+)
+
+// RequestOptions configure access requests.
+type RequestOptions struct {
+	BaseURL     string
+	TTL         time.Duration // pending requests expire after this long (30 days)
+	MaxFailures int           // failed requests allowed per LockWindow (5)
+	LockWindow  time.Duration // (1 hour)
+	Kick        func()        // wakes the mail worker after a commit; may be nil
+}
+
+// Requests are the access request use cases.
+type Requests struct {
+	store *models.Store
+	authz *authz.Authorizer
+	opts  RequestOptions
+}
+
+// NewRequests returns the access request use cases.
+func NewRequests(store *models.Store, az *authz.Authorizer, opts RequestOptions) *Requests {
+	if opts.TTL == 0 {
+		opts.TTL = 30 * 24 * time.Hour
+	}
+	if opts.MaxFailures == 0 {
+		opts.MaxFailures = 5
+	}
+	if opts.LockWindow == 0 {
+		opts.LockWindow = time.Hour
+	}
+	return &Requests{store: store, authz: az, opts: opts}
+}
+
+// RequestInput is a request for permissions on a licence.
+type RequestInput struct {
+	Program             models.Program      `json:"program"`
+	LicenseNumber       string              `json:"license_number"`
+	AuthorizationNumber string              `json:"authorization_number,omitempty"`
+	Permissions         []models.Permission `json:"permissions"`
+	Comment             string              `json:"comment,omitempty"`
+}
+
+// RequestView is an access request as its requester or an administrator
+// sees it. The administrators are never named.
+type RequestView struct {
+	ID                 int64                `json:"id"`
+	Program            models.Program       `json:"program"`
+	LicenseNumber      string               `json:"license_number"`
+	Permissions        []models.Permission  `json:"permissions"`
+	GrantedPermissions []models.Permission  `json:"granted_permissions,omitempty"`
+	Comment            string               `json:"comment,omitempty"`
+	Status             models.RequestStatus `json:"status"`
+	DecisionMessage    string               `json:"decision_message,omitempty"`
+	Requester          string               `json:"requester,omitempty"` // for administrators
+	CreatedAt          time.Time            `json:"created_at"`
+	ExpiresAt          time.Time            `json:"expires_at"`
+	DecidedAt          *time.Time           `json:"decided_at,omitempty"`
+}
+
+func (in *RequestInput) validate() error {
+	var fields []models.FieldError
+	in.LicenseNumber = strings.TrimSpace(in.LicenseNumber)
+	in.AuthorizationNumber = strings.TrimSpace(in.AuthorizationNumber)
+	if !in.Program.Valid() {
+		fields = append(fields, models.FieldError{Field: "program", Message: "choose mbsa, enterprise, select_plus, open_value or open_license"})
+	}
+	if in.LicenseNumber == "" || utf8.RuneCountInString(in.LicenseNumber) > 64 {
+		fields = append(fields, models.FieldError{Field: "license_number", Message: "give the License ID (for Open License, the license number)"})
+	}
+	if in.Program == models.ProgramOpenLicense && in.AuthorizationNumber == "" {
+		fields = append(fields, models.FieldError{Field: "authorization_number", Message: "an Open License request needs the authorization number printed on the order"})
+	}
+	if len(in.Permissions) == 0 {
+		fields = append(fields, models.FieldError{Field: "permissions", Message: "pick one or more permissions"})
+	}
+	for _, p := range in.Permissions {
+		if !p.Valid() {
+			fields = append(fields, models.FieldError{Field: "permissions", Message: fmt.Sprintf("%q is not a permission", p)})
+		}
+	}
+	if utf8.RuneCountInString(in.Comment) > maxRequestCommentLength {
+		fields = append(fields, models.FieldError{Field: "comment", Message: fmt.Sprintf("keep the comment to %d characters", maxRequestCommentLength)})
+	}
+	if len(fields) > 0 {
+		return models.Invalid("Check the request.", fields...)
+	}
+	slices.Sort(in.Permissions)
+	in.Permissions = slices.Compact(in.Permissions)
+	return nil
+}
+
+// Submit files an access request. When the licence does not exist, the
+// program or authorization number is wrong, or the licence has no
+// administrator, the answer is ErrRequestFailed whatever the cause (which
+// is recorded for operators); too many failures lock the feature for a
+// while. An identical pending request is returned instead of a new one
+// (created is then false). The licence's administrators are mailed.
+func (r *Requests) Submit(ctx context.Context, user int64, in RequestInput) (view *RequestView, created bool, err error) {
+	u, err := r.store.User(ctx, user)
+	if err != nil {
+		return nil, false, err
+	}
+	if u.WorkEmailVerifiedAt == nil {
+		return nil, false, ErrVerifyFirst
+	}
+	if err := in.validate(); err != nil {
+		return nil, false, err
+	}
+	now := r.store.Now()
+	var failures int64
+	err = r.store.DB().WithContext(ctx).Model(&models.AccessRequest{}).
+		Where("requester_id = ? AND status = ? AND created_at > ?", user, models.RequestFailed, now.Add(-r.opts.LockWindow)).
+		Count(&failures).Error
+	if err != nil {
+		return nil, false, err
+	}
+	if failures >= int64(r.opts.MaxFailures) {
+		return nil, false, models.Errorf(models.CodeTooMany,
+			"Too many access requests failed. Try again in %s, or contact support.", r.opts.LockWindow.Round(time.Minute))
+	}
+
+	// Every path below does the same lookups, so that the answer's timing
+	// tells the causes apart as little as its content does.
+	var ag models.Agreement
+	findErr := r.store.DB().WithContext(ctx).Where("number = ?", in.LicenseNumber).Take(&ag).Error
+	authOK := r.store.Keyring().HashEqual("open-license-authorization-number", in.AuthorizationNumber, deref(ag.AuthHash))
+	admins, err := r.administrators(ctx, ag.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	reason := ""
+	switch {
+	case errors.Is(findErr, gorm.ErrRecordNotFound):
+		reason = FailureUnknownLicence
+	case findErr != nil:
+		return nil, false, findErr
+	case ag.Program != in.Program:
+		reason = FailureWrongProgram
+	case ag.Program == models.ProgramOpenLicense && !authOK:
+		reason = FailureWrongAuthNumber
+	case len(admins) == 0:
+		reason = FailureNoAdministrator
+	}
+
+	err = r.store.InTx(ctx, func(tx *models.Tx) error {
+		req := models.AccessRequest{
+			RequesterID: user, Program: in.Program, LicenseNumber: in.LicenseNumber,
+			Permissions: joinPerms(in.Permissions), Comment: in.Comment,
+			ExpiresAt: now.Add(r.opts.TTL), CreatedAt: now, UpdatedAt: now,
+		}
+		if ag.ID != 0 {
+			req.AgreementID = &ag.ID
+		}
+		if reason != "" {
+			req.Status, req.FailureReason = models.RequestFailed, reason
+			if err := tx.DB().Create(&req).Error; err != nil {
+				return err
+			}
+			return tx.AppendAudit(userActor(user), AuditRequestFailed, req.AgreementID,
+				map[string]any{"request_id": req.ID, "license_number": in.LicenseNumber, "reason": reason})
+		}
+		var existing models.AccessRequest
+		err := tx.DB().Where("requester_id = ? AND agreement_id = ? AND status = ? AND permissions = ?",
+			user, ag.ID, models.RequestPending, req.Permissions).Limit(1).Find(&existing).Error
+		if err != nil {
+			return err
+		}
+		if existing.ID != 0 {
+			view = r.view(existing, "")
+			return nil
+		}
+		req.Status = models.RequestPending
+		if err := tx.DB().Create(&req).Error; err != nil {
+			return err
+		}
+		created = true
+		view = r.view(req, "")
+		requester := u.DisplayName
+		if u.WorkEmail != nil {
+			requester = strings.TrimSpace(requester + " <" + *u.WorkEmail + ">")
+		}
+		for _, admin := range admins {
+			msg := mailer.Message{To: admin.email, Language: admin.language, Template: mailer.TemplateAccessRequestNew, Data: map[string]any{
+				"Requester": requester, "Licence": ag.Number, "Permissions": permStrings(in.Permissions),
+				"Comment": in.Comment, "Link": r.opts.BaseURL + "/access-requests/pending",
+			}}
+			if err := mailer.Enqueue(tx, msg); err != nil {
+				return err
+			}
+		}
+		if r.opts.Kick != nil {
+			tx.OnCommit(r.opts.Kick)
+		}
+		return tx.AppendAudit(userActor(user), AuditRequestCreated, &ag.ID,
+			map[string]any{"request_id": req.ID, "permissions": in.Permissions})
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if reason != "" {
+		return nil, false, ErrRequestFailed
+	}
+	return view, created, nil
+}
+
+type recipient struct {
+	id              int64
+	email, language string
+}
+
+// administrators returns the administrators of licence who can be mailed.
+func (r *Requests) administrators(ctx context.Context, licence int64) ([]recipient, error) {
+	if licence == 0 {
+		// Keep the work of the lookup for an unknown licence.
+		_, _ = r.authz.Users(ctx, 0)
+		return nil, nil
+	}
+	grants, err := r.authz.Users(ctx, licence)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, g := range grants {
+		if g.Permission == models.PermAdministrator && !slices.Contains(ids, g.UserID) {
+			ids = append(ids, g.UserID)
+		}
+	}
+	var users []models.User
+	if len(ids) > 0 {
+		if err := r.store.DB().WithContext(ctx).Where("id IN ?", ids).Find(&users).Error; err != nil {
+			return nil, err
+		}
+	}
+	out := make([]recipient, 0, len(users))
+	for _, u := range users {
+		if u.WorkEmail != nil && u.WorkEmailVerifiedAt != nil {
+			out = append(out, recipient{u.ID, *u.WorkEmail, u.Language})
+		}
+	}
+	return out, nil
+}
+
+// Mine lists the user's own requests, newest first (failed ones too, with
+// the same one-line status and no reason).
+func (r *Requests) Mine(ctx context.Context, user int64) ([]RequestView, error) {
+	var reqs []models.AccessRequest
+	if err := r.store.DB().WithContext(ctx).Where("requester_id = ?", user).Order("id DESC").Find(&reqs).Error; err != nil {
+		return nil, err
+	}
+	out := make([]RequestView, 0, len(reqs))
+	for _, q := range reqs {
+		out = append(out, *r.view(q, ""))
+	}
+	return out, nil
+}
+
+// Pending lists the pending requests on the licences admin administers.
+func (r *Requests) Pending(ctx context.Context, admin int64) ([]RequestView, error) {
+	var licences []int64
+	for _, la := range r.authz.Licences(admin) {
+		if slices.Contains(la.Permissions, models.PermAdministrator) {
+			licences = append(licences, la.AgreementID)
+		}
+	}
+	out := []RequestView{}
+	for len(licences) > 0 {
+		chunk := licences[:min(len(licences), 500)]
+		licences = licences[len(chunk):]
+		var reqs []models.AccessRequest
+		err := r.store.DB().WithContext(ctx).Where("agreement_id IN ? AND status = ? AND expires_at > ?", chunk, models.RequestPending, r.store.Now()).
+			Order("id").Find(&reqs).Error
+		if err != nil {
+			return nil, err
+		}
+		for _, q := range reqs {
+			requester, err := r.store.User(ctx, q.RequesterID)
+			if err != nil {
+				return nil, err
+			}
+			who := requester.DisplayName
+			if requester.WorkEmail != nil {
+				who = strings.TrimSpace(who + " <" + *requester.WorkEmail + ">")
+			}
+			out = append(out, *r.view(q, who))
+		}
+	}
+	return out, nil
+}
+
+// Cancel withdraws the user's own pending request.
+func (r *Requests) Cancel(ctx context.Context, user, id int64) error {
+	return r.store.InTx(ctx, func(tx *models.Tx) error {
+		req, err := r.pending(tx, id)
+		if req == nil || req.RequesterID != user {
+			return requestNotFound(nil) // someone else's request does not exist for this user
+		}
+		if err != nil {
+			return err
+		}
+		if err := r.close(tx, req, models.RequestCancelled, "", nil, nil); err != nil {
+			return err
+		}
+		return tx.AppendAudit(userActor(user), AuditRequestCancelled, req.AgreementID, map[string]any{"request_id": id})
+	})
+}
+
+// Approve grants the requester all or some of the requested permissions,
+// with the audit events of the grants and the decision, and mails the
+// requester. Only an administrator of the licence may decide.
+func (r *Requests) Approve(ctx context.Context, admin, id int64, perms []models.Permission) error {
+	return r.decide(ctx, admin, id, true, perms, "")
+}
+
+// Deny refuses the request with a message to the requester.
+func (r *Requests) Deny(ctx context.Context, admin, id int64, message string) error {
+	if utf8.RuneCountInString(message) > maxRequestCommentLength {
+		return models.Invalid("Keep the message short.", models.FieldError{Field: "message", Message: fmt.Sprintf("at most %d characters", maxRequestCommentLength)})
+	}
+	return r.decide(ctx, admin, id, false, nil, message)
+}
+
+func (r *Requests) decide(ctx context.Context, admin, id int64, approve bool, perms []models.Permission, message string) error {
+	return r.store.InTx(ctx, func(tx *models.Tx) error {
+		var req models.AccessRequest
+		if err := tx.DB().Take(&req, id).Error; err != nil {
+			return requestNotFound(err)
+		}
+		// Someone who may not decide learns nothing, not even that it exists.
+		if req.AgreementID == nil || !r.authz.Can(admin, *req.AgreementID, authz.ActManage) {
+			return requestNotFound(nil)
+		}
+		if req.Status != models.RequestPending || !tx.Now().Before(req.ExpiresAt) {
+			return ErrRequestDecided
+		}
+		requested := splitPerms(req.Permissions)
+		if approve {
+			if len(perms) == 0 {
+				perms = requested
+			}
+			for _, p := range perms {
+				if !slices.Contains(requested, p) {
+					return models.Invalid("Approve only permissions that were requested.",
+						models.FieldError{Field: "permissions", Message: fmt.Sprintf("%q was not requested", p)})
+				}
+			}
+			actor := userActor(admin)
+			for _, p := range perms {
+				if err := r.authz.Grant(tx, actor, req.RequesterID, req.AgreementID, p, models.SourceDirect); err != nil {
+					return err
+				}
+			}
+		}
+		status, kind := models.RequestDenied, AuditRequestDenied
+		if approve {
+			status, kind = models.RequestApproved, AuditRequestApproved
+		}
+		if err := r.close(tx, &req, status, message, perms, &admin); err != nil {
+			return err
+		}
+		if err := r.mailRequester(tx, &req, mailer.TemplateAccessRequestDecided, map[string]any{
+			"Licence": req.LicenseNumber, "Approved": approve, "Permissions": permStrings(perms),
+			"Message": message, "Link": r.opts.BaseURL + "/",
+		}); err != nil {
+			return err
+		}
+		return tx.AppendAudit(userActor(admin), kind, req.AgreementID,
+			map[string]any{"request_id": req.ID, "requester_id": req.RequesterID, "permissions": perms})
+	})
+}
+
+// ExpirePending closes pending requests past their expiry and mails their
+// requesters; the server runs it now and then.
+func (r *Requests) ExpirePending(ctx context.Context) (int, error) {
+	var reqs []models.AccessRequest
+	err := r.store.DB().WithContext(ctx).Where("status = ? AND expires_at <= ?", models.RequestPending, r.store.Now()).Find(&reqs).Error
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range reqs {
+		req := &reqs[i]
+		err := r.store.InTx(ctx, func(tx *models.Tx) error {
+			if err := r.close(tx, req, models.RequestExpired, "", nil, nil); err != nil {
+				return err
+			}
+			if err := r.mailRequester(tx, req, mailer.TemplateAccessRequestExpired, map[string]any{"Licence": req.LicenseNumber}); err != nil {
+				return err
+			}
+			return tx.AppendAudit(system, AuditRequestExpired, req.AgreementID, map[string]any{"request_id": req.ID})
+		})
+		if errors.Is(err, ErrRequestDecided) {
+			continue // decided meanwhile
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+func (r *Requests) pending(tx *models.Tx, id int64) (*models.AccessRequest, error) {
+	var req models.AccessRequest
+	if err := tx.DB().Take(&req, id).Error; err != nil {
+		return nil, err
+	}
+	if req.Status != models.RequestPending {
+		return &req, ErrRequestDecided
+	}
+	return &req, nil
+}
+
+// close moves a pending request to status, only if it is still pending.
+func (r *Requests) close(tx *models.Tx, req *models.AccessRequest, status models.RequestStatus, message string, granted []models.Permission, by *int64) error {
+	now := tx.Now()
+	updates := map[string]any{"status": status, "updated_at": now, "decision_message": message, "granted_permissions": joinPerms(granted)}
+	if by != nil {
+		updates["decided_by"], updates["decided_at"] = *by, now
+	}
+	res := tx.DB().Model(&models.AccessRequest{}).Where("id = ? AND status = ?", req.ID, models.RequestPending).Updates(updates)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrRequestDecided
+	}
+	req.Status = status
+	return nil
+}
+
+func (r *Requests) mailRequester(tx *models.Tx, req *models.AccessRequest, template string, data map[string]any) error {
+	var u models.User
+	if err := tx.DB().Take(&u, req.RequesterID).Error; err != nil {
+		return err
+	}
+	if u.WorkEmail == nil || u.WorkEmailVerifiedAt == nil {
+		return nil
+	}
+	if err := mailer.Enqueue(tx, mailer.Message{To: *u.WorkEmail, Language: u.Language, Template: template, Data: data}); err != nil {
+		return err
+	}
+	if r.opts.Kick != nil {
+		tx.OnCommit(r.opts.Kick)
+	}
+	return nil
+}
+
+func (r *Requests) view(q models.AccessRequest, requester string) *RequestView {
+	v := &RequestView{
+		ID: q.ID, Program: q.Program, LicenseNumber: q.LicenseNumber, Permissions: splitPerms(q.Permissions),
+		GrantedPermissions: splitPerms(q.GrantedPermissions), Comment: q.Comment, Status: q.Status,
+		DecisionMessage: q.DecisionMessage, Requester: requester, CreatedAt: q.CreatedAt, ExpiresAt: q.ExpiresAt, DecidedAt: q.DecidedAt,
+	}
+	if v.Status == models.RequestPending && !r.store.Now().Before(q.ExpiresAt) {
+		v.Status = models.RequestExpired
+	}
+	return v
+}
+
+// requestNotFound hides why a request cannot be acted on.
+func requestNotFound(err error) error {
+	if errors.Is(err, ErrRequestDecided) {
+		return err
+	}
+	return models.Errorf(models.CodeNotFound, "No such access request.")
+}
+
+func joinPerms(ps []models.Permission) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = string(p)
+	}
+	return strings.Join(s, ",")
+}
+
+func splitPerms(s string) []models.Permission {
+	if s == "" {
+		return nil
+	}
+	var out []models.Permission
+	for _, p := range strings.Split(s, ",") {
+		out = append(out, models.Permission(p))
+	}
+	return out
+}
+
+func permStrings(ps []models.Permission) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
