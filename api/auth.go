@@ -19,6 +19,7 @@ type Auth struct {
 	SignIn   *app.SignIn
 	Accounts *app.Accounts
 	Requests *app.Requests // nil leaves the access request routes out
+	Tokens   *app.Tokens   // nil leaves personal access tokens out
 }
 
 // cookieName is the session cookie's name: with the __Host- prefix (which

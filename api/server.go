@@ -101,6 +101,9 @@ func New(opts Options) (*Server, error) {
 	})
 	if opts.Auth != nil {
 		e.Use(s.loadSession)
+		if opts.Auth.Tokens != nil {
+			e.Use(s.bearer)
+		}
 		signIn := newLimiter(3*time.Second, 20) // per client address
 		e.GET("/auth/login", s.rateLimit(signIn), s.login)
 		e.GET("/auth/callback", s.rateLimit(signIn), s.callback)
@@ -113,6 +116,9 @@ func New(opts Options) (*Server, error) {
 		v1.POST("/me/work-email/verify", s.rateLimit(verify), s.verifyWorkEmail)
 		if opts.Auth.Requests != nil {
 			s.mountRequests(v1)
+		}
+		if opts.Auth.Tokens != nil {
+			s.mountTokens(v1)
 		}
 	}
 	for prefix, h := range opts.Mounts {

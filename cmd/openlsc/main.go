@@ -224,6 +224,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		SignIn:   app.NewSignIn(store, sessions, accounts, cfg.DormantAfter, providers),
 		Accounts: accounts,
 		Requests: requests,
+		Tokens:   app.NewTokens(store),
 	}
 	go housekeeping(ctx, sessions, requests, logger)
 
