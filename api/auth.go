@@ -212,3 +212,54 @@ func (s *Server) verifyWorkEmail(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "verified", "work_email": email})
 }
+
+// mountPermissions registers GET /api/v1/me/permissions, DELETE
+// /api/v1/me/permissions/{licence}/{permission}, GET /api/v1/me/inheritance
+// and PUT /api/v1/me/inheritance/{mbsa}.
+func (s *Server) mountPermissions(v1 gin.IRouter) {
+	v1.GET("/me/permissions", func(c *gin.Context) {
+		user, _ := app.UserID(c.Request.Context())
+		list, err := s.opts.Auth.Accounts.Permissions(c.Request.Context(), user)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"permissions": list})
+	})
+	v1.GET("/me/inheritance", func(c *gin.Context) {
+		user, _ := app.UserID(c.Request.Context())
+		list, err := s.opts.Auth.Accounts.Inheritance(c.Request.Context(), user)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"mbsas": list})
+	})
+	v1.PUT("/me/inheritance/:mbsa", func(c *gin.Context) {
+		var body struct {
+			Inherit *bool `json:"inherit"`
+		}
+		if !decodeJSON(c, &body) {
+			return
+		}
+		if body.Inherit == nil {
+			s.fail(c, models.Invalid("Say whether to inherit.", models.FieldError{Field: "inherit", Message: "true or false"}))
+			return
+		}
+		user, _ := app.UserID(c.Request.Context())
+		if err := s.opts.Auth.Accounts.SetInheritance(c.Request.Context(), user, c.Param("mbsa"), *body.Inherit); err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.Status(http.StatusNoContent)
+	})
+	v1.DELETE("/me/permissions/:licence/:permission", func(c *gin.Context) {
+		user, _ := app.UserID(c.Request.Context())
+		err := s.opts.Auth.Accounts.DropPermission(c.Request.Context(), user, c.Param("licence"), models.Permission(c.Param("permission")))
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.Status(http.StatusNoContent)
+	})
+}

@@ -114,6 +114,7 @@ func New(opts Options) (*Server, error) {
 		verify := newLimiter(3*time.Second, 20)
 		v1.PUT("/me/work-email", s.rateLimit(register), s.putWorkEmail)
 		v1.POST("/me/work-email/verify", s.rateLimit(verify), s.verifyWorkEmail)
+		s.mountPermissions(v1)
 		if opts.Auth.Requests != nil {
 			s.mountRequests(v1)
 		}

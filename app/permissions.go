@@ -1,0 +1,139 @@
+package app
+
+import (
+	"context"
+	"slices"
+
+	"github.com/openlsc/openlsc/models"
+)
+
+// PermissionView is one permission a user holds on a licence, and where
+// it comes from.
+type PermissionView struct {
+	Licence    string             `json:"licence"`
+	Program    models.Program     `json:"program"`
+	Permission models.Permission  `json:"permission"`
+	Source     models.GrantSource `json:"source"`
+	ViaMBSA    string             `json:"via_mbsa,omitempty"` // for inherited administration
+	Removable  bool               `json:"removable"`          // the user may drop it
+}
+
+// Permissions lists what user holds on every licence with its source:
+// stored grants (direct, contact) and administration inherited from an
+// MBSA. Nothing is listed before the work email is confirmed.
+func (a *Accounts) Permissions(ctx context.Context, user int64) ([]PermissionView, error) {
+	out := []PermissionView{}
+	if ok, err := a.Active(ctx, user); err != nil || !ok {
+		return out, err
+	}
+	var grants []models.Grant
+	if err := a.store.DB().WithContext(ctx).Where("user_id = ? AND agreement_id IS NOT NULL", user).Find(&grants).Error; err != nil {
+		return nil, err
+	}
+	held := a.authz.Licences(user)
+	ids := make([]int64, 0, len(grants)+len(held))
+	for _, g := range grants {
+		ids = append(ids, *g.AgreementID)
+	}
+	for _, h := range held {
+		ids = append(ids, h.AgreementID)
+	}
+	ags, err := a.store.AgreementsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range grants {
+		ag := ags[*g.AgreementID]
+		out = append(out, PermissionView{Licence: ag.Number, Program: ag.Program, Permission: g.Permission, Source: g.Source,
+			Removable: g.Source == models.SourceDirect})
+	}
+	for _, h := range held {
+		ag := ags[h.AgreementID]
+		if !h.Inherited || ag.ParentID == nil {
+			continue
+		}
+		parent, err := a.store.AgreementsByID(ctx, []int64{*ag.ParentID})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, PermissionView{Licence: ag.Number, Program: ag.Program, Permission: models.PermAdministrator,
+			Source: models.SourceInherited, ViaMBSA: parent[*ag.ParentID].Number})
+	}
+	slices.SortFunc(out, func(x, y PermissionView) int {
+		if x.Licence != y.Licence {
+			if x.Licence < y.Licence {
+				return -1
+			}
+			return 1
+		}
+		return slices.Index(models.Permissions, x.Permission) - slices.Index(models.Permissions, y.Permission)
+	})
+	return out, nil
+}
+
+// DropPermission removes one of the user's own direct permissions on the
+// licence numbered licence. Contact-derived and inherited permissions
+// cannot be dropped, and the last administrator cannot leave.
+func (a *Accounts) DropPermission(ctx context.Context, user int64, licence string, perm models.Permission) error {
+	id, err := a.store.AgreementID(ctx, licence)
+	if err != nil {
+		return models.Errorf(models.CodeNotFound, "You hold no such permission.")
+	}
+	return a.store.InTx(ctx, func(tx *models.Tx) error {
+		var sources []models.GrantSource
+		if err := tx.DB().Model(&models.Grant{}).Where("user_id = ? AND agreement_id = ? AND permission = ?", user, id, perm).
+			Pluck("source", &sources).Error; err != nil {
+			return err
+		}
+		if !slices.Contains(sources, models.SourceDirect) && slices.Contains(sources, models.SourceContact) {
+			return models.Errorf(models.CodeForbidden, "This permission comes from the agreement's contact data; it changes only when that data changes.")
+		}
+		return a.authz.Revoke(tx, userActor(user), user, &id, perm, models.SourceDirect)
+	})
+}
+
+// InheritanceView is an MBSA the user administers and their choice about
+// the agreements under it (nil: not asked yet).
+type InheritanceView struct {
+	MBSA    string `json:"mbsa"`
+	Name    string `json:"name,omitempty"`
+	Inherit *bool  `json:"inherit"`
+}
+
+// Inheritance lists the MBSAs user administers with their choice; the ones
+// without a choice are those the sign-in inheritance page asks about.
+func (a *Accounts) Inheritance(ctx context.Context, user int64) ([]InheritanceView, error) {
+	out := []InheritanceView{}
+	if ok, err := a.Active(ctx, user); err != nil || !ok {
+		return out, err
+	}
+	var mbsas []models.Agreement
+	err := a.store.DB().WithContext(ctx).Where("program = ? AND id IN (?)", models.ProgramMBSA,
+		a.store.DB().Model(&models.Grant{}).Select("agreement_id").Where("user_id = ? AND permission = ?", user, models.PermAdministrator)).
+		Order("number").Find(&mbsas).Error
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range mbsas {
+		choice, err := a.authz.Inheritance(ctx, user, m.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, InheritanceView{MBSA: m.Number, Name: m.Name, Inherit: choice})
+	}
+	return out, nil
+}
+
+// SetInheritance records the user's choice for the MBSA numbered mbsa.
+func (a *Accounts) SetInheritance(ctx context.Context, user int64, mbsa string, inherit bool) error {
+	if ok, err := a.Active(ctx, user); err != nil || !ok {
+		return ErrVerifyFirst
+	}
+	id, err := a.store.AgreementID(ctx, mbsa)
+	if err != nil {
+		return models.Errorf(models.CodeNotFound, "You administer no such master agreement.")
+	}
+	return a.store.InTx(ctx, func(tx *models.Tx) error {
+		return a.authz.SetInheritance(tx, userActor(user), user, id, inherit)
+	})
+}
