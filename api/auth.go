@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/openlsc/openlsc/app"
+	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
 )
 
@@ -20,6 +21,10 @@ type Auth struct {
 	Accounts *app.Accounts
 	Requests *app.Requests // nil leaves the access request routes out
 	Tokens   *app.Tokens   // nil leaves personal access tokens out
+	// Admin, Authz and Licences enable the licence administration routes.
+	Admin    *app.Admin
+	Authz    *authz.Authorizer
+	Licences authz.LicenceResolver
 }
 
 // cookieName is the session cookie's name: with the __Host- prefix (which

@@ -103,7 +103,8 @@ func newAuthEnv(t *testing.T) *authEnv {
 	gin.SetMode(gin.TestMode)
 	s, err := api.New(api.Options{
 		Logger: slog.New(slog.DiscardHandler), BaseURL: base,
-		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, accounts, 365*24*time.Hour, []*app.Provider{p}), Accounts: accounts, Requests: env.req, Tokens: app.NewTokens(env.store)},
+		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, accounts, 365*24*time.Hour, []*app.Provider{p}), Accounts: accounts, Requests: env.req, Tokens: app.NewTokens(env.store),
+			Admin: app.NewAdmin(env.store, az, app.RequestOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}), Authz: az, Licences: env.store},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -121,6 +121,9 @@ func New(opts Options) (*Server, error) {
 		if opts.Auth.Tokens != nil {
 			s.mountTokens(v1)
 		}
+		if opts.Auth.Admin != nil {
+			s.mountAdmin(v1)
+		}
 	}
 	for prefix, h := range opts.Mounts {
 		e.Any(prefix+"/*path", gin.WrapH(h))

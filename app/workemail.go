@@ -164,6 +164,9 @@ func (a *Accounts) VerifyWorkEmail(ctx context.Context, user, identity int64, to
 		if err := a.syncContactGrants(tx, user, email, nil); err != nil {
 			return err
 		}
+		if err := acceptInvitations(tx, a.authz, user, email); err != nil {
+			return err
+		}
 		if a.operators[email] && !a.authz.IsOperator(user) {
 			if err := a.authz.Grant(tx, system, user, nil, models.PermOperator, models.SourceDirect); err != nil {
 				return err

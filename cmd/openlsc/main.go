@@ -225,6 +225,9 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		Accounts: accounts,
 		Requests: requests,
 		Tokens:   app.NewTokens(store),
+		Admin:    app.NewAdmin(store, az, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
+		Authz:    az,
+		Licences: store,
 	}
 	go housekeeping(ctx, sessions, requests, logger)
 
