@@ -22,9 +22,11 @@ type Auth struct {
 	Requests *app.Requests // nil leaves the access request routes out
 	Tokens   *app.Tokens   // nil leaves personal access tokens out
 	// Admin, Authz and Licences enable the licence administration routes.
-	Admin    *app.Admin
-	Authz    *authz.Authorizer
-	Licences authz.LicenceResolver
+	Admin     *app.Admin
+	Authz     *authz.Authorizer
+	Licences  authz.LicenceResolver
+	Operators *app.Operators // nil leaves the operators' desk out
+	Audit     *app.Audit     // nil leaves the audit log out
 }
 
 // cookieName is the session cookie's name: with the __Host- prefix (which

@@ -124,6 +124,12 @@ func New(opts Options) (*Server, error) {
 		if opts.Auth.Admin != nil {
 			s.mountAdmin(v1)
 		}
+		if opts.Auth.Operators != nil {
+			s.mountOperator(v1)
+		}
+		if opts.Auth.Audit != nil {
+			MountAudit(v1, opts.Auth.Audit, opts.Auth.Accounts.Active)
+		}
 	}
 	for prefix, h := range opts.Mounts {
 		e.Any(prefix+"/*path", gin.WrapH(h))

@@ -220,14 +220,16 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		BaseURL: cfg.BaseURL.String(), TTL: cfg.RequestTTL, Kick: worker.Kick,
 	})
 	auth := &api.Auth{
-		Sessions: sessions,
-		SignIn:   app.NewSignIn(store, sessions, accounts, cfg.DormantAfter, providers),
-		Accounts: accounts,
-		Requests: requests,
-		Tokens:   app.NewTokens(store),
-		Admin:    app.NewAdmin(store, az, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
-		Authz:    az,
-		Licences: store,
+		Sessions:  sessions,
+		SignIn:    app.NewSignIn(store, sessions, accounts, cfg.DormantAfter, providers),
+		Accounts:  accounts,
+		Requests:  requests,
+		Tokens:    app.NewTokens(store),
+		Admin:     app.NewAdmin(store, az, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
+		Authz:     az,
+		Licences:  store,
+		Operators: app.NewOperators(store, az, accounts, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
+		Audit:     app.NewAudit(store, az),
 	}
 	go housekeeping(ctx, sessions, requests, logger)
 
@@ -239,6 +241,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		return fmt.Errorf("web UI: %w", err)
 	}
 	var routes []func(gin.IRouter)
+	routes = append(routes, func(r gin.IRouter) { pages.MountAudit(r, auth.Audit) })
 	if box != nil {
 		routes = append(routes, func(r gin.IRouter) { pages.MountDevMail(r, box) })
 	}
