@@ -124,6 +124,9 @@ func New(opts Options) (*Server, error) {
 		if opts.Auth.Admin != nil {
 			s.mountAdmin(v1)
 		}
+		if opts.Auth.Authz != nil {
+			s.mountLicences(v1)
+		}
 		if opts.Auth.Operators != nil {
 			s.mountOperator(v1)
 		}

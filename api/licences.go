@@ -1,0 +1,35 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/openlsc/openlsc/app"
+	"github.com/openlsc/openlsc/authz"
+)
+
+// mountLicences registers GET /api/v1/licences (the relationship summary)
+// and GET /api/v1/licences/{licence} (one licence, for whoever may view it;
+// anyone else is told it does not exist).
+func (s *Server) mountLicences(v1 gin.IRouter) {
+	acc := s.opts.Auth.Accounts
+	v1.GET("/licences", func(c *gin.Context) {
+		user, _ := app.UserID(c.Request.Context())
+		tree, err := acc.Tree(c.Request.Context(), user)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"licences": tree})
+	})
+	guard := authz.Guard{Authorizer: s.opts.Auth.Authz, Licences: s.opts.Auth.Licences, User: s.activeUser, Fail: s.fail}
+	v1.GET("/licences/:licence", guard.Require(authz.ActView, "licence"), func(c *gin.Context) {
+		user, _ := app.UserID(c.Request.Context())
+		d, err := acc.Licence(c.Request.Context(), user, authz.LicenceID(c))
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, d)
+	})
+}
