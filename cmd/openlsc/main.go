@@ -241,7 +241,20 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		return fmt.Errorf("web UI: %w", err)
 	}
 	var routes []func(gin.IRouter)
-	routes = append(routes, func(r gin.IRouter) { pages.MountAudit(r, auth.Audit) })
+	// Page guards: the signed-in user, once their work email is confirmed.
+	activeUser := func(c *gin.Context) (int64, bool) {
+		user, ok := app.UserID(c.Request.Context())
+		if !ok {
+			return 0, false
+		}
+		active, err := accounts.Active(c.Request.Context(), user)
+		return user, err == nil && active
+	}
+	pageGuard := authz.Guard{Authorizer: az, Licences: store, User: activeUser}
+	routes = append(routes,
+		func(r gin.IRouter) { pages.MountAudit(r, auth.Audit) },
+		func(r gin.IRouter) { pages.MountLicences(r, accounts, pageGuard) },
+	)
 	if box != nil {
 		routes = append(routes, func(r gin.IRouter) { pages.MountDevMail(r, box) })
 	}

@@ -326,6 +326,19 @@ func TestServeDev(t *testing.T) {
 		t.Errorf("after confirming: %d %s", resp.StatusCode, body)
 	}
 
+	// The relationship summary and a licence page.
+	resp, body = getWith(t, browser, base+"/licences")
+	if resp.StatusCode != 200 || !strings.Contains(body, `href="/licences/M1000001"`) || !strings.Contains(body, "V4000004") {
+		t.Errorf("/licences: %d\n%.2000s", resp.StatusCode, body)
+	}
+	resp, body = getWith(t, browser, base+"/licences/M1000001")
+	if resp.StatusCode != 200 || !strings.Contains(body, "Contoso") {
+		t.Errorf("/licences/M1000001: %d\n%.2000s", resp.StatusCode, body)
+	}
+	if resp, _ := getWith(t, browser, base+"/licences/V3000001"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a licence the persona cannot view: %d", resp.StatusCode)
+	}
+
 	out, err := browser.Post(base+"/auth/logout", "", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,54 @@
+package frontend
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/app"
+	"github.com/openlsc/openlsc/authz"
+	"github.com/openlsc/openlsc/models"
+)
+
+// LicenceViews is what the licence pages ask of the application.
+type LicenceViews interface {
+	Tree(ctx context.Context, user int64) ([]app.TreeNode, error)
+	Licence(ctx context.Context, user, licence int64) (*app.LicenceDetail, error)
+}
+
+// MountLicences registers the relationship summary (GET /licences) and
+// the licence detail page (GET /licences/:licence), which guard lets only
+// users who may view the licence see; others get the same page as for an
+// unknown licence.
+func (u *UI) MountLicences(r gin.IRouter, views LicenceViews, guard authz.Guard) {
+	r.GET("/licences", u.page(func(c *gin.Context) {
+		user, _, ok := u.signedIn(c)
+		if !ok {
+			return
+		}
+		tree, err := views.Tree(c.Request.Context(), user)
+		if err != nil {
+			u.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+			return
+		}
+		u.render(c, http.StatusOK, "licences.html", "licences", tree)
+	}))
+	guard.Fail = func(c *gin.Context, err error) {
+		if _, ok := app.UserID(c.Request.Context()); !ok {
+			u.signedIn(c) // sends the browser to sign in
+			return
+		}
+		u.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+	}
+	r.GET("/licences/:licence", guard.Require(authz.ActView, "licence"), u.page(func(c *gin.Context) {
+		user, _ := app.UserID(c.Request.Context())
+		d, err := views.Licence(c.Request.Context(), user, authz.LicenceID(c))
+		if err != nil {
+			u.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+			return
+		}
+		u.render(c, http.StatusOK, "licence.html", "licences", d)
+	}))
+}
