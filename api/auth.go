@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -27,6 +28,9 @@ type Auth struct {
 	Licences  authz.LicenceResolver
 	Operators *app.Operators // nil leaves the operators' desk out
 	Audit     *app.Audit     // nil leaves the audit log out
+	// InheritancePage, when set, is where sign-in sends an MBSA
+	// administrator who has not answered the inheritance question.
+	InheritancePage string
 }
 
 // cookieName is the session cookie's name: with the __Host- prefix (which
@@ -115,6 +119,9 @@ func (s *Server) callback(c *gin.Context) {
 	}
 	SetLogAttrs(c, slog.Int64("user_id", user.ID))
 	loggerFrom(c).Info("signed in")
+	if page := s.opts.Auth.InheritancePage; page != "" && s.opts.Auth.Accounts.InheritancePending(c.Request.Context(), user.ID) {
+		returnTo = page + "?return_to=" + url.QueryEscape(returnTo)
+	}
 	s.setSessionCookie(c, token)
 	c.Header("Cache-Control", "no-store")
 	c.Redirect(http.StatusFound, returnTo)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oauth2-proxy/mockoidc"
 	"github.com/openlsc/openlsc/models"
 )
 
@@ -88,5 +89,20 @@ func TestMyPermissionsAndInheritance(t *testing.T) {
 	}
 	if _, p := env.send(staff, http.MethodGet, "/api/v1/me/permissions", nil); perms(p) != "V1:administrator:direct" {
 		t.Errorf("staff permissions: %s", perms(p))
+	}
+}
+
+func TestInheritanceAskedAtSignIn(t *testing.T) {
+	env := newAuthEnv(t)
+	env.importContacts(models.ImportAgreement{Program: "mbsa", Number: "M1", Organization: "C1", Contacts: []models.ImportContact{{Email: "boss@contoso.example", Role: "primary"}}})
+	boss := env.person("boss", "boss@contoso.example")
+	resp, _ := env.signIn(boss, &mockoidc.MockUser{Subject: "boss", Email: "boss@idp.example"})
+	if loc := resp.Header.Get("Location"); loc != "/inheritance?return_to=%2Fapi%2Fv1%2Fme" {
+		t.Errorf("sign-in of an MBSA administrator who has not chosen goes to %q", loc)
+	}
+	env.send(boss, http.MethodPut, "/api/v1/me/inheritance/M1", map[string]bool{"inherit": false})
+	resp, _ = env.signIn(boss, &mockoidc.MockUser{Subject: "boss", Email: "boss@idp.example"})
+	if loc := resp.Header.Get("Location"); loc != "/api/v1/me" {
+		t.Errorf("after choosing, sign-in goes to %q", loc)
 	}
 }

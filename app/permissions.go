@@ -137,3 +137,18 @@ func (a *Accounts) SetInheritance(ctx context.Context, user int64, mbsa string, 
 		return a.authz.SetInheritance(tx, userActor(user), user, id, inherit)
 	})
 }
+
+// InheritancePending reports whether user administers an MBSA and has not
+// answered the inheritance question for it.
+func (a *Accounts) InheritancePending(ctx context.Context, user int64) bool {
+	list, err := a.Inheritance(ctx, user)
+	if err != nil {
+		return false
+	}
+	for _, m := range list {
+		if m.Inherit == nil {
+			return true
+		}
+	}
+	return false
+}

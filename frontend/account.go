@@ -18,6 +18,7 @@ type Accounts interface {
 	Me(ctx context.Context, user int64) (*app.MeView, error)
 	RegisterWorkEmail(ctx context.Context, user, identity int64, email string) error
 	VerifyWorkEmail(ctx context.Context, user, identity int64, token string, takeOver bool) (string, error)
+	InheritancePending(ctx context.Context, user int64) bool
 }
 
 // Providers lists the OpenID providers users may sign in with.
@@ -164,6 +165,9 @@ func (u *UI) verifyEmail(c *gin.Context) {
 		u.render(c, http.StatusConflict, "verify.html", "account", verifyView{Token: token, Conflict: true})
 	case err != nil:
 		u.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+	case u.inheritancePage != "" && u.accounts.InheritancePending(c.Request.Context(), user):
+		// Now an MBSA administrator: ask about inheritance first.
+		c.Redirect(http.StatusSeeOther, u.inheritancePage+"?return_to=/licences")
 	default:
 		u.render(c, http.StatusOK, "verify.html", "account", verifyView{Done: email})
 	}

@@ -45,19 +45,23 @@ type Options struct {
 	Status    StatusSource // required
 	Accounts  Accounts     // account pages and the signed-in header; nil leaves them out
 	Providers Providers    // required with Accounts: the sign-in page lists them
-	Logger    *slog.Logger // receives errors; slog.Default() when nil
-	Dev       bool         // development mode: show a visible "development mode" banner
-	Version   string       // build version shown in the footer
+	// InheritancePage, when set, is where a user who has just become an
+	// MBSA administrator is asked about inheritance.
+	InheritancePage string
+	Logger          *slog.Logger // receives errors; slog.Default() when nil
+	Dev             bool         // development mode: show a visible "development mode" banner
+	Version         string       // build version shown in the footer
 }
 
 // UI is the set of server-rendered pages. It is safe for concurrent use.
 type UI struct {
-	status    StatusSource
-	accounts  Accounts
-	providers Providers
-	logger    *slog.Logger
-	dev       bool
-	version   string
+	inheritancePage string
+	status          StatusSource
+	accounts        Accounts
+	providers       Providers
+	logger          *slog.Logger
+	dev             bool
+	version         string
 
 	assets *assets
 	i18n   *translations
@@ -77,12 +81,13 @@ func New(opts Options) (*UI, error) {
 		return nil, errors.New("frontend: Options.Accounts and Options.Providers go together")
 	}
 	u := &UI{
-		status:    opts.Status,
-		accounts:  opts.Accounts,
-		providers: opts.Providers,
-		logger:    opts.Logger,
-		dev:       opts.Dev,
-		version:   opts.Version,
+		inheritancePage: opts.InheritancePage,
+		status:          opts.Status,
+		accounts:        opts.Accounts,
+		providers:       opts.Providers,
+		logger:          opts.Logger,
+		dev:             opts.Dev,
+		version:         opts.Version,
 	}
 	if u.logger == nil {
 		u.logger = slog.Default()
