@@ -86,6 +86,7 @@ func New(opts Options) (*Server, error) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})
 	})
 	e.GET("/readyz", s.ready)
+	e.GET("/api/openapi.json", ServeOpenAPI)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
 
 	e.NoRoute(func(c *gin.Context) {

@@ -42,10 +42,17 @@ type LicenceUser struct {
 	Name         string            `json:"name,omitempty"`
 	Email        string            `json:"email"`
 	External     bool              `json:"external"` // the email is outside the organisation's domains
-	Grants       []authz.UserGrant `json:"grants,omitempty"`
+	Grants       []GrantView       `json:"grants,omitempty"`
 	InvitationID int64             `json:"invitation_id,omitempty"`
 	Invited      []string          `json:"invited_permissions,omitempty"`
 	InviteExpiry *time.Time        `json:"invitation_expires_at,omitempty"`
+}
+
+// GrantView is one permission a person holds on a licence, and its source.
+type GrantView struct {
+	Permission models.Permission  `json:"permission"`
+	Source     models.GrantSource `json:"source"`
+	ViaMBSA    string             `json:"via_mbsa,omitempty"` // License ID of the MBSA an inherited grant comes from
 }
 
 // Users lists who has access to licence (the administrator's), with the
@@ -59,6 +66,16 @@ func (a *Admin) Users(ctx context.Context, licence int64) ([]LicenceUser, error)
 	if err != nil {
 		return nil, err
 	}
+	var mbsaIDs []int64
+	for _, g := range grants {
+		if g.ViaMBSA != nil {
+			mbsaIDs = append(mbsaIDs, *g.ViaMBSA)
+		}
+	}
+	mbsas, err := a.store.AgreementsByID(ctx, mbsaIDs)
+	if err != nil {
+		return nil, err
+	}
 	byUser := map[int64]*LicenceUser{}
 	var order []int64
 	for _, g := range grants {
@@ -68,7 +85,11 @@ func (a *Admin) Users(ctx context.Context, licence int64) ([]LicenceUser, error)
 			byUser[g.UserID] = lu
 			order = append(order, g.UserID)
 		}
-		lu.Grants = append(lu.Grants, g)
+		gv := GrantView{Permission: g.Permission, Source: g.Source}
+		if g.ViaMBSA != nil {
+			gv.ViaMBSA = mbsas[*g.ViaMBSA].Number
+		}
+		lu.Grants = append(lu.Grants, gv)
 	}
 	var users []models.User
 	if len(order) > 0 {
