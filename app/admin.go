@@ -38,14 +38,14 @@ func NewAdmin(store *models.Store, az *authz.Authorizer, opts RequestOptions) *A
 
 // LicenceUser is a person with access to a licence, or invited to it.
 type LicenceUser struct {
-	UserID       int64             `json:"user_id,omitempty"`
-	Name         string            `json:"name,omitempty"`
-	Email        string            `json:"email"`
-	External     bool              `json:"external"` // the email is outside the organisation's domains
-	Grants       []GrantView       `json:"grants,omitempty"`
-	InvitationID int64             `json:"invitation_id,omitempty"`
-	Invited      []string          `json:"invited_permissions,omitempty"`
-	InviteExpiry *time.Time        `json:"invitation_expires_at,omitempty"`
+	UserID       int64       `json:"user_id,omitempty"`
+	Name         string      `json:"name,omitempty"`
+	Email        string      `json:"email"`
+	External     bool        `json:"external"` // the email is outside the organisation's domains
+	Grants       []GrantView `json:"grants,omitempty"`
+	InvitationID int64       `json:"invitation_id,omitempty"`
+	Invited      []string    `json:"invited_permissions,omitempty"`
+	InviteExpiry *time.Time  `json:"invitation_expires_at,omitempty"`
 }
 
 // GrantView is one permission a person holds on a licence, and its source.
