@@ -125,7 +125,7 @@ const (
 	newestRecipient   = chromedp.CSS(`table.devmail-list tbody tr:first-child td:nth-child(2)`)
 	confirmationLink  = chromedp.Search(`//section[@aria-labelledby="links-heading"]//ul[@class="devmail-links"]//a[contains(@href, "/verify-email?")]`)
 	confirmButton     = chromedp.Search(`//form[@action="/verify-email"]//button[normalize-space()="Confirm my work email"]`)
-	confirmedNotice   = chromedp.CSS(`.notice-success p`)
+	doNotInherit      = chromedp.Search(`//button[@name="inherit" and @value="0"]`)
 	headerSignOut     = chromedp.Search(`//header//form[@action="/auth/logout"]/button[normalize-space()="Sign out"]`)
 	headerSignInAgain = chromedp.CSS(`header .account-box a[href="/signin"]`)
 )
@@ -221,9 +221,14 @@ func TestBrowserSignInConfirmWorkEmail(t *testing.T) {
 		f.fatalf("confirmation link %q does not lead to %s/verify-email", link.Value, base)
 	}
 	f.navigate("follow the confirmation link", "/verify-email", chromedp.Navigate(link.Value))
-	f.navigate("click Confirm my work email", "/verify-email", chromedp.Click(confirmButton))
-	wantText(f, "after confirming", confirmedNotice, "Your work email it-admin@contoso.example is confirmed.")
-	f.screenshot("4-work-email-confirmed")
+	// Confirming makes Aiko administrator of MBSA M1000001, so she is asked
+	// about inheritance first, then shown her licences.
+	f.navigate("click Confirm my work email", "/inheritance", chromedp.Click(confirmButton))
+	f.screenshot("4-inheritance-question")
+	f.navigate("click Do not inherit", "/licences", chromedp.Click(doNotInherit))
+	if tree := f.eval(`document.querySelector("main").innerText`); !strings.Contains(tree, "M1000001") || !strings.Contains(tree, "V4000004") {
+		f.fatalf("licences after confirming: %q", tree)
+	}
 
 	// 5. The API now shows the agreement that names the work email.
 	f.navigate("open /api/v1/me", "/api/v1/me", chromedp.Navigate(base+"/api/v1/me"))

@@ -230,12 +230,15 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		Licences:  store,
 		Operators: app.NewOperators(store, az, accounts, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
 		Audit:     app.NewAudit(store, az),
+		// The page asking MBSA administrators about inheritance.
+		InheritancePage: "/inheritance",
 	}
 	go housekeeping(ctx, sessions, requests, logger)
 
 	gin.SetMode(gin.ReleaseMode)
 	pages, err := frontend.New(frontend.Options{
 		Status: store, Accounts: accounts, Providers: auth.SignIn, Logger: logger, Dev: cfg.Dev, Version: version,
+		InheritancePage: "/inheritance",
 	})
 	if err != nil {
 		return fmt.Errorf("web UI: %w", err)
@@ -254,6 +257,11 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 	routes = append(routes,
 		func(r gin.IRouter) { pages.MountAudit(r, auth.Audit) },
 		func(r gin.IRouter) { pages.MountLicences(r, accounts, pageGuard) },
+		func(r gin.IRouter) {
+			pages.MountRequests(r, requests)
+			pages.MountPermissions(r, accounts)
+			pages.MountPreferences(r, accounts)
+		},
 	)
 	if box != nil {
 		routes = append(routes, func(r gin.IRouter) { pages.MountDevMail(r, box) })
