@@ -31,6 +31,7 @@ type userView struct {
 	Name      string
 	WorkEmail string
 	Verified  bool
+	Operator  bool
 }
 
 // currentUser describes the request's signed-in user, or nil.
@@ -44,7 +45,7 @@ func (u *UI) currentUser(c *gin.Context) *userView {
 		u.logger.ErrorContext(c.Request.Context(), "signed-in user unavailable", "err", err)
 		return nil
 	}
-	v := &userView{Name: me.DisplayName, WorkEmail: me.WorkEmail, Verified: me.WorkEmailVerified}
+	v := &userView{Name: me.DisplayName, WorkEmail: me.WorkEmail, Verified: me.WorkEmailVerified, Operator: me.Operator}
 	if v.Name == "" {
 		v.Name = me.WorkEmail
 	}

@@ -338,6 +338,16 @@ func TestServeDev(t *testing.T) {
 	if resp, _ := getWith(t, browser, base+"/licences/V3000001"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("a licence the persona cannot view: %d", resp.StatusCode)
 	}
+	resp, body = getWith(t, browser, base+"/licences/M1000001/users")
+	if resp.StatusCode != 200 || !strings.Contains(body, "it-admin@contoso.example") {
+		t.Errorf("users of M1000001: %d\n%.1500s", resp.StatusCode, body)
+	}
+	if resp, _ := getWith(t, browser, base+"/licences/V3000001/users"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("users of a licence the persona does not administer: %d", resp.StatusCode)
+	}
+	if resp, _ := getWith(t, browser, base+"/operator"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the operators' desk for a customer: %d", resp.StatusCode)
+	}
 
 	out, err := browser.Post(base+"/auth/logout", "", nil)
 	if err != nil {
