@@ -71,15 +71,23 @@ func (a *Accounts) Permissions(ctx context.Context, user int64) ([]PermissionVie
 	return out, nil
 }
 
+// errNoSuchPermission is the one answer when the user holds no such
+// permission, whether or not the licence exists.
+var errNoSuchPermission = models.Errorf(models.CodeNotFound, "You hold no such permission.")
+
 // DropPermission removes one of the user's own direct permissions on the
 // licence numbered licence. Contact-derived and inherited permissions
 // cannot be dropped, and the last administrator cannot leave.
 func (a *Accounts) DropPermission(ctx context.Context, user int64, licence string, perm models.Permission) error {
+	if !perm.Valid() {
+		return models.Invalid("Choose a permission: administrator, license_viewer, download_manager or key_reader.",
+			models.FieldError{Field: "permission", Message: "not a permission"})
+	}
 	id, err := a.store.AgreementID(ctx, licence)
 	if err != nil {
-		return models.Errorf(models.CodeNotFound, "You hold no such permission.")
+		return errNoSuchPermission
 	}
-	return a.store.InTx(ctx, func(tx *models.Tx) error {
+	err = a.store.InTx(ctx, func(tx *models.Tx) error {
 		var sources []models.GrantSource
 		if err := tx.DB().Model(&models.Grant{}).Where("user_id = ? AND agreement_id = ? AND permission = ?", user, id, perm).
 			Pluck("source", &sources).Error; err != nil {
@@ -90,6 +98,10 @@ func (a *Accounts) DropPermission(ctx context.Context, user int64, licence strin
 		}
 		return a.authz.Revoke(tx, userActor(user), user, &id, perm, models.SourceDirect)
 	})
+	if models.ErrorCode(err) == models.CodeNotFound {
+		return errNoSuchPermission
+	}
+	return err
 }
 
 // InheritanceView is an MBSA the user administers and their choice about
