@@ -174,10 +174,56 @@ func TestExternalProviderAndSMTP(t *testing.T) {
 	if !strings.Contains(body, `"number":"M7"`) || !strings.Contains(body, `"administrator"`) {
 		t.Errorf("after confirming: %s", body)
 	}
-	// Exactly one mail was sent.
+	// Exactly one mail was sent so far.
 	select {
 	case extra := <-sink.msgs:
 		t.Errorf("a second mail was sent:\n%.500s", extra)
 	default:
+	}
+
+	// A colleague signs in, confirms, and asks for access to M7: the
+	// administrator's notification arrives over SMTP, naming the requester
+	// but not telling the requester who the administrator is.
+	jar2, _ := cookiejar.New(nil)
+	colleague := &http.Client{Jar: jar2}
+	op.QueueUser(&mockoidc.MockUser{Subject: "erik", Email: "erik@idp.example"})
+	getWith(t, colleague, base+"/auth/login?return_to=/api/v1/me")
+	call := func(c *http.Client, method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	call(colleague, http.MethodPut, "/api/v1/me/work-email", `{"email": "erik@contoso.example"}`)
+	var confirm []byte
+	select {
+	case confirm = <-sink.msgs:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no confirmation mail for the colleague")
+	}
+	_, ctext := textPart(t, confirm)
+	tok := regexp.MustCompile(`/verify-email\?token=([A-Za-z0-9_-]+)`).FindStringSubmatch(ctext)
+	call(colleague, http.MethodPost, "/api/v1/me/work-email/verify", `{"token": "`+tok[1]+`"}`)
+	code, body := call(colleague, http.MethodPost, "/api/v1/access-requests", `{"program": "mbsa", "license_number": "M7", "permissions": ["license_viewer"]}`)
+	if code != http.StatusCreated || strings.Contains(body, "dana") {
+		t.Fatalf("access request: %d %s", code, body)
+	}
+	select {
+	case raw = <-sink.msgs:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the administrator was not mailed about the request")
+	}
+	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, text = textPart(t, raw)
+	if !strings.Contains(msg.Header.Get("To"), "dana@contoso.example") || !strings.Contains(subject, "M7") || !strings.Contains(text, "erik@contoso.example") {
+		t.Errorf("request notification: to %q, subject %q\n%s", msg.Header.Get("To"), subject, text)
 	}
 }
