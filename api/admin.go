@@ -33,7 +33,18 @@ func (s *Server) mountAdmin(v1 gin.IRouter) {
 			s.fail(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"users": list})
+		perm, source := models.Permission(c.Query("permission")), c.Query("source")
+		if perm != "" && !perm.Valid() {
+			s.fail(c, models.Invalid("Unknown permission filter.", models.FieldError{Field: "permission", Message: "administrator, license_viewer, download_manager or key_reader"}))
+			return
+		}
+		switch source {
+		case "", "direct", "contact", "inherited", "invited":
+		default:
+			s.fail(c, models.Invalid("Unknown source filter.", models.FieldError{Field: "source", Message: "direct, contact, inherited or invited"}))
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"users": app.FilterUsers(list, perm, source)})
 	})
 	lic.POST("/users", func(c *gin.Context) {
 		var in app.AddUserInput

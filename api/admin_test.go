@@ -34,6 +34,14 @@ func TestLicenceAdministration(t *testing.T) {
 	if !strings.Contains(users, "partner@northwind.example") || !strings.Contains(users, "external:true") || !strings.Contains(users, "invitation_id") {
 		t.Errorf("users of E1: %s", users)
 	}
+	_, inv := env.send(admin, http.MethodGet, "/api/v1/licences/E1/users?source=invited", nil)
+	_, contacts := env.send(admin, http.MethodGet, "/api/v1/licences/E1/users?source=contact&permission=administrator", nil)
+	if fmt.Sprint(inv["users"]) == fmt.Sprint(contacts["users"]) || !strings.Contains(fmt.Sprint(inv["users"]), "partner@") || strings.Contains(fmt.Sprint(contacts["users"]), "partner@") {
+		t.Errorf("filters: invited %v, contacts %v", inv["users"], contacts["users"])
+	}
+	if code, _ := env.send(admin, http.MethodGet, "/api/v1/licences/E1/users?source=friends", nil); code != http.StatusUnprocessableEntity {
+		t.Errorf("bad filter: %d", code)
+	}
 	if m := env.mailTo("partner@northwind.example"); len(m) != 2 || !strings.Contains(m[0], "E1") || strings.Contains(m[0], boss) {
 		t.Errorf("invitation mails: %q", m)
 	}

@@ -341,3 +341,27 @@ func acceptInvitations(tx *models.Tx, az *authz.Authorizer, user int64, email st
 	}
 	return nil
 }
+
+// FilterUsers keeps the people who hold perm (when set) from source (when
+// set; "invited" selects pending invitations).
+func FilterUsers(list []LicenceUser, perm models.Permission, source string) []LicenceUser {
+	if perm == "" && source == "" {
+		return list
+	}
+	out := []LicenceUser{}
+	for _, lu := range list {
+		if lu.InvitationID != 0 {
+			if (source == "" || source == "invited") && (perm == "" || slices.Contains(lu.Invited, string(perm))) {
+				out = append(out, lu)
+			}
+			continue
+		}
+		for _, g := range lu.Grants {
+			if (perm == "" || g.Permission == perm) && (source == "" || string(g.Source) == source) {
+				out = append(out, lu)
+				break
+			}
+		}
+	}
+	return out
+}
