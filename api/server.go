@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -133,6 +134,9 @@ func New(opts Options) (*Server, error) {
 		}
 		if opts.Auth.Audit != nil {
 			MountAudit(v1, opts.Auth.Audit, opts.Auth.Accounts.Active)
+		}
+		if opts.Auth.Keys != nil {
+			MountKeys(v1, opts.Auth.Keys, authz.Guard{Authorizer: opts.Auth.Authz, Licences: opts.Auth.Licences, User: s.activeUser, Fail: s.fail})
 		}
 	}
 	for prefix, h := range opts.Mounts {

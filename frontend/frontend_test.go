@@ -335,6 +335,7 @@ func TestLayout(t *testing.T) {
 func TestAssets(t *testing.T) {
 	s := newTestServer(t, Options{})
 	wantTypes := map[string]string{
+		"print.css":   "text/css; charset=utf-8",
 		"app.css":     "text/css; charset=utf-8",
 		"app.js":      "text/javascript; charset=utf-8",
 		"favicon.svg": "image/svg+xml",

@@ -230,6 +230,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		Licences:  store,
 		Operators: app.NewOperators(store, az, accounts, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
 		Audit:     app.NewAudit(store, az),
+		Keys:      app.NewKeys(store, az, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
 		// The page asking MBSA administrators about inheritance.
 		InheritancePage: "/inheritance",
 	}
@@ -259,6 +260,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		func(r gin.IRouter) { pages.MountLicences(r, accounts, pageGuard) },
 		func(r gin.IRouter) { pages.MountLicenceUsers(r, auth.Admin, pageGuard) },
 		func(r gin.IRouter) { pages.MountOperator(r, auth.Operators, az.IsOperator) },
+		func(r gin.IRouter) { pages.MountKeys(r, auth.Keys, pageGuard, az.IsOperator) },
 		func(r gin.IRouter) {
 			pages.MountRequests(r, requests)
 			pages.MountPermissions(r, accounts)
