@@ -106,7 +106,8 @@ func newAuthEnv(t *testing.T) *authEnv {
 		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, accounts, 365*24*time.Hour, []*app.Provider{p}), Accounts: accounts, Requests: env.req, Tokens: app.NewTokens(env.store),
 			Admin: app.NewAdmin(env.store, az, app.RequestOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}), Authz: az, Licences: env.store,
 			Operators:       app.NewOperators(env.store, az, accounts, app.RequestOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
-			InheritancePage: "/inheritance"},
+			InheritancePage: "/inheritance",
+			Keys:            app.NewKeys(env.store, az, app.RequestOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick})},
 	})
 	if err != nil {
 		t.Fatal(err)
