@@ -29,6 +29,7 @@ type Auth struct {
 	Operators *app.Operators // nil leaves the operators' desk out
 	Audit     *app.Audit     // nil leaves the audit log out
 	Keys      *app.Keys      // nil leaves product keys and activation requests out
+	Downloads *app.Downloads // nil leaves downloads out
 	// InheritancePage, when set, is where sign-in sends an MBSA
 	// administrator who has not answered the inheritance question.
 	InheritancePage string

@@ -135,6 +135,9 @@ func New(opts Options) (*Server, error) {
 		if opts.Auth.Audit != nil {
 			MountAudit(v1, opts.Auth.Audit, opts.Auth.Accounts.Active)
 		}
+		if opts.Auth.Downloads != nil {
+			MountDownloads(v1, e, opts.Auth.Downloads, opts.Auth.Accounts.Active)
+		}
 		if opts.Auth.Keys != nil {
 			MountKeys(v1, opts.Auth.Keys, authz.Guard{Authorizer: opts.Auth.Authz, Licences: opts.Auth.Licences, User: s.activeUser, Fail: s.fail})
 		}

@@ -234,6 +234,12 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		// The page asking MBSA administrators about inheritance.
 		InheritancePage: "/inheritance",
 	}
+	storage, err := app.NewDirStorage(cfg.StorageDir)
+	if err != nil {
+		return fmt.Errorf("OPENLSC_STORAGE_DIR: %w", err)
+	}
+	defer storage.Close()
+	auth.Downloads = app.NewDownloads(store, az, storage, store.Keyring(), 0)
 	go housekeeping(ctx, sessions, requests, logger)
 
 	gin.SetMode(gin.ReleaseMode)
@@ -261,6 +267,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		func(r gin.IRouter) { pages.MountLicenceUsers(r, auth.Admin, pageGuard) },
 		func(r gin.IRouter) { pages.MountOperator(r, auth.Operators, az.IsOperator) },
 		func(r gin.IRouter) { pages.MountKeys(r, auth.Keys, pageGuard, az.IsOperator) },
+		func(r gin.IRouter) { pages.MountDownloads(r, auth.Downloads) },
 		func(r gin.IRouter) {
 			pages.MountRequests(r, requests)
 			pages.MountPermissions(r, accounts)

@@ -1,0 +1,197 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/openlsc/openlsc/app"
+	"github.com/openlsc/openlsc/models"
+)
+
+// MountDownloads registers the download routes:
+//
+//	GET  /api/v1/downloads?q=&product=&language=   on v1: what the user may download
+//	POST /api/v1/downloads/{file}/link             on v1: a signed, short-lived link
+//	GET  /dl/{file}?exp=&sig=                      on root: the file itself (HEAD too)
+//
+// The link answers {"url", "expires_at", "sha256"}; its URL is relative to
+// the server and works only for the user it was made for, signed in by
+// session or bearer token. /dl streams the file with Range support and
+// audits each download once: a request without a Range header or whose
+// range starts at byte 0 (not resumes, nor HEAD). Every handler checks the
+// session itself (401 when signed out) and answers 403 until the user's
+// work email is confirmed, as active reports.
+func MountDownloads(v1 gin.IRouter, root gin.IRouter, d *app.Downloads, active ActiveFunc) {
+	h := downloadsHandler{d: d, active: active}
+	v1.GET("/downloads", h.list)
+	v1.POST("/downloads/:file/link", h.link)
+	root.GET("/dl/:file", h.serve)
+	root.HEAD("/dl/:file", h.serve)
+}
+
+type downloadsHandler struct {
+	d      *app.Downloads
+	active ActiveFunc
+}
+
+// user returns the signed-in, active user, or answers the request.
+func (h downloadsHandler) user(c *gin.Context) (int64, bool) {
+	ctx := c.Request.Context()
+	user, ok := app.UserID(ctx)
+	if !ok {
+		writeProblem(c, Problem{Type: "about:blank", Title: http.StatusText(http.StatusUnauthorized),
+			Status: http.StatusUnauthorized, Detail: "Sign in first.", RequestID: RequestID(c)})
+		return 0, false
+	}
+	if h.active != nil {
+		ok, err := h.active(ctx, user)
+		if err != nil {
+			WriteError(c, err)
+			return 0, false
+		}
+		if !ok {
+			WriteError(c, app.ErrConfirmWorkEmail)
+			return 0, false
+		}
+	}
+	return user, true
+}
+
+func (h downloadsHandler) list(c *gin.Context) {
+	user, ok := h.user(c)
+	if !ok {
+		return
+	}
+	f := app.DownloadFilter{Query: c.Query("q"), Product: c.Query("product"), Language: c.Query("language")}
+	if len(f.Query) > 200 || len(f.Product) > 64 || len(f.Language) > 35 {
+		WriteError(c, models.Invalid("Some filters of the downloads are too long.",
+			models.FieldError{Field: "q", Message: "Use at most 200 characters; a product code or language tag is shorter."}))
+		return
+	}
+	products, err := h.d.List(c.Request.Context(), user, f)
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"products": products})
+}
+
+func (h downloadsHandler) link(c *gin.Context) {
+	user, ok := h.user(c)
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseInt(c.Param("file"), 10, 64)
+	if err != nil || id <= 0 {
+		WriteError(c, app.ErrNoSuchFile)
+		return
+	}
+	l, err := h.d.SignedLink(c.Request.Context(), user, id)
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"url": l.URL, "expires_at": l.ExpiresAt.UTC().Format(time.RFC3339), "sha256": l.SHA256})
+}
+
+func (h downloadsHandler) serve(c *gin.Context) {
+	user, ok := h.user(c)
+	if !ok {
+		return
+	}
+	id, err1 := strconv.ParseInt(c.Param("file"), 10, 64)
+	exp, err2 := strconv.ParseInt(c.Query("exp"), 10, 64)
+	sig := c.Query("sig")
+	if err1 != nil || err2 != nil || id <= 0 || sig == "" {
+		WriteError(c, app.ErrNoSuchFile)
+		return
+	}
+	ctx := c.Request.Context()
+	f, pf, err := h.d.Open(ctx, user, id, exp, sig)
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	defer f.Close()
+	etag := `"` + pf.SHA256 + `"`
+	r := c.Request
+	if r.Method == http.MethodGet && startsDownload(r, etag) {
+		if err := h.d.RecordDownload(ctx, user, pf, c.ClientIP()); err != nil {
+			WriteError(c, err)
+			return
+		}
+	}
+	hd := c.Writer.Header()
+	hd.Set("Content-Type", "application/octet-stream")
+	hd.Set("Content-Disposition", downloadDisposition(pf.Name))
+	hd.Set("ETag", etag)
+	hd.Set("X-Content-SHA256", pf.SHA256)
+	hd.Set("Cache-Control", "private, no-store")
+	hd.Set("Accept-Ranges", "bytes")
+	http.ServeContent(c.Writer, r, pf.Name, f.ModTime(), f)
+}
+
+// startsDownload reports whether a GET begins a download, rather than
+// resuming one or asking only whether it changed: it has no Range header,
+// or a range starting at byte 0, or an If-Range that no longer matches (so
+// the whole file is sent), and no If-None-Match that matches.
+func startsDownload(r *http.Request, etag string) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		for _, t := range strings.Split(inm, ",") {
+			if t = strings.TrimSpace(t); t == etag || t == "*" || t == "W/"+etag {
+				return false
+			}
+		}
+	}
+	rng := strings.TrimSpace(r.Header.Get("Range"))
+	if rng == "" {
+		return true
+	}
+	if ir := r.Header.Get("If-Range"); ir != "" && strings.TrimSpace(ir) != etag {
+		return true
+	}
+	spec, ok := strings.CutPrefix(rng, "bytes=")
+	if !ok {
+		return true // not a byte range: ServeContent ignores it and sends everything
+	}
+	first, _, _ := strings.Cut(spec, ",")
+	start, _, _ := strings.Cut(strings.TrimSpace(first), "-")
+	n, err := strconv.ParseInt(strings.TrimSpace(start), 10, 64)
+	return err == nil && n == 0
+}
+
+// downloadDisposition makes an attachment header with an ASCII fallback
+// name and the exact name in RFC 5987 form.
+func downloadDisposition(name string) string {
+	var ascii, enc strings.Builder
+	for _, r := range name {
+		switch {
+		case r < 0x20 || r == 0x7f || r == '"' || r == '\\' || r > 0x7e:
+			ascii.WriteByte('_')
+		default:
+			ascii.WriteRune(r)
+		}
+	}
+	for _, b := range []byte(name) {
+		if dispositionAttrChar(b) {
+			enc.WriteByte(b)
+			continue
+		}
+		enc.WriteString("%" + strings.ToUpper(strconv.FormatInt(int64(b)|0x100, 16)[1:]))
+	}
+	return `attachment; filename="` + ascii.String() + `"; filename*=UTF-8''` + enc.String()
+}
+
+// dispositionAttrChar reports whether b may stand unescaped in an RFC 5987 value.
+func dispositionAttrChar(b byte) bool {
+	switch {
+	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$&+-.^_`|~", b) >= 0
+}
