@@ -144,6 +144,24 @@ func TestBrowserDownload(t *testing.T) {
 	if v != shown {
 		f.fatalf("SHA-256 of the file downloaded through the API = %s, the page shows %s", v, shown)
 	}
+
+	// 7. Product keys of E2000001 (Aiko inherits its administration): the
+	// list masks them; Reveal shows one whole key, once.
+	f.navigate("open the keys of E2000001", "/licences/E2000001/keys", chromedp.Navigate(base+"/licences/E2000001/keys"))
+	list := f.eval(`document.querySelector("main").innerText`)
+	if !strings.Contains(list, "XXXXX-XXXXX") || regexp.MustCompile(`\b[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b`).FindString(strings.ReplaceAll(list, "XXXXX", "")) != "" {
+		f.fatalf("the key list is not masked:\n%s", list)
+	}
+	reveal := f.eval(`document.querySelector('form[action$="/reveal"]').getAttribute("action")`)
+	f.navigate("click Reveal", reveal, chromedp.Click(chromedp.CSS(`form[action$="/reveal"] button`)))
+	key := f.eval(`document.getElementById("revealed-key").textContent.trim()`)
+	if !regexp.MustCompile(`^[A-Z0-9]{5}(-[A-Z0-9]{5}){4}$`).MatchString(key) {
+		f.fatalf("the revealed key is %q", key)
+	}
+	f.navigate("open the audit log", "/audit", chromedp.Navigate(base+"/audit?kind=key.reveal"))
+	if n := f.eval(`String(document.querySelectorAll("table tbody tr").length)`); n != "1" {
+		f.fatalf("%s key.reveal audit rows, want 1", n)
+	}
 	problems.Check(t)
 }
 
