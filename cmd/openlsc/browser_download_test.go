@@ -1,18 +1,12 @@
 package main
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/openlsc/openlsc/frontend/browsertest"
-	"github.com/openlsc/openlsc/models/modelstest"
 )
 
 // The elements of the downloads flow.
@@ -33,30 +27,8 @@ const sha256JS = `b => crypto.subtle.digest("SHA-256", b).then(d => Array.from(n
 // 303 to the signed URL followed by fetch) and through the JSON API, and
 // checks that the SHA-256 the browser computes is the one the page shows.
 func TestBrowserDownload(t *testing.T) {
-	dir := t.TempDir()
-	vars := map[string]string{
-		"OPENLSC_DATABASE_URL": modelstest.URL(t),
-		"OPENLSC_STORAGE_DIR":  filepath.Join(dir, "files"),
-		"OPENLSC_SECRET_KEY":   modelstest.Secret,
-	}
-	base, logs := testServer(t, vars, "--dev")
-	shots, err := os.MkdirTemp("", "openlsc-browser-shots-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("screenshots kept in %s", shots)
-			return
-		}
-		_ = os.RemoveAll(shots)
-	})
-	browser := browsertest.New(t, 60*time.Second)
-	problems := browsertest.Watch(t, browser)
-	browsertest.English(t, browser)
-	ctx, cancel := context.WithTimeout(browser, 40*time.Second)
-	defer cancel()
-	f := &browserFlow{t: t, browser: browser, ctx: ctx, shots: shots, logs: logs, problems: problems}
+	f, base := newBrowserFlow(t, 40*time.Second)
+	ctx, problems := f.ctx, f.problems
 
 	// 1. Sign in as Aiko Tanaka through the development provider.
 	f.navigate("open the sign-in page", "/signin", chromedp.Navigate(base+"/signin"))

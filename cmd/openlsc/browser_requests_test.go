@@ -1,17 +1,11 @@
 package main
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/openlsc/openlsc/frontend/browsertest"
-	"github.com/openlsc/openlsc/models/modelstest"
 )
 
 // requestFlow adds the steps that several personas repeat to browserFlow.
@@ -93,31 +87,10 @@ func (f *requestFlow) wantVisible(what, xpath string) {
 // The administrator must exist before the request (a licence without one
 // answers "access request failed"), so the administrators sign in first.
 func TestBrowserAccessRequest(t *testing.T) {
-	dir := t.TempDir()
-	vars := map[string]string{
-		"OPENLSC_DATABASE_URL": modelstest.URL(t),
-		"OPENLSC_STORAGE_DIR":  filepath.Join(dir, "files"),
-		"OPENLSC_SECRET_KEY":   modelstest.Secret,
-	}
-	base, logs := testServer(t, vars, "--dev")
-	shots, err := os.MkdirTemp("", "openlsc-browser-shots-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("screenshots kept in %s", shots)
-			return
-		}
-		_ = os.RemoveAll(shots)
-	})
-	browser := browsertest.New(t, 150*time.Second)
-	problems := browsertest.Watch(t, browser)
-	browsertest.English(t, browser)
-	ctx, cancel := context.WithTimeout(browser, 120*time.Second)
-	defer cancel()
+	bf, base := newBrowserFlow(t, 120*time.Second)
+	ctx, problems, logs := bf.ctx, bf.problems, bf.logs
 	f := &requestFlow{
-		browserFlow: &browserFlow{t: t, browser: browser, ctx: ctx, shots: shots, logs: logs, problems: problems},
+		browserFlow: bf,
 		base:        base,
 	}
 	start := time.Now()

@@ -138,37 +138,8 @@ const (
 // Content-Security-Policy, and any console error or policy violation fails
 // the test.
 func TestBrowserSignInConfirmWorkEmail(t *testing.T) {
-	dir := t.TempDir()
-	vars := map[string]string{
-		"OPENLSC_DATABASE_URL": modelstest.URL(t),
-		"OPENLSC_STORAGE_DIR":  filepath.Join(dir, "files"),
-		"OPENLSC_SECRET_KEY":   modelstest.Secret,
-	}
-	base, logs := testServer(t, vars, "--dev")
-
-	// Screenshots outlive a failing test, so that the paths in the failure
-	// message lead somewhere; a passing test removes them.
-	shots, err := os.MkdirTemp("", "openlsc-browser-shots-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("screenshots kept in %s", shots)
-			return
-		}
-		_ = os.RemoveAll(shots)
-	})
-
-	// The browser is closed (cleanup) before the server shuts down, and
-	// lives a little longer than the flow so that a timed-out flow can still
-	// be photographed.
-	browser := browsertest.New(t, 60*time.Second)
-	problems := browsertest.Watch(t, browser)
-	browsertest.English(t, browser)
-	ctx, cancel := context.WithTimeout(browser, 30*time.Second)
-	defer cancel()
-	f := &browserFlow{t: t, browser: browser, ctx: ctx, shots: shots, logs: logs, problems: problems}
+	f, base := newBrowserFlow(t, 30*time.Second)
+	ctx, problems, logs := f.ctx, f.problems, f.logs
 	start := time.Now()
 
 	// 1. The home page, then the sign-in page, then the provider.
@@ -255,4 +226,38 @@ func TestBrowserSignInConfirmWorkEmail(t *testing.T) {
 	if t.Failed() {
 		t.Logf("screenshots: %s; server log:\n%s", strings.Join(f.taken, ", "), logs)
 	}
+}
+
+// newBrowserFlow starts `openlsc serve --dev` on a fresh database and a
+// headless Chromium for a flow that may take up to timeout. Screenshots
+// outlive a failing test, so that the paths in its messages lead
+// somewhere; a passing test removes them. The browser closes before the
+// server shuts down.
+func newBrowserFlow(t *testing.T, timeout time.Duration) (*browserFlow, string) {
+	t.Helper()
+	vars := map[string]string{
+		"OPENLSC_DATABASE_URL": modelstest.URL(t),
+		"OPENLSC_STORAGE_DIR":  filepath.Join(t.TempDir(), "files"),
+		"OPENLSC_SECRET_KEY":   modelstest.Secret,
+	}
+	base, logs := testServer(t, vars, "--dev")
+	shots, err := os.MkdirTemp("", "openlsc-browser-shots-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("screenshots kept in %s", shots)
+			return
+		}
+		_ = os.RemoveAll(shots)
+	})
+	// The browser lives a little longer than the flow, so that a timed-out
+	// flow can still be photographed.
+	browser := browsertest.New(t, timeout+30*time.Second)
+	problems := browsertest.Watch(t, browser)
+	browsertest.English(t, browser)
+	ctx, cancel := context.WithTimeout(browser, timeout)
+	t.Cleanup(cancel)
+	return &browserFlow{t: t, browser: browser, ctx: ctx, shots: shots, logs: logs, problems: problems}, base
 }
