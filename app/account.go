@@ -42,30 +42,13 @@ type LicenceView struct {
 
 // Me describes user.
 func (a *Accounts) Me(ctx context.Context, user int64) (*MeView, error) {
-	u, err := a.store.User(ctx, user)
-	if err != nil {
-		return nil, err
-	}
-	v := &MeView{ID: u.ID, DisplayName: u.DisplayName, Language: u.Language, Operator: a.authz.IsOperator(u.ID), Licences: []LicenceView{}}
-	if u.WorkEmail != nil {
-		v.WorkEmail = *u.WorkEmail
-		v.WorkEmailVerified = u.WorkEmailVerifiedAt != nil
-	}
-	var pending models.EmailVerification
-	err = a.store.DB().WithContext(ctx).Where("user_id = ? AND used_at IS NULL AND expires_at > ?", u.ID, a.store.Now()).
-		Order("id DESC").Limit(1).Find(&pending).Error
-	if err != nil {
-		return nil, err
-	}
-	if pending.ID != 0 && pending.Email != v.WorkEmail {
-		v.PendingWorkEmail = pending.Email
-	}
+	v, err := a.Summary(ctx, user)
 	// Nothing is shown before the work email is confirmed (again, after a
 	// long absence).
-	if !v.WorkEmailVerified {
-		return v, nil
+	if err != nil || !v.WorkEmailVerified {
+		return v, err
 	}
-	held := a.authz.Licences(u.ID)
+	held := a.authz.Licences(user)
 	ids := make([]int64, len(held))
 	for i, h := range held {
 		ids[i] = h.AgreementID
@@ -84,6 +67,30 @@ func (a *Accounts) Me(ctx context.Context, user int64) (*MeView, error) {
 			Starts: ag.Starts.String(), Ends: ag.Ends.String(),
 			Permissions: h.Permissions, Inherited: h.Inherited,
 		})
+	}
+	return v, nil
+}
+
+// Summary describes user without their licences: what page headers and
+// the work email page need.
+func (a *Accounts) Summary(ctx context.Context, user int64) (*MeView, error) {
+	u, err := a.store.User(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	v := &MeView{ID: u.ID, DisplayName: u.DisplayName, Language: u.Language, Operator: a.authz.IsOperator(u.ID), Licences: []LicenceView{}}
+	if u.WorkEmail != nil {
+		v.WorkEmail = *u.WorkEmail
+		v.WorkEmailVerified = u.WorkEmailVerifiedAt != nil
+	}
+	var pending models.EmailVerification
+	err = a.store.DB().WithContext(ctx).Where("user_id = ? AND used_at IS NULL AND expires_at > ?", u.ID, a.store.Now()).
+		Order("id DESC").Limit(1).Find(&pending).Error
+	if err != nil {
+		return nil, err
+	}
+	if pending.ID != 0 && pending.Email != v.WorkEmail {
+		v.PendingWorkEmail = pending.Email
 	}
 	return v, nil
 }

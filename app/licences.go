@@ -20,7 +20,7 @@ type TreeNode struct {
 // MBSA → enrollments and Select Plus; Open License and Open Value stand
 // alone. Nothing is shown before the work email is confirmed.
 func (a *Accounts) Tree(ctx context.Context, user int64) ([]TreeNode, error) {
-	me, err := a.Me(ctx, user)
+	me, err := a.Summary(ctx, user)
 	if err != nil || !me.WorkEmailVerified {
 		return []TreeNode{}, err
 	}
@@ -58,6 +58,7 @@ func (a *Accounts) Tree(ctx context.Context, user int64) ([]TreeNode, error) {
 	}
 	children := map[int64][]TreeNode{}
 	var roots []TreeNode
+	var rootIDs []int64 // id of each root, in step with roots
 	for _, ag := range ags {
 		if ag.ParentID != nil {
 			if _, visible := ags[*ag.ParentID]; visible {
@@ -69,13 +70,12 @@ func (a *Accounts) Tree(ctx context.Context, user int64) ([]TreeNode, error) {
 		if ag.ParentID != nil {
 			n.Parent = parents[*ag.ParentID].Number
 		}
+		rootIDs = append(rootIDs, ag.ID)
 		roots = append(roots, n)
 	}
-	for i := range roots {
-		if ag, ok := agreementByNumber(ags, roots[i].Number); ok {
-			roots[i].Children = children[ag.ID]
-			slices.SortFunc(roots[i].Children, byNumber)
-		}
+	for i, id := range rootIDs {
+		roots[i].Children = children[id]
+		slices.SortFunc(roots[i].Children, byNumber)
 	}
 	slices.SortFunc(roots, byNumber)
 	if roots == nil {
@@ -88,15 +88,6 @@ func (a *Accounts) Tree(ctx context.Context, user int64) ([]TreeNode, error) {
 type LicenceAccessView struct {
 	Permissions []models.Permission
 	Inherited   bool
-}
-
-func agreementByNumber(ags map[int64]models.Agreement, number string) (models.Agreement, bool) {
-	for _, ag := range ags {
-		if ag.Number == number {
-			return ag, true
-		}
-	}
-	return models.Agreement{}, false
 }
 
 func byNumber(x, y TreeNode) int {

@@ -240,34 +240,28 @@ func (g *graph) reaches(a, b int32) bool {
 
 // GetRoles returns the roles name inherits directly.
 func (g *graph) GetRoles(name string, domain ...string) ([]string, error) {
-	if len(domain) > 0 {
-		return nil, errDomains
-	}
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	a, ok := g.id(name, false)
-	if !ok {
-		return []string{}, nil
-	}
-	return g.namesOf(g.out[a]), nil
+	return g.neighbours(name, domain, false, func() [][]int32 { return g.out })
 }
 
 // GetUsers returns who inherits name directly.
 func (g *graph) GetUsers(name string, domain ...string) ([]string, error) {
-	if len(domain) > 0 {
-		return nil, errDomains
-	}
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	b, ok := g.id(name, false)
-	if !ok {
-		return []string{}, nil
-	}
-	return g.namesOf(g.in[b]), nil
+	return g.neighbours(name, domain, false, func() [][]int32 { return g.in })
 }
 
 // GetImplicitRoles returns every role name reaches within maxDepth links.
 func (g *graph) GetImplicitRoles(name string, domain ...string) ([]string, error) {
+	return g.neighbours(name, domain, true, func() [][]int32 { return g.out })
+}
+
+// GetImplicitUsers returns everyone who reaches name within maxDepth links.
+func (g *graph) GetImplicitUsers(name string, domain ...string) ([]string, error) {
+	return g.neighbours(name, domain, true, func() [][]int32 { return g.in })
+}
+
+// neighbours returns the names linked to name over the edges that edges
+// returns (read under the lock): direct ones, or all within maxDepth when
+// implicit.
+func (g *graph) neighbours(name string, domain []string, implicit bool, edges func() [][]int32) ([]string, error) {
 	if len(domain) > 0 {
 		return nil, errDomains
 	}
@@ -277,21 +271,10 @@ func (g *graph) GetImplicitRoles(name string, domain ...string) ([]string, error
 	if !ok {
 		return []string{}, nil
 	}
-	return g.namesOf(g.walk(a, g.out)), nil
-}
-
-// GetImplicitUsers returns everyone who reaches name within maxDepth links.
-func (g *graph) GetImplicitUsers(name string, domain ...string) ([]string, error) {
-	if len(domain) > 0 {
-		return nil, errDomains
+	if implicit {
+		return g.namesOf(g.walk(a, edges())), nil
 	}
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	b, ok := g.id(name, false)
-	if !ok {
-		return []string{}, nil
-	}
-	return g.namesOf(g.walk(b, g.in)), nil
+	return g.namesOf(edges()[a]), nil
 }
 
 // walk returns the nodes reachable from a over edges within maxDepth.

@@ -15,7 +15,7 @@ import (
 
 // Accounts is what the account pages ask of the application.
 type Accounts interface {
-	Me(ctx context.Context, user int64) (*app.MeView, error)
+	Summary(ctx context.Context, user int64) (*app.MeView, error)
 	RegisterWorkEmail(ctx context.Context, user, identity int64, email string) error
 	VerifyWorkEmail(ctx context.Context, user, identity int64, token string, takeOver bool) (string, error)
 	InheritancePending(ctx context.Context, user int64) bool
@@ -40,7 +40,7 @@ func (u *UI) currentUser(c *gin.Context) *userView {
 	if !ok || u.accounts == nil {
 		return nil
 	}
-	me, err := u.accounts.Me(c.Request.Context(), id)
+	me, err := u.accounts.Summary(c.Request.Context(), id)
 	if err != nil {
 		u.logger.ErrorContext(c.Request.Context(), "signed-in user unavailable", "err", err)
 		return nil
@@ -109,7 +109,7 @@ func (u *UI) workEmailForm(c *gin.Context) {
 	if !ok {
 		return
 	}
-	me, err := u.accounts.Me(c.Request.Context(), user)
+	me, err := u.accounts.Summary(c.Request.Context(), user)
 	if err != nil {
 		u.Error(c, http.StatusInternalServerError, err)
 		return
@@ -127,7 +127,7 @@ func (u *UI) registerWorkEmail(c *gin.Context) {
 	err := u.accounts.RegisterWorkEmail(c.Request.Context(), user, identity, email)
 	var e *models.Error
 	if errors.As(err, &e) && e.Code == models.CodeInvalid {
-		me, _ := u.accounts.Me(c.Request.Context(), user)
+		me, _ := u.accounts.Summary(c.Request.Context(), user)
 		u.render(c, http.StatusUnprocessableEntity, "workemail.html", "account", workEmailView{Me: me, Email: email, Errors: e.Fields})
 		return
 	}

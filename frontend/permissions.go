@@ -68,7 +68,7 @@ func (u *UI) notConfirmed(c *gin.Context, user int64) bool {
 	if u.accounts == nil {
 		return false
 	}
-	me, err := u.accounts.Me(c.Request.Context(), user)
+	me, err := u.accounts.Summary(c.Request.Context(), user)
 	return err == nil && !me.WorkEmailVerified
 }
 

@@ -23,13 +23,13 @@ const (
 	userUnverified = 8
 )
 
-// fakeAccounts answers Me for the layout and the "confirm your work email"
+// fakeAccounts answers Summary for the layout and the "confirm your work email"
 // notices; the other methods are not used by these pages.
 type fakeAccounts struct {
 	Accounts
 }
 
-func (fakeAccounts) Me(_ context.Context, user int64) (*app.MeView, error) {
+func (fakeAccounts) Summary(_ context.Context, user int64) (*app.MeView, error) {
 	return &app.MeView{ID: user, DisplayName: "Haruto Ito", WorkEmail: "staff@contoso.example", WorkEmailVerified: user == userVerified}, nil
 }
 
