@@ -28,7 +28,8 @@ func (s *Server) mountAdmin(v1 gin.IRouter) {
 	guard := authz.Guard{Authorizer: s.opts.Auth.Authz, Licences: s.opts.Auth.Licences, User: s.activeUser, Fail: s.fail}
 	lic := v1.Group("/licences/:licence", guard.Require(authz.ActManage, "licence"))
 	lic.GET("/users", func(c *gin.Context) {
-		list, err := a.Users(c.Request.Context(), authz.LicenceID(c))
+		admin, _ := app.UserID(c.Request.Context())
+		list, err := a.Users(c.Request.Context(), admin, authz.LicenceID(c))
 		if err != nil {
 			s.fail(c, err)
 			return

@@ -99,12 +99,12 @@ func newAuthEnv(t *testing.T) *authEnv {
 	sessions := app.NewSessions(env.store, 30*time.Minute, 12*time.Hour)
 	accounts := app.NewAccounts(env.store, az, app.WorkEmailOptions{BaseURL: env.srv.URL, Operators: []string{"operator@contoso.example"}, Kick: env.worker.Kick})
 	env.acc = accounts
-	env.req = app.NewRequests(env.store, az, app.RequestOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick})
+	env.req = app.NewRequests(env.store, az, app.RequestsOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick})
 	gin.SetMode(gin.TestMode)
 	s, err := api.New(api.Options{
 		Logger: slog.New(slog.DiscardHandler), BaseURL: base,
 		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, accounts, 365*24*time.Hour, []*app.Provider{p}), Accounts: accounts, Requests: env.req, Tokens: app.NewTokens(env.store),
-			Admin: app.NewAdmin(env.store, az, app.RequestOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}), Authz: az, Licences: env.store,
+			Admin: app.NewAdmin(env.store, az, app.AdminOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}), Authz: az, Licences: env.store,
 			Operators:       app.NewOperators(env.store, az, accounts, app.RequestOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
 			InheritancePage: "/inheritance",
 			Keys:            app.NewKeys(env.store, az, app.RequestOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick})},

@@ -60,7 +60,9 @@ func TestMyPermissionsAndInheritance(t *testing.T) {
 	if _, p := env.send(boss, http.MethodGet, "/api/v1/me/permissions", nil); perms(p) != "E1:administrator:inherited<M1 M1:administrator:contact" {
 		t.Errorf("inheriting: %s", perms(p))
 	}
-	if code, _ := env.send(staff, http.MethodPut, "/api/v1/me/inheritance/M1", map[string]bool{"inherit": true}); code != http.StatusForbidden {
+	// Issue 9 §5: a licence the caller does not administer is answered
+	// like an unknown one (was 403, which told that M1 exists).
+	if code, _ := env.send(staff, http.MethodPut, "/api/v1/me/inheritance/M1", map[string]bool{"inherit": true}); code != http.StatusNotFound {
 		t.Errorf("a non-administrator choosing inheritance: %d", code)
 	}
 	if code, _ := env.send(boss, http.MethodPut, "/api/v1/me/inheritance/M1", map[string]any{}); code != http.StatusUnprocessableEntity {

@@ -18,6 +18,7 @@ func (s *Server) mountRequests(v1 gin.IRouter) {
 		if !decodeJSON(c, &in) {
 			return
 		}
+		in.ClientAddress = c.ClientIP() // behind the configured trusted proxies only
 		user, _ := app.UserID(c.Request.Context())
 		view, created, err := r.Submit(c.Request.Context(), user, in)
 		if err != nil {

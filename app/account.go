@@ -83,13 +83,11 @@ func (a *Accounts) Summary(ctx context.Context, user int64) (*MeView, error) {
 		v.WorkEmail = *u.WorkEmail
 		v.WorkEmailVerified = u.WorkEmailVerifiedAt != nil
 	}
-	var pending models.EmailVerification
-	err = a.store.DB().WithContext(ctx).Where("user_id = ? AND used_at IS NULL AND expires_at > ?", u.ID, a.store.Now()).
-		Order("id DESC").Limit(1).Find(&pending).Error
+	pending, err := a.store.PendingEmailVerification(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}
-	if pending.ID != 0 && pending.Email != v.WorkEmail {
+	if pending != nil && pending.Email != v.WorkEmail {
 		v.PendingWorkEmail = pending.Email
 	}
 	return v, nil

@@ -11,7 +11,6 @@ import (
 	"github.com/openlsc/openlsc/authz"
 	mailer "github.com/openlsc/openlsc/mail"
 	"github.com/openlsc/openlsc/models"
-	"gorm.io/gorm"
 )
 
 // Audit kinds of delegated administration.
@@ -22,18 +21,41 @@ const (
 	invitationLifetime   = 30 * 24 * time.Hour
 )
 
+// AdminOptions configure the administration use cases.
+type AdminOptions struct {
+	BaseURL string // links in mails start with it
+	Kick    func() // wakes the mail worker after a commit; may be nil
+}
+
+// adminAuthz is what administration needs of authorization.
+type adminAuthz interface {
+	Can(user, licence int64, action authz.Action) bool
+	Users(ctx context.Context, licence int64) ([]authz.UserGrant, error)
+	Grant(tx *models.Tx, actor models.Actor, user int64, licence *int64, perm models.Permission, source models.GrantSource) error
+	Revoke(tx *models.Tx, actor models.Actor, user int64, licence *int64, perm models.Permission, source models.GrantSource) error
+}
+
 // Admin holds the use cases of licence administrators: who has access to
 // their licences, adding colleagues and partners, changing and removing
-// their permissions.
+// their permissions. Each checks that the actor administers the licence.
 type Admin struct {
 	store *models.Store
-	authz *authz.Authorizer
-	opts  RequestOptions // BaseURL and Kick
+	authz adminAuthz
+	opts  AdminOptions
 }
 
 // NewAdmin returns the administration use cases.
-func NewAdmin(store *models.Store, az *authz.Authorizer, opts RequestOptions) *Admin {
+func NewAdmin(store *models.Store, az adminAuthz, opts AdminOptions) *Admin {
 	return &Admin{store: store, authz: az, opts: opts}
+}
+
+// mayManage answers like an unknown licence unless admin administers
+// licence, so that the answer tells nothing about licences of others.
+func (a *Admin) mayManage(admin, licence int64) error {
+	if !a.authz.Can(admin, licence, authz.ActManage) {
+		return authz.ErrNoSuchLicence
+	}
+	return nil
 }
 
 // LicenceUser is a person with access to a licence, or invited to it.
@@ -55,17 +77,39 @@ type GrantView struct {
 	ViaMBSA    string             `json:"via_mbsa,omitempty"` // License ID of the MBSA an inherited grant comes from
 }
 
-// Users lists who has access to licence (the administrator's), with the
-// source of each grant, and the pending invitations.
-func (a *Admin) Users(ctx context.Context, licence int64) ([]LicenceUser, error) {
+// Users lists who has access to licence (one admin administers), with
+// the source of each grant, and the pending invitations.
+func (a *Admin) Users(ctx context.Context, admin, licence int64) ([]LicenceUser, error) {
+	if err := a.mayManage(admin, licence); err != nil {
+		return nil, err
+	}
 	grants, err := a.authz.Users(ctx, licence)
 	if err != nil {
 		return nil, err
 	}
-	domains, err := a.orgDomains(ctx, licence)
+	domains, err := a.store.OrganizationDomains(ctx, licence)
 	if err != nil {
 		return nil, err
 	}
+	out, err := a.grantees(ctx, grants, domains)
+	if err != nil {
+		return nil, err
+	}
+	invs, err := a.store.PendingInvitationsOn(ctx, licence)
+	if err != nil {
+		return nil, err
+	}
+	for _, inv := range invs {
+		exp := inv.ExpiresAt
+		out = append(out, LicenceUser{Name: strings.TrimSpace(inv.FirstName + " " + inv.LastName), Email: inv.Email,
+			External: external(inv.Email, domains), InvitationID: inv.ID, Invited: strings.Split(inv.Permissions, ","), InviteExpiry: &exp})
+	}
+	return out, nil
+}
+
+// grantees groups grants by person, in the order of grants, with names,
+// emails and the MBSAs inherited grants come from.
+func (a *Admin) grantees(ctx context.Context, grants []authz.UserGrant, domains map[string]bool) ([]LicenceUser, error) {
 	var mbsaIDs []int64
 	for _, g := range grants {
 		if g.ViaMBSA != nil {
@@ -91,11 +135,9 @@ func (a *Admin) Users(ctx context.Context, licence int64) ([]LicenceUser, error)
 		}
 		lu.Grants = append(lu.Grants, gv)
 	}
-	var users []models.User
-	if len(order) > 0 {
-		if err := a.store.DB().WithContext(ctx).Where("id IN ?", order).Find(&users).Error; err != nil {
-			return nil, err
-		}
+	users, err := a.store.UsersByID(ctx, order)
+	if err != nil {
+		return nil, err
 	}
 	for _, u := range users {
 		lu := byUser[u.ID]
@@ -109,33 +151,7 @@ func (a *Admin) Users(ctx context.Context, licence int64) ([]LicenceUser, error)
 	for _, id := range order {
 		out = append(out, *byUser[id])
 	}
-	var invs []models.Invitation
-	err = a.store.DB().WithContext(ctx).Where("agreement_id = ? AND status = ? AND expires_at > ?", licence, "pending", a.store.Now()).
-		Order("id").Find(&invs).Error
-	if err != nil {
-		return nil, err
-	}
-	for _, inv := range invs {
-		exp := inv.ExpiresAt
-		out = append(out, LicenceUser{Name: strings.TrimSpace(inv.FirstName + " " + inv.LastName), Email: inv.Email,
-			External: external(inv.Email, domains), InvitationID: inv.ID, Invited: strings.Split(inv.Permissions, ","), InviteExpiry: &exp})
-	}
 	return out, nil
-}
-
-// orgDomains returns the email domains of the contacts of every agreement
-// of the licence's organisation: what counts as "inside".
-func (a *Admin) orgDomains(ctx context.Context, licence int64) (map[string]bool, error) {
-	var emails []string
-	err := a.store.DB().WithContext(ctx).Table("agreement_contacts AS c").
-		Joins("JOIN agreements ag ON ag.id = c.agreement_id").
-		Where("ag.organization_id = (SELECT organization_id FROM agreements WHERE id = ?)", licence).
-		Distinct().Pluck("c.email", &emails).Error
-	out := map[string]bool{}
-	for _, e := range emails {
-		out[e[strings.LastIndexByte(e, '@')+1:]] = true
-	}
-	return out, err
 }
 
 func external(email string, domains map[string]bool) bool {
@@ -158,6 +174,15 @@ type AddUserInput struct {
 // confirmed that work email, else by an invitation that takes effect when
 // they confirm it. Either way they are mailed.
 func (a *Admin) AddUser(ctx context.Context, admin, licence int64, in AddUserInput) error {
+	if err := a.mayManage(admin, licence); err != nil {
+		return err
+	}
+	return a.addUser(ctx, admin, licence, in)
+}
+
+// addUser is AddUser for an actor whose right authz.Grant checks at each
+// grant: an operator appointing the first administrator.
+func (a *Admin) addUser(ctx context.Context, admin, licence int64, in AddUserInput) error {
 	email, err := ValidateEmail(in.Email)
 	if err != nil {
 		return err
@@ -181,45 +206,57 @@ func (a *Admin) AddUser(ctx context.Context, admin, licence int64, in AddUserInp
 		}
 	}
 	return a.store.InTx(ctx, func(tx *models.Tx) error {
-		var target models.User
-		err := tx.DB().Where("work_email = ? AND work_email_verified_at IS NOT NULL", email).Take(&target).Error
-		found := err == nil
-		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		// Confirming this email waits for the invitations made here, and
+		// the other way round: no invitation is left behind unaccepted.
+		if err := tx.LockWorkEmail(email); err != nil {
 			return err
 		}
-		actor := userActor(admin)
+		holders, err := tx.VerifiedUsersWithEmail(email, 0)
+		if err != nil {
+			return err
+		}
 		for _, lic := range licences {
-			var ag models.Agreement
-			if err := tx.DB().Select("id", "number").Take(&ag, lic).Error; err != nil {
+			number, err := tx.AgreementNumber(lic)
+			if err != nil {
 				return err
 			}
-			if found {
-				for _, p := range in.Permissions {
-					if err := a.authz.Grant(tx, actor, target.ID, &lic, p, models.SourceDirect); err != nil {
-						return err
-					}
-				}
-				if err := a.mail(tx, email, target.Language, mailer.TemplatePermissionsChanged, ag.Number, in.Permissions, "/"); err != nil {
-					return err
-				}
-				continue
+			if len(holders) > 0 {
+				err = a.grantNow(tx, admin, &holders[0], lic, number, in.Permissions)
+			} else {
+				err = a.invite(tx, admin, lic, number, email, in)
 			}
-			now := tx.Now()
-			inv := models.Invitation{AgreementID: lic, Email: email, FirstName: in.FirstName, LastName: in.LastName,
-				Permissions: joinPerms(in.Permissions), InvitedBy: &admin, Status: "pending",
-				ExpiresAt: now.Add(invitationLifetime), CreatedAt: now, UpdatedAt: now}
-			if err := tx.DB().Create(&inv).Error; err != nil {
-				return err
-			}
-			if err := a.mail(tx, email, "en", mailer.TemplateInvitation, ag.Number, in.Permissions, "/signin"); err != nil {
-				return err
-			}
-			if err := tx.AppendAudit(actor, AuditInvited, &lic, map[string]any{"invitation_id": inv.ID, "email": email, "permissions": in.Permissions}); err != nil {
+			if err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// grantNow gives target, who has confirmed their work email, perms on
+// licence and mails them.
+func (a *Admin) grantNow(tx *models.Tx, admin int64, target *models.User, licence int64, number string, perms []models.Permission) error {
+	for _, p := range perms {
+		if err := a.authz.Grant(tx, userActor(admin), target.ID, &licence, p, models.SourceDirect); err != nil {
+			return err
+		}
+	}
+	return a.mail(tx, *target.WorkEmail, target.Language, mailer.TemplatePermissionsChanged, number, perms, "/")
+}
+
+// invite records an invitation of email to licence and mails it.
+func (a *Admin) invite(tx *models.Tx, admin, licence int64, number, email string, in AddUserInput) error {
+	now := tx.Now()
+	inv := models.Invitation{AgreementID: licence, Email: email, FirstName: in.FirstName, LastName: in.LastName,
+		Permissions: joinPerms(in.Permissions), InvitedBy: &admin, Status: models.InvitationPending,
+		ExpiresAt: now.Add(invitationLifetime), CreatedAt: now, UpdatedAt: now}
+	if err := tx.CreateInvitation(&inv); err != nil {
+		return err
+	}
+	if err := a.mail(tx, email, "en", mailer.TemplateInvitation, number, in.Permissions, "/signin"); err != nil {
+		return err
+	}
+	return tx.AppendAudit(userActor(admin), AuditInvited, &licence, map[string]any{"invitation_id": inv.ID, "email": email, "permissions": in.Permissions})
 }
 
 func (a *Admin) mail(tx *models.Tx, to, lang, template, licence string, perms []models.Permission, path string) error {
@@ -236,75 +273,88 @@ func (a *Admin) mail(tx *models.Tx, to, lang, template, licence string, perms []
 // (an empty list removes them all). Contact-derived and inherited
 // permissions stay; the last administrator cannot be removed.
 func (a *Admin) SetPermissions(ctx context.Context, admin, licence, user int64, perms []models.Permission) error {
+	if err := a.mayManage(admin, licence); err != nil {
+		return err
+	}
 	if slices.ContainsFunc(perms, func(p models.Permission) bool { return !p.Valid() }) {
 		return models.Invalid("Unknown permission.", models.FieldError{Field: "permissions", Message: "administrator, license_viewer, download_manager or key_reader"})
 	}
 	return a.store.InTx(ctx, func(tx *models.Tx) error {
-		var have []models.Permission
-		err := tx.DB().Model(&models.Grant{}).Where("user_id = ? AND agreement_id = ? AND source = ?", user, licence, models.SourceDirect).
-			Pluck("permission", &have).Error
+		grants, err := tx.GrantsOn(user, licence)
 		if err != nil {
 			return err
 		}
-		var any bool
-		if err := tx.DB().Model(&models.Grant{}).Select("count(*) > 0").Where("user_id = ? AND agreement_id = ?", user, licence).Scan(&any).Error; err != nil {
-			return err
-		}
-		if !any {
+		if len(grants) == 0 {
 			return models.Errorf(models.CodeNotFound, "This person has no access to the licence.")
+		}
+		var have []models.Permission
+		for _, g := range grants {
+			if g.Source == models.SourceDirect {
+				have = append(have, g.Permission)
+			}
 		}
 		if len(have) == 0 && len(perms) == 0 {
 			return models.Errorf(models.CodeForbidden, "This person's permissions come from the agreement's contact data or from MBSA inheritance; they cannot be removed here.")
 		}
-		actor := userActor(admin)
-		// Grant first, so that making someone else administrator and
-		// stepping down in one change passes the last-administrator guard.
-		for _, p := range perms {
-			if !slices.Contains(have, p) {
-				if err := a.authz.Grant(tx, actor, user, &licence, p, models.SourceDirect); err != nil {
-					return err
-				}
-			}
-		}
-		for _, p := range have {
-			if !slices.Contains(perms, p) {
-				if err := a.authz.Revoke(tx, actor, user, &licence, p, models.SourceDirect); err != nil {
-					return err
-				}
-			}
-		}
-		var ag models.Agreement
-		var u models.User
-		if err := tx.DB().Select("number").Take(&ag, licence).Error; err != nil {
+		if err := a.replaceDirect(tx, admin, licence, user, have, perms); err != nil {
 			return err
 		}
-		if err := tx.DB().Take(&u, user).Error; err != nil {
+		number, err := tx.AgreementNumber(licence)
+		if err != nil {
+			return err
+		}
+		u, err := tx.User(user)
+		if err != nil {
 			return err
 		}
 		if u.WorkEmail != nil && u.WorkEmailVerifiedAt != nil {
-			return a.mail(tx, *u.WorkEmail, u.Language, mailer.TemplatePermissionsChanged, ag.Number, perms, "/")
+			return a.mail(tx, *u.WorkEmail, u.Language, mailer.TemplatePermissionsChanged, number, perms, "/")
 		}
 		return nil
 	})
 }
 
+// replaceDirect makes user's direct permissions on licence perms instead
+// of have.
+func (a *Admin) replaceDirect(tx *models.Tx, admin, licence, user int64, have, perms []models.Permission) error {
+	actor := userActor(admin)
+	// Grant first, so that making someone else administrator and stepping
+	// down in one change passes the last-administrator guard.
+	for _, p := range perms {
+		if !slices.Contains(have, p) {
+			if err := a.authz.Grant(tx, actor, user, &licence, p, models.SourceDirect); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range have {
+		if !slices.Contains(perms, p) {
+			if err := a.authz.Revoke(tx, actor, user, &licence, p, models.SourceDirect); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // ResendInvitation mails a pending invitation again and extends it.
 func (a *Admin) ResendInvitation(ctx context.Context, admin, licence, id int64) error {
+	if err := a.mayManage(admin, licence); err != nil {
+		return err
+	}
 	return a.store.InTx(ctx, func(tx *models.Tx) error {
-		var inv models.Invitation
-		err := tx.DB().Where("id = ? AND agreement_id = ? AND status = ?", id, licence, "pending").Take(&inv).Error
+		inv, err := tx.PendingInvitation(id, licence)
 		if err != nil {
 			return models.Errorf(models.CodeNotFound, "No such pending invitation.")
 		}
-		now := tx.Now()
-		if err := tx.DB().Model(&inv).Updates(map[string]any{"expires_at": now.Add(invitationLifetime), "updated_at": now}).Error; err != nil {
+		if err := tx.ExtendInvitation(inv.ID, tx.Now().Add(invitationLifetime)); err != nil {
 			return err
 		}
-		var ag models.Agreement
-		if err := tx.DB().Select("number").Take(&ag, licence).Error; err != nil {
+		number, err := tx.AgreementNumber(licence)
+		if err != nil {
 			return err
 		}
-		if err := a.mail(tx, inv.Email, "en", mailer.TemplateInvitation, ag.Number, splitPerms(inv.Permissions), "/signin"); err != nil {
+		if err := a.mail(tx, inv.Email, "en", mailer.TemplateInvitation, number, splitPerms(inv.Permissions), "/signin"); err != nil {
 			return err
 		}
 		return tx.AppendAudit(userActor(admin), AuditInvitationSent, &licence, map[string]any{"invitation_id": id})
@@ -312,13 +362,21 @@ func (a *Admin) ResendInvitation(ctx context.Context, admin, licence, id int64) 
 }
 
 // acceptInvitations grants the pending invitations for email to user,
-// in tx; called when user confirms that work email.
-func acceptInvitations(tx *models.Tx, az *authz.Authorizer, user int64, email string) error {
-	var invs []models.Invitation
-	if err := tx.DB().Where("email = ? AND status = ? AND expires_at > ?", email, "pending", tx.Now()).Find(&invs).Error; err != nil {
+// in tx; called when user confirms that work email. Each invitation is
+// accepted once: a second confirmation finds it accepted.
+func acceptInvitations(tx *models.Tx, az grantor, user int64, email string) error {
+	invs, err := tx.PendingInvitationsFor(email)
+	if err != nil {
 		return err
 	}
 	for _, inv := range invs {
+		accepted, err := tx.AcceptInvitation(inv.ID)
+		if err != nil {
+			return err
+		}
+		if !accepted {
+			continue
+		}
 		actor := system
 		if inv.InvitedBy != nil {
 			actor = userActor(*inv.InvitedBy)
@@ -331,15 +389,16 @@ func acceptInvitations(tx *models.Tx, az *authz.Authorizer, user int64, email st
 				return err
 			}
 		}
-		now := tx.Now()
-		if err := tx.DB().Model(&inv).Updates(map[string]any{"status": "accepted", "accepted_at": now, "updated_at": now}).Error; err != nil {
-			return err
-		}
 		if err := tx.AppendAudit(userActor(user), AuditInvitationTaken, &lic, map[string]any{"invitation_id": inv.ID}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// grantor gives permissions.
+type grantor interface {
+	Grant(tx *models.Tx, actor models.Actor, user int64, licence *int64, perm models.Permission, source models.GrantSource) error
 }
 
 // FilterUsers keeps the people who hold perm (when set) from source (when

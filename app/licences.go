@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
 )
 
@@ -116,39 +117,34 @@ type EntitlementView struct {
 	Edition string `json:"edition,omitempty"`
 }
 
-// Licence returns the details of licence (an id the caller has checked
-// the user may view).
+// Licence returns the details of licence, for a user who may view it.
 func (a *Accounts) Licence(ctx context.Context, user, licence int64) (*LicenceDetail, error) {
-	ags, err := a.store.AgreementsByID(ctx, []int64{licence})
+	if !a.authz.Can(user, licence, authz.ActView) {
+		return nil, authz.ErrNoSuchLicence
+	}
+	r, err := a.store.Licence(ctx, licence)
+	if models.ErrorCode(err) == models.CodeNotFound {
+		return nil, models.Errorf(models.CodeNotFound, "No such licence.")
+	}
 	if err != nil {
 		return nil, err
 	}
-	ag, ok := ags[licence]
-	if !ok {
-		return nil, models.Errorf(models.CodeNotFound, "No such licence.")
-	}
 	d := &LicenceDetail{TreeNode: TreeNode{LicenceView: LicenceView{
-		Number: ag.Number, Program: ag.Program, Name: ag.Name, Starts: ag.Starts.String(), Ends: ag.Ends.String(),
-	}}, Entitlements: []EntitlementView{}}
+		Number: r.Number, Program: r.Program, Name: r.Name, Starts: r.Starts.String(), Ends: r.Ends.String(),
+	}}, Organization: r.Organization.Name, OrganizationNumber: r.Organization.Number, ParentNumber: r.ParentNumber,
+		Entitlements: entitlementViews(r.Entitlements)}
 	for _, h := range a.authz.Licences(user) {
 		if h.AgreementID == licence {
 			d.Permissions, d.Inherited = h.Permissions, h.Inherited
 		}
 	}
-	var org models.Organization
-	if err := a.store.DB().WithContext(ctx).Take(&org, ag.OrganizationID).Error; err != nil {
-		return nil, err
+	return d, nil
+}
+
+func entitlementViews(es []models.Entitled) []EntitlementView {
+	out := make([]EntitlementView, len(es))
+	for i, e := range es {
+		out[i] = EntitlementView{Product: e.Product, Version: e.Version, Edition: e.Edition}
 	}
-	d.Organization, d.OrganizationNumber = org.Name, org.Number
-	if ag.ParentID != nil {
-		if ps, err := a.store.AgreementsByID(ctx, []int64{*ag.ParentID}); err == nil {
-			d.ParentNumber = ps[*ag.ParentID].Number
-		}
-	}
-	err = a.store.DB().WithContext(ctx).Table("entitlements AS e").
-		Select("p.name AS product, v.version, v.edition").
-		Joins("JOIN product_versions v ON v.id = e.version_id").
-		Joins("JOIN products p ON p.id = v.product_id").
-		Where("e.agreement_id = ?", licence).Order("p.name, v.version").Scan(&d.Entitlements).Error
-	return d, err
+	return out
 }

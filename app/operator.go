@@ -123,8 +123,8 @@ func (o *Operators) Appoint(ctx context.Context, operator int64, licence, email 
 			return models.Errorf(models.CodeConflict, "Licence %s has an administrator already; its administrators add others.", licence)
 		}
 	}
-	admin := NewAdmin(o.store, o.authz, o.opts)
-	err = admin.AddUser(ctx, operator, id, AddUserInput{Email: email, Permissions: []models.Permission{models.PermAdministrator}})
+	admin := NewAdmin(o.store, o.authz, AdminOptions{BaseURL: o.opts.BaseURL, Kick: o.opts.Kick})
+	err = admin.addUser(ctx, operator, id, AddUserInput{Email: email, Permissions: []models.Permission{models.PermAdministrator}})
 	if errors.Is(err, authz.ErrNotAllowed) {
 		return models.Errorf(models.CodeConflict, "Licence %s has an administrator already; its administrators add others.", licence)
 	}

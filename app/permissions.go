@@ -26,8 +26,8 @@ func (a *Accounts) Permissions(ctx context.Context, user int64) ([]PermissionVie
 	if ok, err := a.Active(ctx, user); err != nil || !ok {
 		return out, err
 	}
-	var grants []models.Grant
-	if err := a.store.DB().WithContext(ctx).Where("user_id = ? AND agreement_id IS NOT NULL", user).Find(&grants).Error; err != nil {
+	grants, err := a.store.LicenceGrantsOf(ctx, user)
+	if err != nil {
 		return nil, err
 	}
 	held := a.authz.Licences(user)
@@ -88,10 +88,15 @@ func (a *Accounts) DropPermission(ctx context.Context, user int64, licence strin
 		return errNoSuchPermission
 	}
 	err = a.store.InTx(ctx, func(tx *models.Tx) error {
-		var sources []models.GrantSource
-		if err := tx.DB().Model(&models.Grant{}).Where("user_id = ? AND agreement_id = ? AND permission = ?", user, id, perm).
-			Pluck("source", &sources).Error; err != nil {
+		grants, err := tx.GrantsOn(user, id)
+		if err != nil {
 			return err
+		}
+		var sources []models.GrantSource
+		for _, g := range grants {
+			if g.Permission == perm {
+				sources = append(sources, g.Source)
+			}
 		}
 		if !slices.Contains(sources, models.SourceDirect) && slices.Contains(sources, models.SourceContact) {
 			return models.Errorf(models.CodeForbidden, "This permission comes from the agreement's contact data; it changes only when that data changes.")
@@ -119,10 +124,7 @@ func (a *Accounts) Inheritance(ctx context.Context, user int64) ([]InheritanceVi
 	if ok, err := a.Active(ctx, user); err != nil || !ok {
 		return out, err
 	}
-	var mbsas []models.Agreement
-	err := a.store.DB().WithContext(ctx).Where("program = ? AND id IN (?)", models.ProgramMBSA,
-		a.store.DB().Model(&models.Grant{}).Select("agreement_id").Where("user_id = ? AND permission = ?", user, models.PermAdministrator)).
-		Order("number").Find(&mbsas).Error
+	mbsas, err := a.store.AdministeredMBSAs(ctx, user)
 	if err != nil {
 		return nil, err
 	}
@@ -136,18 +138,32 @@ func (a *Accounts) Inheritance(ctx context.Context, user int64) ([]InheritanceVi
 	return out, nil
 }
 
+// errNoSuchMBSA is the one answer to an inheritance choice on anything but
+// an MBSA the user administers, whether or not it exists.
+var errNoSuchMBSA = models.Errorf(models.CodeNotFound, "You administer no such master agreement.")
+
 // SetInheritance records the user's choice for the MBSA numbered mbsa.
+// Every licence the user does not administer as an MBSA gets the same
+// answer as one that does not exist.
 func (a *Accounts) SetInheritance(ctx context.Context, user int64, mbsa string, inherit bool) error {
 	if ok, err := a.Active(ctx, user); err != nil || !ok {
 		return ErrVerifyFirst
 	}
-	id, err := a.store.AgreementID(ctx, mbsa)
+	mbsas, err := a.store.AdministeredMBSAs(ctx, user)
 	if err != nil {
-		return models.Errorf(models.CodeNotFound, "You administer no such master agreement.")
+		return err
 	}
-	return a.store.InTx(ctx, func(tx *models.Tx) error {
-		return a.authz.SetInheritance(tx, userActor(user), user, id, inherit)
+	i := slices.IndexFunc(mbsas, func(m models.Agreement) bool { return m.Number == mbsa })
+	if i < 0 {
+		return errNoSuchMBSA
+	}
+	err = a.store.InTx(ctx, func(tx *models.Tx) error {
+		return a.authz.SetInheritance(tx, userActor(user), user, mbsas[i].ID, inherit)
 	})
+	if code := models.ErrorCode(err); code == models.CodeForbidden || code == models.CodeNotFound || code == models.CodeInvalid {
+		return errNoSuchMBSA // the administration ended meanwhile
+	}
+	return err
 }
 
 // InheritancePending reports whether user administers an MBSA and has not

@@ -12,7 +12,6 @@ import (
 	"github.com/openlsc/openlsc/authz"
 	mailer "github.com/openlsc/openlsc/mail"
 	"github.com/openlsc/openlsc/models"
-	"gorm.io/gorm"
 )
 
 // Audit kinds of access requests.
@@ -46,24 +45,42 @@ var (
 	ErrVerifyFirst    = models.Errorf(models.CodeForbidden, "Confirm your work email first.")
 )
 
-// RequestOptions configure access requests.
-type RequestOptions struct {
+// RequestsOptions configure the access request use cases.
+type RequestsOptions struct {
 	BaseURL     string
 	TTL         time.Duration // pending requests expire after this long (30 days)
-	MaxFailures int           // failed requests allowed per LockWindow (5)
+	MaxFailures int           // failed requests allowed per LockWindow, per user and per client address (5)
 	LockWindow  time.Duration // (1 hour)
 	Kick        func()        // wakes the mail worker after a commit; may be nil
+}
+
+// RequestOptions configure the operator and key use cases (which once
+// shared the access requests' options).
+type RequestOptions struct {
+	BaseURL     string
+	TTL         time.Duration
+	MaxFailures int
+	LockWindow  time.Duration
+	Kick        func() // wakes the mail worker after a commit; may be nil
+}
+
+// requestsAuthz is what access requests need of authorization.
+type requestsAuthz interface {
+	Can(user, licence int64, action authz.Action) bool
+	Users(ctx context.Context, licence int64) ([]authz.UserGrant, error)
+	Licences(user int64) []authz.LicenceAccess
+	Grant(tx *models.Tx, actor models.Actor, user int64, licence *int64, perm models.Permission, source models.GrantSource) error
 }
 
 // Requests are the access request use cases.
 type Requests struct {
 	store *models.Store
-	authz *authz.Authorizer
-	opts  RequestOptions
+	authz requestsAuthz
+	opts  RequestsOptions
 }
 
 // NewRequests returns the access request use cases.
-func NewRequests(store *models.Store, az *authz.Authorizer, opts RequestOptions) *Requests {
+func NewRequests(store *models.Store, az requestsAuthz, opts RequestsOptions) *Requests {
 	if opts.TTL == 0 {
 		opts.TTL = 30 * 24 * time.Hour
 	}
@@ -83,6 +100,10 @@ type RequestInput struct {
 	AuthorizationNumber string              `json:"authorization_number,omitempty"`
 	Permissions         []models.Permission `json:"permissions"`
 	Comment             string              `json:"comment,omitempty"`
+	// ClientAddress is where the request came from (set by the HTTP
+	// layer, never by the client's JSON): failures are counted per
+	// address as well as per user.
+	ClientAddress string `json:"-"`
 }
 
 // RequestView is an access request as its requester or an administrator
@@ -137,9 +158,10 @@ func (in *RequestInput) validate() error {
 // Submit files an access request. When the licence does not exist, the
 // program or authorization number is wrong, or the licence has no
 // administrator, the answer is ErrRequestFailed whatever the cause (which
-// is recorded for operators); too many failures lock the feature for a
-// while. An identical pending request is returned instead of a new one
-// (created is then false). The licence's administrators are mailed.
+// is recorded for operators); too many failures, by the user or from the
+// client address, lock the feature for a while. An identical pending
+// request is returned instead of a new one (created is then false). The
+// licence's administrators are mailed.
 func (r *Requests) Submit(ctx context.Context, user int64, in RequestInput) (view *RequestView, created bool, err error) {
 	u, err := r.store.User(ctx, user)
 	if err != nil {
@@ -151,101 +173,140 @@ func (r *Requests) Submit(ctx context.Context, user int64, in RequestInput) (vie
 	if err := in.validate(); err != nil {
 		return nil, false, err
 	}
-	now := r.store.Now()
-	var failures int64
-	err = r.store.DB().WithContext(ctx).Model(&models.AccessRequest{}).
-		Where("requester_id = ? AND status = ? AND created_at > ?", user, models.RequestFailed, now.Add(-r.opts.LockWindow)).
-		Count(&failures).Error
+	target, err := r.examine(ctx, in)
 	if err != nil {
 		return nil, false, err
 	}
-	if failures >= int64(r.opts.MaxFailures) {
-		return nil, false, models.Errorf(models.CodeTooMany,
-			"Too many access requests failed. Try again in %s, or contact support.", r.opts.LockWindow.Round(time.Minute))
-	}
-
-	// Every path below does the same lookups, so that the answer's timing
-	// tells the causes apart as little as its content does.
-	var ag models.Agreement
-	findErr := r.store.DB().WithContext(ctx).Where("number = ?", in.LicenseNumber).Take(&ag).Error
-	authOK := r.store.Keyring().HashEqual("open-license-authorization-number", in.AuthorizationNumber, deref(ag.AuthHash))
-	admins, err := r.administrators(ctx, ag.ID)
-	if err != nil {
-		return nil, false, err
-	}
-	reason := ""
-	switch {
-	case errors.Is(findErr, gorm.ErrRecordNotFound):
-		reason = FailureUnknownLicence
-	case findErr != nil:
-		return nil, false, findErr
-	case ag.Program != in.Program:
-		reason = FailureWrongProgram
-	case ag.Program == models.ProgramOpenLicense && !authOK:
-		reason = FailureWrongAuthNumber
-	case len(admins) == 0:
-		reason = FailureNoAdministrator
-	}
-
 	err = r.store.InTx(ctx, func(tx *models.Tx) error {
-		req := models.AccessRequest{
-			RequesterID: user, Program: in.Program, LicenseNumber: in.LicenseNumber,
-			Permissions: joinPerms(in.Permissions), Comment: in.Comment,
-			ExpiresAt: now.Add(r.opts.TTL), CreatedAt: now, UpdatedAt: now,
-		}
-		if ag.ID != 0 {
-			req.AgreementID = &ag.ID
-		}
-		if reason != "" {
-			req.Status, req.FailureReason = models.RequestFailed, reason
-			if err := tx.DB().Create(&req).Error; err != nil {
-				return err
-			}
-			return tx.AppendAudit(userActor(user), AuditRequestFailed, req.AgreementID,
-				map[string]any{"request_id": req.ID, "license_number": in.LicenseNumber, "reason": reason})
-		}
-		var existing models.AccessRequest
-		err := tx.DB().Where("requester_id = ? AND agreement_id = ? AND status = ? AND permissions = ?",
-			user, ag.ID, models.RequestPending, req.Permissions).Limit(1).Find(&existing).Error
-		if err != nil {
+		// Counting the failures and recording the next one are one step.
+		if err := r.checkLockout(tx, user, in.ClientAddress); err != nil {
 			return err
 		}
-		if existing.ID != 0 {
-			view = r.view(existing, "")
-			return nil
+		req := r.newRequest(tx.Now(), user, in, target.agreement.ID)
+		if target.reason != "" {
+			return r.recordFailure(tx, &req, target.reason)
 		}
-		req.Status = models.RequestPending
-		if err := tx.DB().Create(&req).Error; err != nil {
-			return err
-		}
-		created = true
-		view = r.view(req, "")
-		requester := u.DisplayName
-		if u.WorkEmail != nil {
-			requester = strings.TrimSpace(requester + " <" + *u.WorkEmail + ">")
-		}
-		for _, admin := range admins {
-			msg := mailer.Message{To: admin.email, Language: admin.language, Template: mailer.TemplateAccessRequestNew, Data: map[string]any{
-				"Requester": requester, "Licence": ag.Number, "Permissions": permStrings(in.Permissions),
-				"Comment": in.Comment, "Link": r.opts.BaseURL + "/access-requests/pending",
-			}}
-			if err := mailer.Enqueue(tx, msg); err != nil {
-				return err
-			}
-		}
-		if r.opts.Kick != nil {
-			tx.OnCommit(r.opts.Kick)
-		}
-		return tx.AppendAudit(userActor(user), AuditRequestCreated, &ag.ID,
-			map[string]any{"request_id": req.ID, "permissions": in.Permissions})
+		view, created, err = r.file(tx, u, &req, in, target)
+		return err
 	})
 	if err != nil {
 		return nil, false, err
 	}
-	if reason != "" {
+	if target.reason != "" {
 		return nil, false, ErrRequestFailed
 	}
 	return view, created, nil
+}
+
+// requestTarget is what a request names: the licence (zero when unknown),
+// its administrators, and why the request fails ("" when it does not).
+type requestTarget struct {
+	agreement models.Agreement
+	admins    []recipient
+	reason    string
+}
+
+// examine looks up the licence a request names. Every path does the same
+// lookups, so that the answer's timing tells the causes apart as little as
+// its content does.
+func (r *Requests) examine(ctx context.Context, in RequestInput) (*requestTarget, error) {
+	ag, err := r.store.AgreementByNumber(ctx, in.LicenseNumber)
+	if err != nil {
+		return nil, err
+	}
+	t := &requestTarget{}
+	if ag != nil {
+		t.agreement = *ag
+	}
+	authOK := r.store.Keyring().HashEqual("open-license-authorization-number", in.AuthorizationNumber, deref(t.agreement.AuthHash))
+	if t.admins, err = r.administrators(ctx, t.agreement.ID); err != nil {
+		return nil, err
+	}
+	switch {
+	case ag == nil:
+		t.reason = FailureUnknownLicence
+	case ag.Program != in.Program:
+		t.reason = FailureWrongProgram
+	case ag.Program == models.ProgramOpenLicense && !authOK:
+		t.reason = FailureWrongAuthNumber
+	case len(t.admins) == 0:
+		t.reason = FailureNoAdministrator
+	}
+	return t, nil
+}
+
+// checkLockout refuses when the user, or anyone at the client address, has
+// failed too often lately. It locks both until tx ends.
+func (r *Requests) checkLockout(tx *models.Tx, user int64, client string) error {
+	if err := tx.LockAccessRequests(user, client); err != nil {
+		return err
+	}
+	byUser, byClient, err := tx.FailedAccessRequests(user, client, tx.Now().Add(-r.opts.LockWindow))
+	if err != nil {
+		return err
+	}
+	if max := int64(r.opts.MaxFailures); byUser >= max || byClient >= max {
+		return models.Errorf(models.CodeTooMany,
+			"Too many access requests failed. Try again in %s, or contact support.", r.opts.LockWindow.Round(time.Minute))
+	}
+	return nil
+}
+
+func (r *Requests) newRequest(now time.Time, user int64, in RequestInput, agreement int64) models.AccessRequest {
+	req := models.AccessRequest{
+		RequesterID: user, Program: in.Program, LicenseNumber: in.LicenseNumber,
+		Permissions: joinPerms(in.Permissions), Comment: in.Comment, ClientAddress: in.ClientAddress,
+		ExpiresAt: now.Add(r.opts.TTL), CreatedAt: now, UpdatedAt: now,
+	}
+	if agreement != 0 {
+		req.AgreementID = &agreement
+	}
+	return req
+}
+
+// recordFailure records req as failed for reason, for operators.
+func (r *Requests) recordFailure(tx *models.Tx, req *models.AccessRequest, reason string) error {
+	req.Status, req.FailureReason = models.RequestFailed, reason
+	if err := tx.CreateAccessRequest(req); err != nil {
+		return err
+	}
+	return tx.AppendAudit(userActor(req.RequesterID), AuditRequestFailed, req.AgreementID,
+		map[string]any{"request_id": req.ID, "license_number": req.LicenseNumber, "reason": reason})
+}
+
+// file records req as pending (or finds the identical pending one) and
+// mails the licence's administrators.
+func (r *Requests) file(tx *models.Tx, u *models.User, req *models.AccessRequest, in RequestInput, t *requestTarget) (*RequestView, bool, error) {
+	existing, err := tx.PendingAccessRequestLike(u.ID, t.agreement.ID, req.Permissions)
+	if err != nil {
+		return nil, false, err
+	}
+	if existing != nil {
+		return r.view(*existing, ""), false, nil
+	}
+	req.Status = models.RequestPending
+	if err := tx.CreateAccessRequest(req); err != nil {
+		return nil, false, err
+	}
+	requester := u.DisplayName
+	if u.WorkEmail != nil {
+		requester = strings.TrimSpace(requester + " <" + *u.WorkEmail + ">")
+	}
+	for _, admin := range t.admins {
+		msg := mailer.Message{To: admin.email, Language: admin.language, Template: mailer.TemplateAccessRequestNew, Data: map[string]any{
+			"Requester": requester, "Licence": t.agreement.Number, "Permissions": permStrings(in.Permissions),
+			"Comment": in.Comment, "Link": r.opts.BaseURL + "/access-requests/pending",
+		}}
+		if err := mailer.Enqueue(tx, msg); err != nil {
+			return nil, false, err
+		}
+	}
+	if r.opts.Kick != nil {
+		tx.OnCommit(r.opts.Kick)
+	}
+	err = tx.AppendAudit(userActor(u.ID), AuditRequestCreated, &t.agreement.ID,
+		map[string]any{"request_id": req.ID, "permissions": in.Permissions})
+	return r.view(*req, ""), true, err
 }
 
 type recipient struct {
@@ -270,11 +331,9 @@ func (r *Requests) administrators(ctx context.Context, licence int64) ([]recipie
 			ids = append(ids, g.UserID)
 		}
 	}
-	var users []models.User
-	if len(ids) > 0 {
-		if err := r.store.DB().WithContext(ctx).Where("id IN ?", ids).Find(&users).Error; err != nil {
-			return nil, err
-		}
+	users, err := r.store.UsersByID(ctx, ids)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]recipient, 0, len(users))
 	for _, u := range users {
@@ -288,8 +347,8 @@ func (r *Requests) administrators(ctx context.Context, licence int64) ([]recipie
 // Mine lists the user's own requests, newest first (failed ones too, with
 // the same one-line status and no reason).
 func (r *Requests) Mine(ctx context.Context, user int64) ([]RequestView, error) {
-	var reqs []models.AccessRequest
-	if err := r.store.DB().WithContext(ctx).Where("requester_id = ?", user).Order("id DESC").Find(&reqs).Error; err != nil {
+	reqs, err := r.store.AccessRequestsBy(ctx, user)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]RequestView, 0, len(reqs))
@@ -307,27 +366,21 @@ func (r *Requests) Pending(ctx context.Context, admin int64) ([]RequestView, err
 			licences = append(licences, la.AgreementID)
 		}
 	}
+	reqs, err := r.store.PendingAccessRequestsOn(ctx, licences)
+	if err != nil {
+		return nil, err
+	}
 	out := []RequestView{}
-	for len(licences) > 0 {
-		chunk := licences[:min(len(licences), 500)]
-		licences = licences[len(chunk):]
-		var reqs []models.AccessRequest
-		err := r.store.DB().WithContext(ctx).Where("agreement_id IN ? AND status = ? AND expires_at > ?", chunk, models.RequestPending, r.store.Now()).
-			Order("id").Find(&reqs).Error
+	for _, q := range reqs {
+		requester, err := r.store.User(ctx, q.RequesterID)
 		if err != nil {
 			return nil, err
 		}
-		for _, q := range reqs {
-			requester, err := r.store.User(ctx, q.RequesterID)
-			if err != nil {
-				return nil, err
-			}
-			who := requester.DisplayName
-			if requester.WorkEmail != nil {
-				who = strings.TrimSpace(who + " <" + *requester.WorkEmail + ">")
-			}
-			out = append(out, *r.view(q, who))
+		who := requester.DisplayName
+		if requester.WorkEmail != nil {
+			who = strings.TrimSpace(who + " <" + *requester.WorkEmail + ">")
 		}
+		out = append(out, *r.view(q, who))
 	}
 	return out, nil
 }
@@ -335,14 +388,14 @@ func (r *Requests) Pending(ctx context.Context, admin int64) ([]RequestView, err
 // Cancel withdraws the user's own pending request.
 func (r *Requests) Cancel(ctx context.Context, user, id int64) error {
 	return r.store.InTx(ctx, func(tx *models.Tx) error {
-		req, err := r.pending(tx, id)
-		if req == nil || req.RequesterID != user {
+		req, err := tx.AccessRequestForUpdate(id)
+		if err != nil || req.RequesterID != user {
 			return requestNotFound(nil) // someone else's request does not exist for this user
 		}
-		if err != nil {
-			return err
+		if req.Status != models.RequestPending {
+			return ErrRequestDecided
 		}
-		if err := r.close(tx, req, models.RequestCancelled, "", nil, nil); err != nil {
+		if err := r.close(tx, req, models.AccessRequestClosing{Status: models.RequestCancelled}); err != nil {
 			return err
 		}
 		return tx.AppendAudit(userActor(user), AuditRequestCancelled, req.AgreementID, map[string]any{"request_id": id})
@@ -364,10 +417,12 @@ func (r *Requests) Deny(ctx context.Context, admin, id int64, message string) er
 	return r.decide(ctx, admin, id, false, nil, message)
 }
 
+// decide approves or denies request id. The request is locked while it is
+// decided: of two decisions at once, the second finds it decided.
 func (r *Requests) decide(ctx context.Context, admin, id int64, approve bool, perms []models.Permission, message string) error {
 	return r.store.InTx(ctx, func(tx *models.Tx) error {
-		var req models.AccessRequest
-		if err := tx.DB().Take(&req, id).Error; err != nil {
+		req, err := tx.AccessRequestForUpdate(id)
+		if err != nil {
 			return requestNotFound(err)
 		}
 		// Someone who may not decide learns nothing, not even that it exists.
@@ -377,32 +432,19 @@ func (r *Requests) decide(ctx context.Context, admin, id int64, approve bool, pe
 		if req.Status != models.RequestPending || !tx.Now().Before(req.ExpiresAt) {
 			return ErrRequestDecided
 		}
-		requested := splitPerms(req.Permissions)
-		if approve {
-			if len(perms) == 0 {
-				perms = requested
-			}
-			for _, p := range perms {
-				if !slices.Contains(requested, p) {
-					return models.Invalid("Approve only permissions that were requested.",
-						models.FieldError{Field: "permissions", Message: fmt.Sprintf("%q was not requested", p)})
-				}
-			}
-			actor := userActor(admin)
-			for _, p := range perms {
-				if err := r.authz.Grant(tx, actor, req.RequesterID, req.AgreementID, p, models.SourceDirect); err != nil {
-					return err
-				}
-			}
-		}
 		status, kind := models.RequestDenied, AuditRequestDenied
 		if approve {
 			status, kind = models.RequestApproved, AuditRequestApproved
+			if perms, err = r.grantRequested(tx, admin, req, perms); err != nil {
+				return err
+			}
 		}
-		if err := r.close(tx, &req, status, message, perms, &admin); err != nil {
+		err = r.close(tx, req, models.AccessRequestClosing{Status: status, DecisionMessage: message,
+			GrantedPermissions: joinPerms(perms), DecidedBy: &admin})
+		if err != nil {
 			return err
 		}
-		if err := r.mailRequester(tx, &req, mailer.TemplateAccessRequestDecided, map[string]any{
+		if err := r.mailRequester(tx, req, mailer.TemplateAccessRequestDecided, map[string]any{
 			"Licence": req.LicenseNumber, "Approved": approve, "Permissions": permStrings(perms),
 			"Message": message, "Link": r.opts.BaseURL + "/",
 		}); err != nil {
@@ -413,11 +455,32 @@ func (r *Requests) decide(ctx context.Context, admin, id int64, approve bool, pe
 	})
 }
 
+// grantRequested grants the requester perms (all requested ones when
+// empty), each of which must have been requested, and returns them.
+func (r *Requests) grantRequested(tx *models.Tx, admin int64, req *models.AccessRequest, perms []models.Permission) ([]models.Permission, error) {
+	requested := splitPerms(req.Permissions)
+	if len(perms) == 0 {
+		perms = requested
+	}
+	for _, p := range perms {
+		if !slices.Contains(requested, p) {
+			return nil, models.Invalid("Approve only permissions that were requested.",
+				models.FieldError{Field: "permissions", Message: fmt.Sprintf("%q was not requested", p)})
+		}
+	}
+	actor := userActor(admin)
+	for _, p := range perms {
+		if err := r.authz.Grant(tx, actor, req.RequesterID, req.AgreementID, p, models.SourceDirect); err != nil {
+			return nil, err
+		}
+	}
+	return perms, nil
+}
+
 // ExpirePending closes pending requests past their expiry and mails their
 // requesters; the server runs it now and then.
 func (r *Requests) ExpirePending(ctx context.Context) (int, error) {
-	var reqs []models.AccessRequest
-	err := r.store.DB().WithContext(ctx).Where("status = ? AND expires_at <= ?", models.RequestPending, r.store.Now()).Find(&reqs).Error
+	reqs, err := r.store.ExpiredAccessRequests(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -425,7 +488,7 @@ func (r *Requests) ExpirePending(ctx context.Context) (int, error) {
 	for i := range reqs {
 		req := &reqs[i]
 		err := r.store.InTx(ctx, func(tx *models.Tx) error {
-			if err := r.close(tx, req, models.RequestExpired, "", nil, nil); err != nil {
+			if err := r.close(tx, req, models.AccessRequestClosing{Status: models.RequestExpired}); err != nil {
 				return err
 			}
 			if err := r.mailRequester(tx, req, mailer.TemplateAccessRequestExpired, map[string]any{"Licence": req.LicenseNumber}); err != nil {
@@ -444,38 +507,22 @@ func (r *Requests) ExpirePending(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (r *Requests) pending(tx *models.Tx, id int64) (*models.AccessRequest, error) {
-	var req models.AccessRequest
-	if err := tx.DB().Take(&req, id).Error; err != nil {
-		return nil, err
+// close moves a pending request as c says, only if it is still pending.
+func (r *Requests) close(tx *models.Tx, req *models.AccessRequest, c models.AccessRequestClosing) error {
+	ok, err := tx.CloseAccessRequest(req.ID, c)
+	if err != nil {
+		return err
 	}
-	if req.Status != models.RequestPending {
-		return &req, ErrRequestDecided
-	}
-	return &req, nil
-}
-
-// close moves a pending request to status, only if it is still pending.
-func (r *Requests) close(tx *models.Tx, req *models.AccessRequest, status models.RequestStatus, message string, granted []models.Permission, by *int64) error {
-	now := tx.Now()
-	updates := map[string]any{"status": status, "updated_at": now, "decision_message": message, "granted_permissions": joinPerms(granted)}
-	if by != nil {
-		updates["decided_by"], updates["decided_at"] = *by, now
-	}
-	res := tx.DB().Model(&models.AccessRequest{}).Where("id = ? AND status = ?", req.ID, models.RequestPending).Updates(updates)
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
+	if !ok {
 		return ErrRequestDecided
 	}
-	req.Status = status
+	req.Status = c.Status
 	return nil
 }
 
 func (r *Requests) mailRequester(tx *models.Tx, req *models.AccessRequest, template string, data map[string]any) error {
-	var u models.User
-	if err := tx.DB().Take(&u, req.RequesterID).Error; err != nil {
+	u, err := tx.User(req.RequesterID)
+	if err != nil {
 		return err
 	}
 	if u.WorkEmail == nil || u.WorkEmailVerifiedAt == nil {

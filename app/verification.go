@@ -30,36 +30,16 @@ func (k *Keys) VerificationForm(ctx context.Context, user, licence int64) (*Veri
 	if err := k.check(user, licence, authz.ActView); err != nil {
 		return nil, err
 	}
-	ags, err := k.store.AgreementsByID(ctx, []int64{licence})
-	if err != nil {
-		return nil, err
-	}
-	ag, ok := ags[licence]
-	if !ok {
+	r, err := k.store.Licence(ctx, licence)
+	if models.ErrorCode(err) == models.CodeNotFound {
 		return nil, authz.ErrNoSuchLicence
 	}
-	d := &VerificationFormData{
-		Licence: ag.Number, Program: ag.Program, Name: ag.Name, Starts: ag.Starts.String(), Ends: ag.Ends.String(),
-		Products: []EntitlementView{}, Date: k.store.Now().UTC().Format("2006-01-02"),
-	}
-	db := k.store.DB().WithContext(ctx)
-	var org models.Organization
-	if err := db.Take(&org, ag.OrganizationID).Error; err != nil {
-		return nil, err
-	}
-	d.Organization, d.OrganizationNumber = org.Name, org.Number
-	if ag.ParentID != nil {
-		if ps, err := k.store.AgreementsByID(ctx, []int64{*ag.ParentID}); err == nil {
-			d.ParentNumber = ps[*ag.ParentID].Number
-		}
-	}
-	err = db.Table("entitlements AS e").
-		Select("p.name AS product, v.version, v.edition").
-		Joins("JOIN product_versions v ON v.id = e.version_id").
-		Joins("JOIN products p ON p.id = v.product_id").
-		Where("e.agreement_id = ?", licence).Order("p.name, v.version, v.edition").Scan(&d.Products).Error
 	if err != nil {
 		return nil, err
 	}
-	return d, nil
+	return &VerificationFormData{
+		Organization: r.Organization.Name, OrganizationNumber: r.Organization.Number,
+		Licence: r.Number, Program: r.Program, Name: r.Name, Starts: r.Starts.String(), Ends: r.Ends.String(),
+		ParentNumber: r.ParentNumber, Products: entitlementViews(r.Entitlements), Date: k.store.Now().UTC().Format("2006-01-02"),
+	}, nil
 }

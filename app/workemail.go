@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"github.com/openlsc/openlsc/authz"
 	mailer "github.com/openlsc/openlsc/mail"
 	"github.com/openlsc/openlsc/models"
-	"gorm.io/gorm"
 )
 
 // Audit kinds of this file.
@@ -86,7 +84,7 @@ func (a *Accounts) RegisterWorkEmail(ctx context.Context, user, identity int64, 
 			UserID: user, IdentityID: identity, Email: email, TokenHash: hashToken(token),
 			ExpiresAt: now.Add(a.opts.VerifyTTL), CreatedAt: now,
 		}
-		if err := tx.DB().Create(&v).Error; err != nil {
+		if err := tx.CreateEmailVerification(&v); err != nil {
 			return err
 		}
 		msg := mailer.Message{To: email, Language: u.Language, Template: "verify_email", Data: map[string]any{
@@ -119,46 +117,27 @@ func userActor(user int64) models.Actor {
 func (a *Accounts) VerifyWorkEmail(ctx context.Context, user, identity int64, token string, takeOver bool) (string, error) {
 	var email string
 	err := a.store.InTx(ctx, func(tx *models.Tx) error {
-		db, now := tx.DB(), tx.Now()
-		var v models.EmailVerification
-		err := db.Where("token_hash = ?", hashToken(token)).Take(&v).Error
-		switch {
-		case errors.Is(err, gorm.ErrRecordNotFound):
-			return ErrLinkInvalid
-		case err != nil:
+		v, err := a.usableLink(tx, user, identity, token)
+		if err != nil {
 			return err
-		case v.UsedAt != nil:
-			return ErrLinkUsed
-		case now.After(v.ExpiresAt):
-			return ErrLinkExpired
-		case v.UserID != user || v.IdentityID != identity:
-			return ErrLinkOtherIdentity
 		}
 		email = v.Email
-		var other models.User
-		err = db.Where("work_email = ? AND work_email_verified_at IS NOT NULL AND id <> ?", email, user).Take(&other).Error
-		switch {
-		case err == nil && !takeOver:
-			return ErrEmailTaken
-		case err == nil:
-			if err := db.Model(&other).Updates(map[string]any{"work_email_verified_at": nil, "updated_at": now}).Error; err != nil {
-				return err
-			}
-			if err := a.syncContactGrants(tx, other.ID, "", nil); err != nil {
-				return err
-			}
-			if err := tx.AppendAudit(userActor(user), AuditWorkEmailTakenOver, nil, map[string]any{"email": email, "from_user_id": other.ID}); err != nil {
-				return err
-			}
-		case !errors.Is(err, gorm.ErrRecordNotFound):
+		// One confirmation of this email at a time: of two users confirming
+		// it at once, the second finds it taken.
+		if err := tx.LockWorkEmail(email); err != nil {
 			return err
 		}
-		if err := db.Model(&v).Update("used_at", now).Error; err != nil {
+		if err := a.takeFromOthers(tx, user, email, takeOver); err != nil {
 			return err
 		}
-		err = db.Model(&models.User{}).Where("id = ?", user).
-			Updates(map[string]any{"work_email": email, "work_email_verified_at": now, "updated_at": now}).Error
+		used, err := tx.UseEmailVerification(v.ID)
 		if err != nil {
+			return err
+		}
+		if !used {
+			return ErrLinkUsed
+		}
+		if err := tx.ConfirmWorkEmail(user, email); err != nil {
 			return err
 		}
 		if err := a.syncContactGrants(tx, user, email, nil); err != nil {
@@ -177,6 +156,50 @@ func (a *Accounts) VerifyWorkEmail(ctx context.Context, user, identity int64, to
 	return email, err
 }
 
+// usableLink returns the unused, unexpired confirmation link whose token
+// was given, asked for by user signed in with identity; it stays locked
+// until tx ends.
+func (a *Accounts) usableLink(tx *models.Tx, user, identity int64, token string) (*models.EmailVerification, error) {
+	v, err := tx.EmailVerificationForUpdate(hashToken(token))
+	switch {
+	case models.ErrorCode(err) == models.CodeNotFound:
+		return nil, ErrLinkInvalid
+	case err != nil:
+		return nil, err
+	case v.UsedAt != nil:
+		return nil, ErrLinkUsed
+	case tx.Now().After(v.ExpiresAt):
+		return nil, ErrLinkExpired
+	case v.UserID != user || v.IdentityID != identity:
+		return nil, ErrLinkOtherIdentity
+	}
+	return v, nil
+}
+
+// takeFromOthers withdraws email from any other user who has it confirmed,
+// when takeOver; without it, such a user makes the confirmation fail.
+func (a *Accounts) takeFromOthers(tx *models.Tx, user int64, email string, takeOver bool) error {
+	others, err := tx.VerifiedUsersWithEmail(email, user)
+	if err != nil {
+		return err
+	}
+	if len(others) > 0 && !takeOver {
+		return ErrEmailTaken
+	}
+	for _, other := range others {
+		if err := tx.UnconfirmWorkEmail(other.ID); err != nil {
+			return err
+		}
+		if err := a.syncContactGrants(tx, other.ID, "", nil); err != nil {
+			return err
+		}
+		if err := tx.AppendAudit(userActor(user), AuditWorkEmailTakenOver, nil, map[string]any{"email": email, "from_user_id": other.ID}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // contactPermission is the permission a contact role grants.
 func contactPermission(r models.ContactRole) models.Permission {
 	if r == models.ContactNotices {
@@ -189,31 +212,22 @@ func contactPermission(r models.ContactRole) models.Permission {
 // agreement contacts naming email give ("" gives nothing), on the given
 // agreements (nil: all of them), through authz and audited, in tx.
 func (a *Accounts) syncContactGrants(tx *models.Tx, user int64, email string, agreements []int64) error {
-	db := tx.DB()
 	type pair struct {
 		agreement int64
 		perm      models.Permission
 	}
 	want := map[pair]bool{}
 	if email != "" {
-		q := db.Model(&models.AgreementContact{}).Where("email = ?", email)
-		if agreements != nil {
-			q = q.Where("agreement_id IN ?", agreements)
-		}
-		var contacts []models.AgreementContact
-		if err := q.Find(&contacts).Error; err != nil {
+		contacts, err := tx.ContactsNaming(email, agreements)
+		if err != nil {
 			return err
 		}
 		for _, c := range contacts {
 			want[pair{c.AgreementID, contactPermission(c.Role)}] = true
 		}
 	}
-	q := db.Model(&models.Grant{}).Where("user_id = ? AND source = ? AND agreement_id IS NOT NULL", user, models.SourceContact)
-	if agreements != nil {
-		q = q.Where("agreement_id IN ?", agreements)
-	}
-	var have []models.Grant
-	if err := q.Find(&have).Error; err != nil {
+	have, err := tx.ContactGrantsOf(user, agreements)
+	if err != nil {
 		return err
 	}
 	for _, g := range have {
@@ -244,8 +258,7 @@ func (a *Accounts) ApplyContactChanges(tx *models.Tx, changes []models.ContactCh
 		byEmail[c.Email] = append(byEmail[c.Email], c.AgreementID)
 	}
 	for email, agreements := range byEmail {
-		var users []models.User
-		err := tx.DB().Where("work_email = ? AND work_email_verified_at IS NOT NULL", email).Find(&users).Error
+		users, err := tx.VerifiedUsersWithEmail(email, 0)
 		if err != nil {
 			return err
 		}
@@ -276,9 +289,7 @@ func (a *Accounts) markDormantIfAway(ctx context.Context, user *models.User, pre
 		return nil
 	}
 	return a.store.InTx(ctx, func(tx *models.Tx) error {
-		err := tx.DB().Model(&models.User{}).Where("id = ?", user.ID).
-			Updates(map[string]any{"work_email_verified_at": nil, "updated_at": tx.Now()}).Error
-		if err != nil {
+		if err := tx.UnconfirmWorkEmail(user.ID); err != nil {
 			return err
 		}
 		user.WorkEmailVerifiedAt = nil

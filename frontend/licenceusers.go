@@ -22,7 +22,7 @@ import (
 // LicenceAdmin is what the licence users page asks of the application
 // (*app.Admin).
 type LicenceAdmin interface {
-	Users(ctx context.Context, licence int64) ([]app.LicenceUser, error)
+	Users(ctx context.Context, admin, licence int64) ([]app.LicenceUser, error)
 	AddUser(ctx context.Context, admin, licence int64, in app.AddUserInput) error
 	SetPermissions(ctx context.Context, admin, licence, user int64, perms []models.Permission) error
 	ResendInvitation(ctx context.Context, admin, licence, id int64) error
@@ -275,7 +275,8 @@ func (h usersPage) renderPage(c *gin.Context, status int, v usersView) {
 	ctx := c.Request.Context()
 	licence := authz.LicenceID(c)
 	v.Licence = c.Param("licence")
-	list, err := h.admin.Users(ctx, licence)
+	admin, _ := app.UserID(ctx)
+	list, err := h.admin.Users(ctx, admin, licence)
 	if err != nil {
 		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
 		return
@@ -318,7 +319,6 @@ func (h usersPage) renderPage(c *gin.Context, status int, v usersView) {
 	if v.Add.Permissions == nil {
 		v.Add.Permissions = permChecks(nil)
 	}
-	admin, _ := app.UserID(ctx)
 	v.Others, v.OtherText = h.otherLicences(ctx, admin, licence, v.Add)
 	h.ui.render(c, status, "licence_users.html", "licences", v)
 }

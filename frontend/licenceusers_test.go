@@ -105,7 +105,7 @@ func newUsersEnv(t *testing.T) *usersEnv {
 		return u.WorkEmailVerifiedAt != nil, nil
 	}
 	env.testServer = newTestServer(t, Options{})
-	admin := app.NewAdmin(store, az, app.RequestOptions{BaseURL: "http://lsc.example"})
+	admin := app.NewAdmin(store, az, app.AdminOptions{BaseURL: "http://lsc.example"})
 	env.ui.MountLicenceUsers(env.engine.Group("/", fakeSession), admin, env.ui.LicenceGuard(az, store, active))
 	// The same page behind a guard built as cmd/openlsc builds its page
 	// guard, without Fail: under /plain.

@@ -142,6 +142,7 @@ func (h requestPages) submit(c *gin.Context) {
 			in.Permissions = append(in.Permissions, models.Permission(p))
 		}
 	}
+	in.ClientAddress = c.ClientIP() // behind the configured trusted proxies only
 	view, created, err := h.req.Submit(c.Request.Context(), user, in)
 	var e *models.Error
 	switch {

@@ -50,6 +50,7 @@ type AccessRequest struct {
 	Comment            string
 	Status             RequestStatus
 	FailureReason      string // for operators only
+	ClientAddress      string // where the request came from, for the failure lockout
 	GrantedPermissions string
 	DecidedBy          *int64
 	DecidedAt          *time.Time

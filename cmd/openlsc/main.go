@@ -216,7 +216,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 	accounts := app.NewAccounts(store, az, app.WorkEmailOptions{
 		BaseURL: cfg.BaseURL.String(), VerifyTTL: cfg.VerifyTTL, Operators: operators, Kick: worker.Kick,
 	})
-	requests := app.NewRequests(store, az, app.RequestOptions{
+	requests := app.NewRequests(store, az, app.RequestsOptions{
 		BaseURL: cfg.BaseURL.String(), TTL: cfg.RequestTTL, Kick: worker.Kick,
 	})
 	auth := &api.Auth{
@@ -225,7 +225,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		Accounts:  accounts,
 		Requests:  requests,
 		Tokens:    app.NewTokens(store),
-		Admin:     app.NewAdmin(store, az, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
+		Admin:     app.NewAdmin(store, az, app.AdminOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
 		Authz:     az,
 		Licences:  store,
 		Operators: app.NewOperators(store, az, accounts, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),

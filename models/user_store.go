@@ -1,0 +1,95 @@
+package models
+
+import (
+	"context"
+)
+
+// UsersByID returns the users with the given ids (missing ones are left out).
+func (s *Store) UsersByID(ctx context.Context, ids []int64) ([]User, error) {
+	out := []User{}
+	for _, chunk := range chunks(ids, importBatch) {
+		var us []User
+		if err := s.db.WithContext(ctx).Where("id IN ?", chunk).Find(&us).Error; err != nil {
+			return nil, mapError(err)
+		}
+		out = append(out, us...)
+	}
+	return out, nil
+}
+
+// User returns the user with id, read in tx.
+func (tx *Tx) User(id int64) (*User, error) {
+	var u User
+	if err := tx.db.Take(&u, id).Error; err != nil {
+		return nil, mapError(err)
+	}
+	return &u, nil
+}
+
+// VerifiedUsersWithEmail returns the users, other than except (0: none),
+// whose confirmed work email is email.
+func (tx *Tx) VerifiedUsersWithEmail(email string, except int64) ([]User, error) {
+	var us []User
+	err := tx.db.Where("work_email = ? AND work_email_verified_at IS NOT NULL AND id <> ?", email, except).
+		Order("id").Find(&us).Error
+	return us, mapError(err)
+}
+
+// LockWorkEmail serialises, until tx ends, the transactions that confirm
+// email as someone's work email: at most one user holds it confirmed.
+// SQLite transactions are serialised already.
+func (tx *Tx) LockWorkEmail(email string) error {
+	if tx.store.dialect != DialectPostgres {
+		return nil
+	}
+	return tx.advisoryLock("work-email:"+email, 0)
+}
+
+// ConfirmWorkEmail makes email user's confirmed work email.
+func (tx *Tx) ConfirmWorkEmail(user int64, email string) error {
+	now := tx.Now()
+	return tx.db.Model(&User{}).Where("id = ?", user).
+		Updates(map[string]any{"work_email": email, "work_email_verified_at": now, "updated_at": now}).Error
+}
+
+// UnconfirmWorkEmail withdraws the confirmation of user's work email (the
+// email stays, to be confirmed again).
+func (tx *Tx) UnconfirmWorkEmail(user int64) error {
+	return tx.db.Model(&User{}).Where("id = ?", user).
+		Updates(map[string]any{"work_email_verified_at": nil, "updated_at": tx.Now()}).Error
+}
+
+// CreateEmailVerification records v and sets its id.
+func (tx *Tx) CreateEmailVerification(v *EmailVerification) error {
+	return tx.db.Create(v).Error
+}
+
+// EmailVerificationForUpdate returns the verification whose token has the
+// hash, locked until tx ends; a not-found Error when there is none.
+func (tx *Tx) EmailVerificationForUpdate(tokenHash string) (*EmailVerification, error) {
+	var v EmailVerification
+	q := tx.forUpdate()
+	if err := q.Where("token_hash = ?", tokenHash).Take(&v).Error; err != nil {
+		return nil, mapError(err)
+	}
+	return &v, nil
+}
+
+// UseEmailVerification marks verification id used, and reports whether it
+// was unused.
+func (tx *Tx) UseEmailVerification(id int64) (bool, error) {
+	res := tx.db.Model(&EmailVerification{}).Where("id = ? AND used_at IS NULL", id).Update("used_at", tx.Now())
+	return res.RowsAffected > 0, res.Error
+}
+
+// PendingEmailVerification returns user's newest unused, unexpired
+// verification, or nil.
+func (s *Store) PendingEmailVerification(ctx context.Context, user int64) (*EmailVerification, error) {
+	var v EmailVerification
+	err := s.db.WithContext(ctx).Where("user_id = ? AND used_at IS NULL AND expires_at > ?", user, s.Now()).
+		Order("id DESC").Limit(1).Find(&v).Error
+	if err != nil || v.ID == 0 {
+		return nil, mapError(err)
+	}
+	return &v, nil
+}
