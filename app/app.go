@@ -1,8 +1,10 @@
 // Package app holds OpenLSC's use cases: signing in, proving a work email,
-// matching agreement contacts, and (later) requests and administration.
-// It combines the store (models), authorization (authz) and mail, which
-// must not depend on each other; the HTTP layers (api, frontend) parse and
-// render and call it for every decision.
+// matching agreement contacts, access requests, licence administration,
+// product keys and activations, downloads, the audit log and the
+// operators' desk. It combines the store (models), authorization (authz)
+// and mail, which must not depend on each other; the HTTP layers (api,
+// frontend) parse and render and call it for every decision. Each use
+// case checks the actor's permission itself, whatever guard the route has.
 package app
 
 import (
