@@ -260,3 +260,56 @@ func TestInvitationAcceptedOnceParallel(t *testing.T) {
 		}
 	}
 }
+
+// TestIdenticalRequestsParallel: identical requests filed at once make one
+// pending request; the others return it.
+func TestIdenticalRequestsParallel(t *testing.T) {
+	f := newRaceFixture(t)
+	in := RequestInput{Program: models.ProgramEnterprise, LicenseNumber: "E1", Permissions: []models.Permission{models.PermKeyReader}}
+	for round := range raceRounds {
+		requester := f.verified(fmt.Sprintf("d%d@fabrikam.example", round))
+		var mu sync.Mutex
+		created, ids := 0, map[int64]bool{}
+		errs := parallel(6, func(int) error {
+			view, isNew, err := f.req.Submit(f.ctx, requester, in)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			ids[view.ID] = true
+			if isNew {
+				created++
+			}
+			return nil
+		})
+		if got := outcomes(errs); got["ok"] != 6 || created != 1 || len(ids) != 1 {
+			t.Fatalf("round %d: %v, %d created, ids %v; want one request", round, got, created, ids)
+		}
+	}
+}
+
+// TestInviteWhileConfirmingParallel: an administrator adding a person while
+// that person confirms their email: either way the person ends up with the
+// permission (no invitation is left behind unaccepted).
+func TestInviteWhileConfirmingParallel(t *testing.T) {
+	f := newRaceFixture(t)
+	for round := range raceRounds {
+		email := fmt.Sprintf("w%d@fabrikam.example", round)
+		user, identity := f.signedIn()
+		token := f.link(user, identity, email)
+		errs := parallel(2, func(i int) error {
+			if i == 0 {
+				return f.admin.AddUser(f.ctx, f.boss, f.lic, AddUserInput{Email: email, Permissions: []models.Permission{models.PermKeyReader}})
+			}
+			_, err := f.acc.VerifyWorkEmail(f.ctx, user, identity, token, false)
+			return err
+		})
+		if got := outcomes(errs); got["ok"] != 2 {
+			t.Fatalf("round %d: %v", round, got)
+		}
+		if !f.az.Can(user, f.lic, authz.ActReadKeys) {
+			t.Fatalf("round %d: the person confirmed and was added, yet holds nothing", round)
+		}
+	}
+}
