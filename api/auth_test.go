@@ -107,7 +107,7 @@ func newAuthEnv(t *testing.T) *authEnv {
 			Admin: app.NewAdmin(env.store, az, app.RequestOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}), Authz: az, Licences: env.store,
 			Operators:       app.NewOperators(env.store, az, accounts, app.RequestOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
 			InheritancePage: "/inheritance",
-			Keys:            app.NewKeys(env.store, az, app.RequestOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick})},
+			Keys:            app.NewKeys(env.store, az, app.KeysOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick})},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -230,7 +230,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		Licences:  store,
 		Operators: app.NewOperators(store, az, accounts, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
 		Audit:     app.NewAudit(store, az),
-		Keys:      app.NewKeys(store, az, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
+		Keys:      app.NewKeys(store, az, app.KeysOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
 		// The page asking MBSA administrators about inheritance.
 		InheritancePage: "/inheritance",
 	}
