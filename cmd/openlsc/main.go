@@ -228,7 +228,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		Admin:     app.NewAdmin(store, az, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
 		Authz:     az,
 		Licences:  store,
-		Operators: app.NewOperators(store, az, accounts, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
+		Operators: app.NewOperators(store, az, accounts, app.OperatorsOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
 		Audit:     app.NewAudit(store, az),
 		Keys:      app.NewKeys(store, az, app.KeysOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
 		// The page asking MBSA administrators about inheritance.
