@@ -21,7 +21,6 @@ import (
 	"github.com/openlsc/openlsc/api"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
-	"github.com/openlsc/openlsc/models/modelstest"
 )
 
 // downloadsEnv serves the download routes on env's store and sessions, as
@@ -78,7 +77,7 @@ func newDownloadsEnv(t *testing.T) *downloadsEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = storage.Close() })
-	d := app.NewDownloads(env.store, env.az, storage, modelstest.Keyring(t), 0)
+	d := app.NewDownloads(env.store, env.az, app.DownloadsOptions{Storage: storage})
 	base, _ := url.Parse(env.srv.URL)
 	sessions := app.NewSessions(env.store, 30*time.Minute, 12*time.Hour)
 	s, err := api.New(api.Options{

@@ -265,7 +265,7 @@ func TestOpenAPIRoutesExist(t *testing.T) {
 			Requests: env.req, Tokens: app.NewTokens(env.store), Admin: app.NewAdmin(env.store, env.az, opts), Authz: env.az, Licences: env.store,
 			Operators: app.NewOperators(env.store, env.az, env.acc, app.OperatorsOptions{BaseURL: opts.BaseURL}), Audit: app.NewAudit(env.store, env.az),
 			Keys:      app.NewKeys(env.store, env.az, app.KeysOptions{BaseURL: opts.BaseURL}),
-			Downloads: app.NewDownloads(env.store, env.az, downloadStorage, env.store.Keyring(), 0),
+			Downloads: app.NewDownloads(env.store, env.az, app.DownloadsOptions{Storage: downloadStorage}),
 		},
 	})
 	if err != nil {

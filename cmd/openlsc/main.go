@@ -239,7 +239,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		return fmt.Errorf("OPENLSC_STORAGE_DIR: %w", err)
 	}
 	defer storage.Close()
-	auth.Downloads = app.NewDownloads(store, az, storage, store.Keyring(), 0)
+	auth.Downloads = app.NewDownloads(store, az, app.DownloadsOptions{Storage: storage})
 	go housekeeping(ctx, sessions, requests, logger)
 
 	gin.SetMode(gin.ReleaseMode)
