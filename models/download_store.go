@@ -80,9 +80,21 @@ func (s *Store) EntitledVersions(ctx context.Context, licences []int64, f Entitl
 
 // ProductsByID returns the products with ids (their ID, Code and Name).
 func (s *Store) ProductsByID(ctx context.Context, ids []int64) ([]Product, error) {
+	q := s.db.WithContext(ctx).Table("products").Select("id, code, name")
+	rows, err := s.whereIDIn(q, "id", ids).Rows()
+	if err != nil {
+		return nil, mapError(err)
+	}
+	defer rows.Close()
 	var out []Product
-	err := s.whereIDIn(s.db.WithContext(ctx).Select("id, code, name"), "id", ids).Find(&out).Error
-	return out, mapError(err)
+	for rows.Next() {
+		var p Product
+		if err := rows.Scan(&p.ID, &p.Code, &p.Name); err != nil {
+			return nil, mapError(err)
+		}
+		out = append(out, p)
+	}
+	return out, mapError(rows.Err())
 }
 
 // VersionsOfProducts returns every version of the products with ids.
@@ -108,14 +120,25 @@ func (s *Store) VersionsOfProducts(ctx context.Context, ids []int64) ([]CatalogV
 // their Path and times), only those in language when it is not empty
 // (compared case-insensitively).
 func (s *Store) FilesOfVersions(ctx context.Context, ids []int64, language string) ([]ProductFile, error) {
-	q := s.db.WithContext(ctx).Select("version_id, id, name, language, size, sha256")
+	q := s.db.WithContext(ctx).Table("product_files").Select("version_id, id, name, language, size, sha256")
 	q = s.whereIDIn(q, "version_id", ids)
 	if language != "" {
 		q = q.Where("LOWER(language) = LOWER(?)", language)
 	}
+	rows, err := q.Rows()
+	if err != nil {
+		return nil, mapError(err)
+	}
+	defer rows.Close()
 	var out []ProductFile
-	err := q.Find(&out).Error
-	return out, mapError(err)
+	for rows.Next() {
+		var f ProductFile
+		if err := rows.Scan(&f.VersionID, &f.ID, &f.Name, &f.Language, &f.Size, &f.SHA256); err != nil {
+			return nil, mapError(err)
+		}
+		out = append(out, f)
+	}
+	return out, mapError(rows.Err())
 }
 
 // CatalogFileByID returns the file id with its version and product, or
