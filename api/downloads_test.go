@@ -37,6 +37,13 @@ type downloadsEnv struct {
 
 func newDownloadsEnv(t *testing.T) *downloadsEnv {
 	t.Helper()
+	return newDownloadsEnvWith(t, nil, slog.DiscardHandler)
+}
+
+// newDownloadsEnvWith is newDownloadsEnv with the web UI's error pages
+// (nil: none) and a handler of the server's log.
+func newDownloadsEnvWith(t *testing.T, pages api.Pages, log slog.Handler) *downloadsEnv {
+	t.Helper()
 	env := &downloadsEnv{authEnv: newAuthEnv(t), dir: t.TempDir()}
 	for i := range 100 {
 		env.content = append(env.content, byte('a'+i%26))
@@ -81,11 +88,11 @@ func newDownloadsEnv(t *testing.T) *downloadsEnv {
 	base, _ := url.Parse(env.srv.URL)
 	sessions := app.NewSessions(env.store, 30*time.Minute, 12*time.Hour)
 	s, err := api.New(api.Options{
-		Logger: slog.New(slog.DiscardHandler), BaseURL: base,
+		Logger: slog.New(log), BaseURL: base,
 		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, env.acc, 365*24*time.Hour, nil), Accounts: env.acc,
 			Tokens: app.NewTokens(env.store)},
 		Routes: []func(gin.IRouter){func(r gin.IRouter) {
-			api.MountDownloads(r.Group("/api/v1"), r, d, env.acc.Active)
+			api.MountDownloads(r.Group("/api/v1"), r, d, env.acc.Active, pages)
 		}},
 	})
 	if err != nil {
