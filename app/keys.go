@@ -378,12 +378,9 @@ func (k *Keys) PendingActivations(ctx context.Context, op int64) ([]ActivationVi
 	}
 	out := make([]ActivationView, 0, len(rows))
 	for _, r := range rows {
-		who := ""
-		if u, err := k.store.User(ctx, r.RequesterID); err == nil {
-			who = u.DisplayName
-			if u.WorkEmail != nil {
-				who = strings.TrimSpace(who + " <" + *u.WorkEmail + ">")
-			}
+		who := r.RequesterName
+		if r.RequesterEmail != nil {
+			who = strings.TrimSpace(who + " <" + *r.RequesterEmail + ">")
 		}
 		out = append(out, activationView(r, who))
 	}

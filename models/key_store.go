@@ -26,6 +26,8 @@ type ActivationListing struct {
 	Organization    string
 	ActivationLimit *int64
 	ActivationsUsed *int64
+	RequesterName   string  // the requester's display name
+	RequesterEmail  *string // and work email, if any
 }
 
 // ActivationDecision is what deciding an activation request needs: the
@@ -64,11 +66,13 @@ func keyListings(db *gorm.DB) *gorm.DB {
 
 func activationListings(db *gorm.DB) *gorm.DB {
 	return db.Table("activation_requests AS r").
-		Select("r.*, k.suffix, k.activation_limit, k.activations_used, p.name AS product_name, ag.number AS licence, o.name AS organization").
+		Select("r.*, k.suffix, k.activation_limit, k.activations_used, p.name AS product_name, ag.number AS licence, o.name AS organization, " +
+			"COALESCE(u.display_name, '') AS requester_name, u.work_email AS requester_email").
 		Joins("JOIN product_keys k ON k.id = r.key_id").
 		Joins("JOIN products p ON p.id = k.product_id").
 		Joins("JOIN agreements ag ON ag.id = k.agreement_id").
-		Joins("JOIN organizations o ON o.id = ag.organization_id")
+		Joins("JOIN organizations o ON o.id = ag.organization_id").
+		Joins("LEFT JOIN users u ON u.id = r.requester_id")
 }
 
 // KeysOf returns the product keys of licence with their products, by
