@@ -105,9 +105,9 @@ func newAuthEnv(t *testing.T) *authEnv {
 		Logger: slog.New(slog.DiscardHandler), BaseURL: base,
 		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, accounts, 365*24*time.Hour, []*app.Provider{p}), Accounts: accounts, Requests: env.req, Tokens: app.NewTokens(env.store),
 			Admin: app.NewAdmin(env.store, az, app.AdminOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}), Authz: az, Licences: env.store,
-			Operators:       app.NewOperators(env.store, az, accounts, app.RequestOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
+			Operators:       app.NewOperators(env.store, az, accounts, app.OperatorsOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
 			InheritancePage: "/inheritance",
-			Keys:            app.NewKeys(env.store, az, app.RequestOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick})},
+			Keys:            app.NewKeys(env.store, az, app.KeysOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick})},
 	})
 	if err != nil {
 		t.Fatal(err)

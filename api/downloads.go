@@ -1,6 +1,9 @@
 package api
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,8 +27,12 @@ import (
 // range starts at byte 0 (not resumes, nor HEAD). Every handler checks the
 // session itself (401 when signed out) and answers 403 until the user's
 // work email is confirmed, as active reports.
-func MountDownloads(v1 gin.IRouter, root gin.IRouter, d *app.Downloads, active ActiveFunc) {
-	h := downloadsHandler{d: d, active: active}
+//
+// /dl is followed by browsers: its errors are pages (pages.Error) for
+// requests that accept text/html when pages is not nil, problem+json
+// otherwise. A transfer cut short is logged at WARN.
+func MountDownloads(v1 gin.IRouter, root gin.IRouter, d *app.Downloads, active ActiveFunc, pages Pages) {
+	h := downloadsHandler{d: d, active: active, pages: pages}
 	v1.GET("/downloads", h.list)
 	v1.POST("/downloads/:file/link", h.link)
 	root.GET("/dl/:file", h.serve)
@@ -35,33 +42,75 @@ func MountDownloads(v1 gin.IRouter, root gin.IRouter, d *app.Downloads, active A
 type downloadsHandler struct {
 	d      *app.Downloads
 	active ActiveFunc
+	pages  Pages // may be nil
 }
 
-// user returns the signed-in, active user, or answers the request.
-func (h downloadsHandler) user(c *gin.Context) (int64, bool) {
+// errSignInFirst answers a download request without a session.
+var errSignInFirst = errors.New("sign in first")
+
+// user returns the signed-in, active user, or answers the request with
+// fail.
+func (h downloadsHandler) user(c *gin.Context, fail func(*gin.Context, error)) (int64, bool) {
 	ctx := c.Request.Context()
 	user, ok := app.UserID(ctx)
 	if !ok {
-		writeProblem(c, Problem{Type: "about:blank", Title: http.StatusText(http.StatusUnauthorized),
-			Status: http.StatusUnauthorized, Detail: "Sign in first.", RequestID: RequestID(c)})
+		fail(c, errSignInFirst)
 		return 0, false
 	}
 	if h.active != nil {
 		ok, err := h.active(ctx, user)
 		if err != nil {
-			WriteError(c, err)
+			fail(c, err)
 			return 0, false
 		}
 		if !ok {
-			WriteError(c, app.ErrConfirmWorkEmail)
+			fail(c, app.ErrConfirmWorkEmail)
 			return 0, false
 		}
 	}
 	return user, true
 }
 
+// problem answers err as problem+json.
+func (h downloadsHandler) problem(c *gin.Context, err error) {
+	if errors.Is(err, errSignInFirst) {
+		writeProblem(c, Problem{Type: "about:blank", Title: http.StatusText(http.StatusUnauthorized),
+			Status: http.StatusUnauthorized, Detail: "Sign in first.", RequestID: RequestID(c)})
+		return
+	}
+	WriteError(c, err)
+}
+
+// page answers err as a page for browsers (requests that accept
+// text/html), as problem+json for everyone else.
+func (h downloadsHandler) page(c *gin.Context, err error) {
+	if h.pages == nil || !acceptsHTML(c.Request) {
+		h.problem(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	if errors.Is(err, errSignInFirst) {
+		h.pages.Error(c, http.StatusUnauthorized, nil)
+	} else {
+		h.pages.Error(c, StatusOf(models.ErrorCode(err)), err)
+	}
+	c.Abort()
+}
+
+// acceptsHTML reports whether the request asks for HTML, as a browser
+// navigating does.
+func acceptsHTML(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, _ := strings.Cut(part, ";")
+		if mt = strings.TrimSpace(mt); strings.EqualFold(mt, "text/html") || strings.EqualFold(mt, "application/xhtml+xml") {
+			return true
+		}
+	}
+	return false
+}
+
 func (h downloadsHandler) list(c *gin.Context) {
-	user, ok := h.user(c)
+	user, ok := h.user(c, h.problem)
 	if !ok {
 		return
 	}
@@ -81,7 +130,7 @@ func (h downloadsHandler) list(c *gin.Context) {
 }
 
 func (h downloadsHandler) link(c *gin.Context) {
-	user, ok := h.user(c)
+	user, ok := h.user(c, h.problem)
 	if !ok {
 		return
 	}
@@ -100,7 +149,7 @@ func (h downloadsHandler) link(c *gin.Context) {
 }
 
 func (h downloadsHandler) serve(c *gin.Context) {
-	user, ok := h.user(c)
+	user, ok := h.user(c, h.page)
 	if !ok {
 		return
 	}
@@ -108,13 +157,13 @@ func (h downloadsHandler) serve(c *gin.Context) {
 	exp, err2 := strconv.ParseInt(c.Query("exp"), 10, 64)
 	sig := c.Query("sig")
 	if err1 != nil || err2 != nil || id <= 0 || sig == "" {
-		WriteError(c, app.ErrNoSuchFile)
+		h.page(c, app.ErrNoSuchFile)
 		return
 	}
 	ctx := c.Request.Context()
 	f, pf, err := h.d.Open(ctx, user, id, exp, sig)
 	if err != nil {
-		WriteError(c, err)
+		h.page(c, err)
 		return
 	}
 	defer f.Close()
@@ -122,7 +171,7 @@ func (h downloadsHandler) serve(c *gin.Context) {
 	r := c.Request
 	if r.Method == http.MethodGet && startsDownload(r, etag) {
 		if err := h.d.RecordDownload(ctx, user, pf, c.ClientIP()); err != nil {
-			WriteError(c, err)
+			h.page(c, err)
 			return
 		}
 	}
@@ -134,6 +183,29 @@ func (h downloadsHandler) serve(c *gin.Context) {
 	hd.Set("Cache-Control", "private, no-store")
 	hd.Set("Accept-Ranges", "bytes")
 	http.ServeContent(c.Writer, r, pf.Name, f.ModTime(), f)
+	logCutShort(c, pf)
+}
+
+// logCutShort logs, at WARN, a transfer that ended before its last byte:
+// the client went away, the server shut down or the file could not be
+// read to its end.
+func logCutShort(c *gin.Context, pf *models.ProductFile) {
+	if c.Request.Method == http.MethodHead {
+		return
+	}
+	status := c.Writer.Status()
+	if status != http.StatusOK && status != http.StatusPartialContent {
+		return
+	}
+	want, err := strconv.ParseInt(c.Writer.Header().Get("Content-Length"), 10, 64)
+	sent := int64(max(c.Writer.Size(), 0))
+	if err != nil || sent >= want {
+		return
+	}
+	loggerFrom(c).WarnContext(c.Request.Context(), "download cut short",
+		slog.Int64("file_id", pf.ID), slog.String("file", pf.Name),
+		slog.Int64("bytes_sent", sent), slog.Int64("bytes_total", want), slog.Int("status", status),
+		slog.Any("cause", context.Cause(c.Request.Context())))
 }
 
 // startsDownload reports whether a GET begins a download, rather than

@@ -21,7 +21,6 @@ import (
 	"github.com/openlsc/openlsc/api"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
-	"github.com/openlsc/openlsc/models/modelstest"
 )
 
 // downloadsEnv serves the download routes on env's store and sessions, as
@@ -37,6 +36,13 @@ type downloadsEnv struct {
 }
 
 func newDownloadsEnv(t *testing.T) *downloadsEnv {
+	t.Helper()
+	return newDownloadsEnvWith(t, nil, slog.DiscardHandler)
+}
+
+// newDownloadsEnvWith is newDownloadsEnv with the web UI's error pages
+// (nil: none) and a handler of the server's log.
+func newDownloadsEnvWith(t *testing.T, pages api.Pages, log slog.Handler) *downloadsEnv {
 	t.Helper()
 	env := &downloadsEnv{authEnv: newAuthEnv(t), dir: t.TempDir()}
 	for i := range 100 {
@@ -78,15 +84,15 @@ func newDownloadsEnv(t *testing.T) *downloadsEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = storage.Close() })
-	d := app.NewDownloads(env.store, env.az, storage, modelstest.Keyring(t), 0)
+	d := app.NewDownloads(env.store, env.az, app.DownloadsOptions{Storage: storage})
 	base, _ := url.Parse(env.srv.URL)
 	sessions := app.NewSessions(env.store, 30*time.Minute, 12*time.Hour)
 	s, err := api.New(api.Options{
-		Logger: slog.New(slog.DiscardHandler), BaseURL: base,
+		Logger: slog.New(log), BaseURL: base,
 		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, env.acc, 365*24*time.Hour, nil), Accounts: env.acc,
 			Tokens: app.NewTokens(env.store)},
 		Routes: []func(gin.IRouter){func(r gin.IRouter) {
-			api.MountDownloads(r.Group("/api/v1"), r, d, env.acc.Active)
+			api.MountDownloads(r.Group("/api/v1"), r, d, env.acc.Active, pages)
 		}},
 	})
 	if err != nil {

@@ -125,7 +125,7 @@ func newKeysEnv(t *testing.T) *keysEnv {
 		u, err := store.User(c.Request.Context(), user)
 		return user, err == nil && u.WorkEmailVerifiedAt != nil
 	}}
-	api.MountKeys(v1g, app.NewKeys(store, az, app.RequestOptions{BaseURL: "https://lsc.example"}), guard)
+	api.MountKeys(v1g, app.NewKeys(store, az, app.KeysOptions{BaseURL: "https://lsc.example"}), guard)
 	env.h = e
 	return env
 }

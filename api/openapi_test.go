@@ -253,7 +253,6 @@ func TestOpenAPIRoutesExist(t *testing.T) {
 	env := newAuthEnv(t)
 	base, _ := url.Parse("http://openlsc.test")
 	sessions := app.NewSessions(env.store, 30*time.Minute, 12*time.Hour)
-	opts := app.RequestOptions{BaseURL: base.String()}
 	downloadStorage, err := app.NewDirStorage(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -262,10 +261,10 @@ func TestOpenAPIRoutesExist(t *testing.T) {
 		Logger: slog.New(slog.DiscardHandler), BaseURL: base,
 		Auth: &api.Auth{
 			Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, env.acc, 365*24*time.Hour, nil), Accounts: env.acc,
-			Requests: env.req, Tokens: app.NewTokens(env.store), Admin: app.NewAdmin(env.store, env.az, app.AdminOptions{BaseURL: opts.BaseURL}), Authz: env.az, Licences: env.store,
-			Operators: app.NewOperators(env.store, env.az, env.acc, opts), Audit: app.NewAudit(env.store, env.az),
-			Keys:      app.NewKeys(env.store, env.az, opts),
-			Downloads: app.NewDownloads(env.store, env.az, downloadStorage, env.store.Keyring(), 0),
+			Requests: env.req, Tokens: app.NewTokens(env.store), Admin: app.NewAdmin(env.store, env.az, app.AdminOptions{BaseURL: base.String()}), Authz: env.az, Licences: env.store,
+			Operators: app.NewOperators(env.store, env.az, env.acc, app.OperatorsOptions{BaseURL: base.String()}), Audit: app.NewAudit(env.store, env.az),
+			Keys:      app.NewKeys(env.store, env.az, app.KeysOptions{BaseURL: base.String()}),
+			Downloads: app.NewDownloads(env.store, env.az, app.DownloadsOptions{Storage: downloadStorage}),
 		},
 	})
 	if err != nil {

@@ -33,6 +33,8 @@ func StatusOf(code models.Code) int {
 		return http.StatusForbidden
 	case models.CodeTooMany:
 		return http.StatusTooManyRequests
+	case models.CodeUnavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

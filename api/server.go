@@ -136,7 +136,7 @@ func New(opts Options) (*Server, error) {
 			MountAudit(v1, opts.Auth.Audit, opts.Auth.Accounts.Active)
 		}
 		if opts.Auth.Downloads != nil {
-			MountDownloads(v1, e, opts.Auth.Downloads, opts.Auth.Accounts.Active)
+			MountDownloads(v1, e, opts.Auth.Downloads, opts.Auth.Accounts.Active, opts.Pages)
 		}
 		if opts.Auth.Keys != nil {
 			MountKeys(v1, opts.Auth.Keys, authz.Guard{Authorizer: opts.Auth.Authz, Licences: opts.Auth.Licences, User: s.activeUser, Fail: s.fail})

@@ -23,11 +23,6 @@ const (
 	AuditMaxLimit     = 500
 )
 
-// auditInlineIDs is the longest licence list sent as "agreement_id IN
-// (?, ?, …)"; longer ones (an inheriting MBSA administrator's thousands)
-// travel as one array parameter, which no placeholder limit constrains.
-var auditInlineIDs = 100
-
 // ErrConfirmWorkEmail answers users whose work email is not (or no longer)
 // confirmed: they see no licence, and so no audit event.
 var ErrConfirmWorkEmail = models.Errorf(models.CodeForbidden, "Confirm your work email first.")
@@ -153,12 +148,6 @@ func parseAuditTime(v string, end bool) (time.Time, error) {
 	return d, nil
 }
 
-// auditCursor is the position after the last event of a page.
-type auditCursor struct {
-	at time.Time
-	id int64
-}
-
 func encodeAuditCursor(ev models.AuditEvent) string {
 	raw := ev.OccurredAt.UTC().Format(time.RFC3339Nano) + "|" + strconv.FormatInt(ev.ID, 10)
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
@@ -167,7 +156,9 @@ func encodeAuditCursor(ev models.AuditEvent) string {
 var errBadCursor = models.Invalid("Some filters of the audit log are not valid.",
 	models.FieldError{Field: "cursor", Message: "This cursor is not one this service gave out."})
 
-func decodeAuditCursor(s string) (*auditCursor, error) {
+// decodeAuditCursor returns the position a cursor stands for: the last
+// event of the page before.
+func decodeAuditCursor(s string) (*models.AuditPosition, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return nil, errBadCursor
@@ -184,14 +175,13 @@ func decodeAuditCursor(s string) (*auditCursor, error) {
 	if err != nil || n <= 0 {
 		return nil, errBadCursor
 	}
-	return &auditCursor{at: t.UTC(), id: n}, nil
+	return &models.AuditPosition{At: t.UTC(), ID: n}, nil
 }
 
 // auditScope is which licences' events a viewer reads.
 type auditScope struct {
-	all  bool    // every event, with or without a licence
-	ids  []int64 // else only these licences' events (none when empty)
-	list string  // ids as one array parameter, for long lists
+	all bool    // every event, with or without a licence
+	ids []int64 // else only these licences' events (none when empty)
 }
 
 // scope decides what viewer may read under f: everything for operators,
@@ -234,30 +224,7 @@ func (a *Audit) scope(ctx context.Context, viewer int64, f AuditFilter) (auditSc
 			sc.ids = append(sc.ids, l.AgreementID)
 		}
 	}
-	if len(sc.ids) > auditInlineIDs {
-		sc.list = a.idArray(sc.ids)
-	}
 	return sc, nil
-}
-
-// idArray writes ids as one parameter: a PostgreSQL array literal, or a
-// JSON array that SQLite's json_each reads.
-func (a *Audit) idArray(ids []int64) string {
-	var b strings.Builder
-	b.Grow(len(ids) * 8)
-	open, end := "[", "]"
-	if a.store.Dialect() == models.DialectPostgres {
-		open, end = "{", "}"
-	}
-	b.WriteString(open)
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatInt(id, 10))
-	}
-	b.WriteString(end)
-	return b.String()
 }
 
 // empty reports whether the scope selects no event.
@@ -265,37 +232,11 @@ func (sc auditScope) empty() bool { return !sc.all && len(sc.ids) == 0 }
 
 // fetch returns up to limit events of the scope matching f, newest first,
 // after the cursor position.
-func (a *Audit) fetch(ctx context.Context, sc auditScope, f AuditFilter, after *auditCursor, limit int) ([]models.AuditEvent, error) {
-	q := a.store.DB().WithContext(ctx).Model(&models.AuditEvent{})
-	switch {
-	case sc.all:
-	case len(sc.ids) == 1:
-		q = q.Where("agreement_id = ?", sc.ids[0])
-	case sc.list == "":
-		q = q.Where("agreement_id IN ?", sc.ids)
-	case a.store.Dialect() == models.DialectPostgres:
-		q = q.Where("agreement_id = ANY(CAST(? AS bigint[]))", sc.list)
-	default:
-		q = q.Where("agreement_id IN (SELECT value FROM json_each(?))", sc.list)
-	}
-	if f.ActorID != nil {
-		q = q.Where("actor_id = ?", *f.ActorID)
-	}
-	if f.Kind != "" {
-		q = q.Where("kind = ?", f.Kind)
-	}
-	if f.From != nil {
-		q = q.Where("occurred_at >= ?", f.From.UTC())
-	}
-	if f.To != nil {
-		q = q.Where("occurred_at < ?", f.To.UTC())
-	}
-	if after != nil {
-		q = q.Where("(occurred_at < ? OR (occurred_at = ? AND id < ?))", after.at, after.at, after.id)
-	}
-	var evs []models.AuditEvent
-	err := q.Order("occurred_at DESC").Order("id DESC").Limit(limit).Find(&evs).Error
-	return evs, err
+func (a *Audit) fetch(ctx context.Context, sc auditScope, f AuditFilter, after *models.AuditPosition, limit int) ([]models.AuditEvent, error) {
+	return a.store.AuditEvents(ctx, models.AuditQuery{
+		All: sc.all, Licences: sc.ids, ActorID: f.ActorID, Kind: f.Kind, From: f.From, To: f.To,
+		After: after, Limit: limit,
+	})
 }
 
 // List returns one page of the audit events viewer may read that match f,
@@ -305,7 +246,7 @@ func (a *Audit) fetch(ctx context.Context, sc auditScope, f AuditFilter, after *
 // exist, gives an empty page.
 func (a *Audit) List(ctx context.Context, viewer int64, f AuditFilter) (AuditPage, error) {
 	page := AuditPage{Events: []AuditEventView{}}
-	var after *auditCursor
+	var after *models.AuditPosition
 	if f.Cursor != "" {
 		c, err := decodeAuditCursor(f.Cursor)
 		if err != nil {
@@ -396,7 +337,7 @@ func (a *Audit) WriteCSV(ctx context.Context, viewer int64, f AuditFilter, w io.
 	if err := cw.Write(auditCSVHeader); err != nil {
 		return err
 	}
-	var after *auditCursor
+	var after *models.AuditPosition
 	for !sc.empty() {
 		evs, err := a.fetch(ctx, sc, f, after, AuditMaxLimit)
 		if err != nil {
@@ -428,7 +369,7 @@ func (a *Audit) WriteCSV(ctx context.Context, viewer int64, f AuditFilter, w io.
 		if len(evs) < AuditMaxLimit {
 			break
 		}
-		after = &auditCursor{at: evs[len(evs)-1].OccurredAt.UTC(), id: evs[len(evs)-1].ID}
+		after = &models.AuditPosition{At: evs[len(evs)-1].OccurredAt.UTC(), ID: evs[len(evs)-1].ID}
 	}
 	cw.Flush()
 	return cw.Error()

@@ -5,9 +5,9 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/base64"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,10 +27,6 @@ const DefaultLinkTTL = 10 * time.Minute
 
 // linkPurpose derives the key download links are signed with.
 const linkPurpose = "download-link"
-
-// downloadInlineIDs is the longest licence list sent as "IN (?, …)"; longer
-// ones travel as one array parameter (see Audit.idArray).
-const downloadInlineIDs = 100
 
 // ErrNoSuchFile is the one answer for a file that does not exist and one
 // the user may not download, so nobody can probe the catalog.
@@ -54,13 +50,21 @@ type Downloads struct {
 	ttl     time.Duration
 }
 
-// NewDownloads returns the downloads use cases; linkTTL is the lifetime of
-// a download link (DefaultLinkTTL when 0 or less).
-func NewDownloads(store *models.Store, az *authz.Authorizer, storage Storage, keys *models.Keyring, linkTTL time.Duration) *Downloads {
-	if linkTTL <= 0 {
-		linkTTL = DefaultLinkTTL
+// DownloadsOptions configure the downloads use cases.
+type DownloadsOptions struct {
+	// Storage holds the files' bytes. Required.
+	Storage Storage
+	// LinkTTL is the lifetime of a download link (DefaultLinkTTL when 0 or less).
+	LinkTTL time.Duration
+}
+
+// NewDownloads returns the downloads use cases. Links are signed with a
+// key derived from the store's keyring.
+func NewDownloads(store *models.Store, az *authz.Authorizer, opts DownloadsOptions) *Downloads {
+	if opts.LinkTTL <= 0 {
+		opts.LinkTTL = DefaultLinkTTL
 	}
-	return &Downloads{store: store, authz: az, storage: storage, key: keys.SubKey(linkPurpose), ttl: linkTTL}
+	return &Downloads{store: store, authz: az, storage: opts.Storage, key: store.Keyring().SubKey(linkPurpose), ttl: opts.LinkTTL}
 }
 
 // DownloadFilter narrows the list. Empty fields select everything.
@@ -115,13 +119,7 @@ type dlVersionOut struct {
 }
 
 // dlVersion is a product version as the rules below need it.
-type dlVersion struct {
-	ID        int64
-	ProductID int64
-	Version   string
-	Edition   string
-	Released  models.Date
-}
+type dlVersion = models.CatalogVersion
 
 // dlEarlier reports whether version a comes before version b of the same
 // product and edition: by release date when both have one and they
@@ -182,9 +180,8 @@ func versionDigits(s string) (digits, rest string) {
 // downloadLicences returns the licences user may download through, after
 // checking that their work email is confirmed.
 func (d *Downloads) downloadLicences(ctx context.Context, user int64) ([]int64, error) {
-	var verified bool
-	err := d.store.DB().WithContext(ctx).Raw("SELECT work_email_verified_at IS NOT NULL FROM users WHERE id = ?", user).Row().Scan(&verified)
-	if errors.Is(err, sql.ErrNoRows) {
+	verified, err := d.store.WorkEmailConfirmed(ctx, user)
+	if models.ErrorCode(err) == models.CodeNotFound {
 		return nil, ErrConfirmWorkEmail
 	}
 	if err != nil {
@@ -202,70 +199,8 @@ func (d *Downloads) downloadLicences(ctx context.Context, user int64) ([]int64, 
 	return ids, nil
 }
 
-// inIDs returns a condition "column is one of ids" with its argument: an
-// inline list for short ones, one array parameter for long ones.
-func (d *Downloads) inIDs(column string, ids []int64) (string, any) {
-	if len(ids) <= downloadInlineIDs {
-		return column + " IN ?", ids
-	}
-	var b strings.Builder
-	b.Grow(len(ids) * 8)
-	open, end := "[", "]"
-	if d.store.Dialect() == models.DialectPostgres {
-		open, end = "{", "}"
-	}
-	b.WriteString(open)
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatInt(id, 10))
-	}
-	b.WriteString(end)
-	if d.store.Dialect() == models.DialectPostgres {
-		return column + " = ANY(CAST(? AS bigint[]))", b.String()
-	}
-	return column + " IN (SELECT value FROM json_each(?))", b.String()
-}
-
 // dlEntitled is a version a licence is entitled to.
-type dlEntitled struct {
-	dlVersion
-	AgreementID int64
-}
-
-// entitled returns the versions the licences are entitled to, optionally
-// only of one product (by id) or product code.
-func (d *Downloads) entitled(ctx context.Context, licences []int64, productID int64, edition *string, productCode string) ([]dlEntitled, error) {
-	cond, arg := d.inIDs("e.agreement_id", licences)
-	q := d.store.DB().WithContext(ctx).Table("entitlements AS e").
-		Select("e.agreement_id, v.id, v.product_id, v.version, v.edition, v.released").
-		Joins("JOIN product_versions v ON v.id = e.version_id").
-		Where(cond, arg)
-	if productID != 0 {
-		q = q.Where("v.product_id = ?", productID)
-	}
-	if edition != nil {
-		q = q.Where("v.edition = ?", *edition)
-	}
-	if productCode != "" {
-		q = q.Joins("JOIN products p ON p.id = v.product_id").Where("p.code = ?", productCode)
-	}
-	rows, err := q.Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []dlEntitled
-	for rows.Next() {
-		var r dlEntitled
-		if err := rows.Scan(&r.AgreementID, &r.ID, &r.ProductID, &r.Version, &r.Edition, &r.Released); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
+type dlEntitled = models.EntitledVersion
 
 // dlGrants tells whether entitlements ents (of one product) let the
 // user download version v, directly or by downgrade right, and which
@@ -281,7 +216,7 @@ func dlGrants(v dlVersion, ents []dlEntitled) (licence int64, direct, ok bool) {
 				licence = e.AgreementID
 			}
 			direct, ok = true, true
-		case !direct && dlEarlier(v, e.dlVersion):
+		case !direct && dlEarlier(v, e.CatalogVersion):
 			if !ok || e.AgreementID < licence {
 				licence = e.AgreementID
 			}
@@ -289,6 +224,13 @@ func dlGrants(v dlVersion, ents []dlEntitled) (licence int64, direct, ok bool) {
 		}
 	}
 	return licence, direct, ok
+}
+
+// dlAllowed is a version the user may download, with its files.
+type dlAllowed struct {
+	row    dlVersion
+	direct bool // a licence is entitled to it, not only by downgrade right
+	files  []FileDownload
 }
 
 // List returns what user may download, grouped by product (by name), each
@@ -300,8 +242,7 @@ func (d *Downloads) List(ctx context.Context, user int64, f DownloadFilter) ([]P
 	if err != nil || len(licences) == 0 {
 		return []ProductDownloads{}, err
 	}
-	f.Product = strings.TrimSpace(f.Product)
-	ents, err := d.entitled(ctx, licences, 0, nil, f.Product)
+	ents, err := d.store.EntitledVersions(ctx, licences, models.EntitlementFilter{ProductCode: strings.TrimSpace(f.Product)})
 	if err != nil || len(ents) == 0 {
 		return []ProductDownloads{}, err
 	}
@@ -309,121 +250,68 @@ func (d *Downloads) List(ctx context.Context, user int64, f DownloadFilter) ([]P
 	for _, e := range ents {
 		byProduct[e.ProductID] = append(byProduct[e.ProductID], e)
 	}
-	productIDs := make([]int64, 0, len(byProduct))
-	for id := range byProduct {
-		productIDs = append(productIDs, id)
+	productIDs := slices.Sorted(maps.Keys(byProduct))
+	products, err := d.store.ProductsByID(ctx, productIDs)
+	if err != nil {
+		return nil, err
 	}
-	slices.Sort(productIDs)
+	allowed, allowedIDs, err := d.allowedVersions(ctx, productIDs, byProduct)
+	if err != nil || len(allowedIDs) == 0 {
+		return []ProductDownloads{}, err
+	}
+	files, err := d.store.FilesOfVersions(ctx, allowedIDs, strings.TrimSpace(f.Language))
+	if err != nil {
+		return nil, err
+	}
+	for _, file := range files {
+		if a := allowed[file.VersionID]; a != nil {
+			a.files = append(a.files, FileDownload{ID: file.ID, Name: file.Name, Language: file.Language, Size: file.Size, SHA256: file.SHA256})
+		}
+	}
+	return dlGroup(products, allowed, allowedIDs, strings.ToLower(strings.TrimSpace(f.Query))), nil
+}
 
-	// The products, their versions, the files of the versions the user
-	// may have: three queries with few columns each.
+// allowedVersions returns the versions of the products that the
+// entitlements (by product) let the user download, by id, and their ids.
+// Which ones is decided here, by date or version number (see dlEarlier).
+func (d *Downloads) allowedVersions(ctx context.Context, productIDs []int64, byProduct map[int64][]dlEntitled) (map[int64]*dlAllowed, []int64, error) {
+	versions, err := d.store.VersionsOfProducts(ctx, productIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	allowed := map[int64]*dlAllowed{}
+	var ids []int64
+	for _, v := range versions {
+		if _, direct, ok := dlGrants(v, byProduct[v.ProductID]); ok {
+			allowed[v.ID] = &dlAllowed{row: v, direct: direct}
+			ids = append(ids, v.ID)
+		}
+	}
+	return allowed, ids, nil
+}
+
+// dlGroup groups the allowed versions that have files matching query (all
+// of them when it is empty) by product, products by name, versions newest
+// first, files by language and name.
+func dlGroup(products []models.Product, allowed map[int64]*dlAllowed, ids []int64, query string) []ProductDownloads {
 	type productOut struct {
 		out      ProductDownloads
 		versions []dlVersionOut
 	}
-	products := make(map[int64]*productOut, len(productIDs))
-	cond, arg := d.inIDs("id", productIDs)
-	prows, err := d.store.DB().WithContext(ctx).Table("products").Select("id, code, name").Where(cond, arg).Rows()
-	if err != nil {
-		return nil, err
+	byID := make(map[int64]*productOut, len(products))
+	for _, p := range products {
+		byID[p.ID] = &productOut{out: ProductDownloads{Code: p.Code, Name: p.Name}}
 	}
-	for prows.Next() {
-		var id int64
-		var p ProductDownloads
-		if err := prows.Scan(&id, &p.Code, &p.Name); err != nil {
-			prows.Close()
-			return nil, err
-		}
-		products[id] = &productOut{out: p}
-	}
-	if err := prows.Err(); err != nil {
-		prows.Close()
-		return nil, err
-	}
-	prows.Close()
-
-	// The versions of those products; which of them the user may have is
-	// decided here (by date or version number, see dlEarlier).
-	type allowedVersion struct {
-		row    dlVersion
-		direct bool
-		files  []FileDownload
-	}
-	allowed := map[int64]*allowedVersion{}
-	var allowedIDs []int64
-	cond, arg = d.inIDs("product_id", productIDs)
-	vrows, err := d.store.DB().WithContext(ctx).Table("product_versions").
-		Select("id, product_id, version, edition, released").Where(cond, arg).Rows()
-	if err != nil {
-		return nil, err
-	}
-	for vrows.Next() {
-		var v dlVersion
-		if err := vrows.Scan(&v.ID, &v.ProductID, &v.Version, &v.Edition, &v.Released); err != nil {
-			vrows.Close()
-			return nil, err
-		}
-		if _, direct, ok := dlGrants(v, byProduct[v.ProductID]); ok {
-			allowed[v.ID] = &allowedVersion{row: v, direct: direct}
-			allowedIDs = append(allowedIDs, v.ID)
-		}
-	}
-	if err := vrows.Err(); err != nil {
-		vrows.Close()
-		return nil, err
-	}
-	vrows.Close()
-	if len(allowedIDs) == 0 {
-		return []ProductDownloads{}, nil
-	}
-
-	// Their files, with the filters.
-	query := strings.ToLower(strings.TrimSpace(f.Query))
-	lang := strings.TrimSpace(f.Language)
-	cond, arg = d.inIDs("version_id", allowedIDs)
-	fq := d.store.DB().WithContext(ctx).Table("product_files").
-		Select("version_id, id, name, language, size, sha256").Where(cond, arg)
-	if lang != "" {
-		fq = fq.Where("LOWER(language) = LOWER(?)", lang)
-	}
-	rows, err := fq.Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var vid int64
-		var file FileDownload
-		if err := rows.Scan(&vid, &file.ID, &file.Name, &file.Language, &file.Size, &file.SHA256); err != nil {
-			return nil, err
-		}
-		if a := allowed[vid]; a != nil {
-			a.files = append(a.files, file)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, id := range allowedIDs {
+	for _, id := range ids {
 		a := allowed[id]
-		p := products[a.row.ProductID]
-		if p == nil || len(a.files) == 0 {
+		p := byID[a.row.ProductID]
+		if p == nil {
 			continue
 		}
 		v := a.row
-		kept := a.files
-		if query != "" && !strings.Contains(strings.ToLower(p.out.Name), query) &&
-			!strings.Contains(strings.ToLower(v.Version), query) && !strings.Contains(strings.ToLower(v.Edition), query) &&
-			!strings.Contains(strings.ToLower(p.out.Name+" "+v.Version), query) {
-			kept = kept[:0]
-			for _, file := range a.files {
-				if strings.Contains(strings.ToLower(file.Name), query) {
-					kept = append(kept, file)
-				}
-			}
-			if len(kept) == 0 {
-				continue
-			}
+		kept := dlMatching(p.out.Name, v, a.files, query)
+		if len(kept) == 0 {
+			continue
 		}
 		slices.SortFunc(kept, func(a, b FileDownload) int {
 			return cmp.Or(strings.Compare(a.Language, b.Language), strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
@@ -431,9 +319,8 @@ func (d *Downloads) List(ctx context.Context, user int64, f DownloadFilter) ([]P
 		p.versions = append(p.versions, dlVersionOut{row: v, out: VersionDownloads{ID: v.ID, Version: v.Version, Edition: v.Edition,
 			Released: v.Released.String(), Downgrade: !a.direct, Files: kept}})
 	}
-
-	out := make([]ProductDownloads, 0, len(products))
-	for _, p := range products {
+	out := make([]ProductDownloads, 0, len(byID))
+	for _, p := range byID {
 		if len(p.versions) == 0 {
 			continue
 		}
@@ -447,7 +334,25 @@ func (d *Downloads) List(ctx context.Context, user int64, f DownloadFilter) ([]P
 	slices.SortFunc(out, func(a, b ProductDownloads) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Code, b.Code))
 	})
-	return out, nil
+	return out
+}
+
+// dlMatching returns the files of version v of product that match query
+// (lower case): all of them when the product name, version or edition
+// contains it, else those whose name does.
+func dlMatching(product string, v dlVersion, files []FileDownload, query string) []FileDownload {
+	if query == "" || strings.Contains(strings.ToLower(product), query) ||
+		strings.Contains(strings.ToLower(v.Version), query) || strings.Contains(strings.ToLower(v.Edition), query) ||
+		strings.Contains(strings.ToLower(product+" "+v.Version), query) {
+		return files
+	}
+	var kept []FileDownload
+	for _, file := range files {
+		if strings.Contains(strings.ToLower(file.Name), query) {
+			kept = append(kept, file)
+		}
+	}
+	return kept
 }
 
 // dlAccess is a file the user may download, with what the audit log
@@ -469,22 +374,15 @@ func (d *Downloads) access(ctx context.Context, user, fileID int64) (*dlAccess, 
 	if len(licences) == 0 || fileID <= 0 {
 		return nil, ErrNoSuchFile
 	}
-	var a dlAccess
-	row := d.store.DB().WithContext(ctx).Table("product_files AS f").
-		Select("f.id, f.version_id, f.name, f.language, f.size, f.sha256, f.path, v.product_id, v.version, v.edition, v.released, p.code, p.name").
-		Joins("JOIN product_versions v ON v.id = f.version_id").
-		Joins("JOIN products p ON p.id = v.product_id").
-		Where("f.id = ?", fileID).Row()
-	err = row.Scan(&a.file.ID, &a.file.VersionID, &a.file.Name, &a.file.Language, &a.file.Size, &a.file.SHA256, &a.file.Path,
-		&a.version.ProductID, &a.version.Version, &a.version.Edition, &a.version.Released, &a.product.Code, &a.product.Name)
+	c, err := d.store.CatalogFileByID(ctx, fileID)
+	if errors.Is(err, models.ErrNoSuchCatalogFile) {
+		return nil, ErrNoSuchFile
+	}
 	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrNoSuchFile
-		}
 		return nil, err
 	}
-	a.version.ID, a.product.ID = a.file.VersionID, a.version.ProductID
-	ents, err := d.entitled(ctx, licences, a.version.ProductID, &a.version.Edition, "")
+	a := dlAccess{file: c.File, version: c.Version, product: c.Product}
+	ents, err := d.store.EntitledVersions(ctx, licences, models.EntitlementFilter{ProductID: a.version.ProductID, Edition: &a.version.Edition})
 	if err != nil {
 		return nil, err
 	}

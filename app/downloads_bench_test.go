@@ -85,7 +85,7 @@ func BenchmarkDownloadsList(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := app.NewDownloads(store, az, storage, modelstest.Keyring(b), 0)
+	d := app.NewDownloads(store, az, app.DownloadsOptions{Storage: storage})
 	got, err := d.List(ctx, u.ID, app.DownloadFilter{})
 	if err != nil {
 		b.Fatal(err)

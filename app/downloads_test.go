@@ -162,7 +162,7 @@ func newDownloadsFixture(t *testing.T) *downloadsFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = storage.Close() })
-	f.d = app.NewDownloads(f.store, az, storage, modelstest.Keyring(t), 0)
+	f.d = app.NewDownloads(f.store, az, app.DownloadsOptions{Storage: storage})
 	return f
 }
 

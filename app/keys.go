@@ -14,7 +14,6 @@ import (
 	"github.com/openlsc/openlsc/authz"
 	mailer "github.com/openlsc/openlsc/mail"
 	"github.com/openlsc/openlsc/models"
-	"gorm.io/gorm"
 )
 
 // Audit kinds of product keys and activation requests.
@@ -49,19 +48,23 @@ var (
 		models.FieldError{Field: "key_suffix", Message: "give the last five characters of one of this licence's MAKs"})
 	// ErrActivationDecided refuses deciding a request twice.
 	ErrActivationDecided = models.Errorf(models.CodeConflict, "This activation request has been decided already.")
-	errNoSuchActivation  = models.Errorf(models.CodeNotFound, "No such activation request.")
 )
+
+// KeysOptions configure the product key use cases.
+type KeysOptions struct {
+	BaseURL string // makes the links in mail
+	Kick    func() // wakes the mail worker after a commit; may be nil
+}
 
 // Keys are the product key and MAK activation use cases.
 type Keys struct {
 	store *models.Store
 	authz *authz.Authorizer
-	opts  RequestOptions
+	opts  KeysOptions
 }
 
-// NewKeys returns the product key use cases. opts.BaseURL makes the links
-// in mail; opts.Kick wakes the mail worker.
-func NewKeys(store *models.Store, az *authz.Authorizer, opts RequestOptions) *Keys {
+// NewKeys returns the product key use cases.
+func NewKeys(store *models.Store, az *authz.Authorizer, opts KeysOptions) *Keys {
 	return &Keys{store: store, authz: az, opts: opts}
 }
 
@@ -97,14 +100,7 @@ func (v KeyView) Remaining() int64 { return max(0, v.Limit()-v.Used()) }
 // MaskKey hides every character of a key but the last five.
 func MaskKey(suffix string) string { return keyMask + suffix }
 
-// keyRow is a key with its product, as the queries read it.
-type keyRow struct {
-	models.ProductKey
-	ProductName string
-	ProductCode string
-}
-
-func keyView(r keyRow) KeyView {
+func keyView(r models.KeyListing) KeyView {
 	v := KeyView{
 		ID: r.ID, Product: r.ProductName, ProductCode: r.ProductCode, Type: r.KeyType,
 		MaskedKey: MaskKey(r.Suffix), Suffix: r.Suffix,
@@ -131,13 +127,6 @@ func deref64(p *int64) int64 {
 	return *p
 }
 
-// keysQuery selects keys with their products.
-func keysQuery(db *gorm.DB) *gorm.DB {
-	return db.Table("product_keys AS k").
-		Select("k.*, p.name AS product_name, p.code AS product_code").
-		Joins("JOIN products p ON p.id = k.product_id")
-}
-
 // check refuses a user who may not read the licence's keys with the one
 // answer for licences that do not exist.
 func (k *Keys) check(user, licence int64, action authz.Action) error {
@@ -147,20 +136,13 @@ func (k *Keys) check(user, licence int64, action authz.Action) error {
 	return nil
 }
 
-func (k *Keys) rows(ctx context.Context, licence int64) ([]keyRow, error) {
-	var rows []keyRow
-	err := keysQuery(k.store.DB().WithContext(ctx)).Where("k.agreement_id = ?", licence).
-		Order("p.name, k.key_type, k.id").Scan(&rows).Error
-	return rows, err
-}
-
 // List returns the keys of licence, masked, by product. The caller has
 // checked that user may read the licence's keys (it is checked again).
 func (k *Keys) List(ctx context.Context, user, licence int64) ([]KeyView, error) {
 	if err := k.check(user, licence, authz.ActReadKeys); err != nil {
 		return nil, err
 	}
-	rows, err := k.rows(ctx, licence)
+	rows, err := k.store.KeysOf(ctx, licence)
 	if err != nil {
 		return nil, err
 	}
@@ -180,15 +162,14 @@ func (k *Keys) Reveal(ctx context.Context, user, licence, keyID int64, source st
 	}
 	var key string
 	err := k.store.InTx(ctx, func(tx *models.Tx) error {
-		var pk models.ProductKey
-		err := tx.DB().Where("id = ? AND agreement_id = ?", keyID, licence).Take(&pk).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
+		pk, err := tx.KeyOf(licence, keyID)
+		if errors.Is(err, models.ErrNoSuchProductKey) {
 			return ErrNoSuchKey
 		}
 		if err != nil {
 			return err
 		}
-		if key, err = k.store.Keyring().OpenKey(&pk); err != nil {
+		if key, err = k.store.Keyring().OpenKey(pk); err != nil {
 			return fmt.Errorf("open product key %d: %w", pk.ID, err)
 		}
 		actor := userActor(user)
@@ -211,7 +192,7 @@ func (k *Keys) WriteCSV(ctx context.Context, user, licence int64, reveal bool, s
 	if err := k.check(user, licence, authz.ActReadKeys); err != nil {
 		return err
 	}
-	rows, err := k.rows(ctx, licence)
+	rows, err := k.store.KeysOf(ctx, licence)
 	if err != nil {
 		return err
 	}
@@ -292,27 +273,7 @@ func (v ActivationView) Used() int64 { return deref64(v.ActivationsUsed) }
 // Limit is the key's activation limit (0 when unknown).
 func (v ActivationView) Limit() int64 { return deref64(v.ActivationLimit) }
 
-// activationRow is a request with its key, product and licence.
-type activationRow struct {
-	models.ActivationRequest
-	Suffix          string
-	ProductName     string
-	Licence         string
-	Organization    string
-	ActivationLimit *int64
-	ActivationsUsed *int64
-}
-
-func activationsQuery(db *gorm.DB) *gorm.DB {
-	return db.Table("activation_requests AS r").
-		Select("r.*, k.suffix, k.activation_limit, k.activations_used, p.name AS product_name, ag.number AS licence, o.name AS organization").
-		Joins("JOIN product_keys k ON k.id = r.key_id").
-		Joins("JOIN products p ON p.id = k.product_id").
-		Joins("JOIN agreements ag ON ag.id = k.agreement_id").
-		Joins("JOIN organizations o ON o.id = ag.organization_id")
-}
-
-func activationView(r activationRow, requester string) ActivationView {
+func activationView(r models.ActivationListing, requester string) ActivationView {
 	return ActivationView{
 		ID: r.ID, Licence: r.Licence, Organization: r.Organization, KeyID: r.KeyID, KeySuffix: r.Suffix,
 		MaskedKey: MaskKey(r.Suffix), Product: r.ProductName, ActivationsUsed: r.ActivationsUsed, ActivationLimit: r.ActivationLimit,
@@ -346,8 +307,8 @@ func (k *Keys) RequestActivations(ctx context.Context, user, licence int64, suff
 	}
 	var view *ActivationView
 	err := k.store.InTx(ctx, func(tx *models.Tx) error {
-		var keys []models.ProductKey
-		if err := tx.DB().Where("agreement_id = ? AND UPPER(suffix) = ?", licence, suffix).Order("id").Find(&keys).Error; err != nil {
+		keys, err := tx.KeysEndingIn(licence, suffix)
+		if err != nil {
 			return err
 		}
 		var mak *models.ProductKey
@@ -367,10 +328,10 @@ func (k *Keys) RequestActivations(ctx context.Context, user, licence int64, suff
 		now := tx.Now()
 		req := models.ActivationRequest{KeyID: mak.ID, RequesterID: user, Quantity: quantity, Reason: reason,
 			Status: models.RequestPending, CreatedAt: now, UpdatedAt: now}
-		if err := tx.DB().Create(&req).Error; err != nil {
+		if err := tx.CreateActivationRequest(&req); err != nil {
 			return err
 		}
-		row, err := k.activation(tx.DB(), req.ID)
+		row, err := tx.ActivationListing(req.ID)
 		if err != nil {
 			return err
 		}
@@ -385,21 +346,10 @@ func (k *Keys) RequestActivations(ctx context.Context, user, licence int64, suff
 	return view, nil
 }
 
-func (k *Keys) activation(db *gorm.DB, id int64) (*activationRow, error) {
-	var rows []activationRow
-	if err := activationsQuery(db).Where("r.id = ?", id).Scan(&rows).Error; err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, errNoSuchActivation
-	}
-	return &rows[0], nil
-}
-
 // MyActivationRequests lists user's own activation requests, newest first.
 func (k *Keys) MyActivationRequests(ctx context.Context, user int64) ([]ActivationView, error) {
-	var rows []activationRow
-	if err := activationsQuery(k.store.DB().WithContext(ctx)).Where("r.requester_id = ?", user).Order("r.id DESC").Scan(&rows).Error; err != nil {
+	rows, err := k.store.ActivationRequestsBy(ctx, user)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]ActivationView, 0, len(rows))
@@ -422,19 +372,15 @@ func (k *Keys) PendingActivations(ctx context.Context, op int64) ([]ActivationVi
 	if err := k.operator(op); err != nil {
 		return nil, err
 	}
-	var rows []activationRow
-	err := activationsQuery(k.store.DB().WithContext(ctx)).Where("r.status = ?", models.RequestPending).Order("r.id").Limit(500).Scan(&rows).Error
+	rows, err := k.store.PendingActivationRequests(ctx, 500)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]ActivationView, 0, len(rows))
 	for _, r := range rows {
-		who := ""
-		if u, err := k.store.User(ctx, r.RequesterID); err == nil {
-			who = u.DisplayName
-			if u.WorkEmail != nil {
-				who = strings.TrimSpace(who + " <" + *u.WorkEmail + ">")
-			}
+		who := r.RequesterName
+		if r.RequesterEmail != nil {
+			who = strings.TrimSpace(who + " <" + *r.RequesterEmail + ">")
 		}
 		out = append(out, activationView(r, who))
 	}
@@ -461,51 +407,36 @@ func (k *Keys) decide(ctx context.Context, op, id int64, approve bool, message s
 		return models.Invalid("Keep the message short.", models.FieldError{Field: "message", Message: fmt.Sprintf("at most %d characters", maxActivationReasonLen)})
 	}
 	return k.store.InTx(ctx, func(tx *models.Tx) error {
-		var req models.ActivationRequest
-		err := tx.DB().Take(&req, id).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return errNoSuchActivation
-		}
+		d, err := tx.ActivationDecisionOf(id) // locks the request: decisions queue
 		if err != nil {
 			return err
 		}
-		if req.Status != models.RequestPending {
+		if d.Request.Status != models.RequestPending {
 			return ErrActivationDecided
 		}
-		var key models.ProductKey
-		if err := tx.DB().Take(&key, req.KeyID).Error; err != nil {
-			return err
-		}
-		now := tx.Now()
 		status, kind := models.RequestDenied, AuditActivationDenied
 		if approve {
 			status, kind = models.RequestApproved, AuditActivationApproved
 		}
-		res := tx.DB().Model(&models.ActivationRequest{}).Where("id = ? AND status = ?", id, models.RequestPending).
-			Updates(map[string]any{"status": status, "decided_by": op, "decided_at": now, "decision_message": message, "updated_at": now})
-		if res.Error != nil {
-			return res.Error
+		decided, err := tx.DecideActivationRequest(id, status, op, message)
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
+		if !decided {
 			return ErrActivationDecided
 		}
+		req, key := d.Request, d.Key
 		details := map[string]any{"request_id": req.ID, "key_id": key.ID, "suffix": key.Suffix, "quantity": req.Quantity, "requester_id": req.RequesterID}
 		if approve {
-			old := deref64(key.ActivationLimit)
-			limit := old + req.Quantity
-			if err := tx.DB().Model(&models.ProductKey{}).Where("id = ?", key.ID).
-				Updates(map[string]any{"activation_limit": limit, "updated_at": now}).Error; err != nil {
+			old, limit, err := tx.RaiseActivationLimit(key.ID, req.Quantity)
+			if err != nil {
 				return err
 			}
 			details["old_limit"], details["new_limit"] = old, limit
 		}
-		var ag models.Agreement
-		if err := tx.DB().Select("id", "number").Take(&ag, key.AgreementID).Error; err != nil {
-			return err
-		}
-		if err := k.mailRequester(tx, req.RequesterID, map[string]any{
+		if err := k.mailRequester(tx, &d.Requester, map[string]any{
 			"KeySuffix": key.Suffix, "Quantity": req.Quantity, "Approved": approve, "Message": message,
-			"Link": k.opts.BaseURL + "/licences/" + ag.Number + "/keys",
+			"Link": k.opts.BaseURL + "/licences/" + d.Licence + "/keys",
 		}); err != nil {
 			return err
 		}
@@ -513,11 +444,7 @@ func (k *Keys) decide(ctx context.Context, op, id int64, approve bool, message s
 	})
 }
 
-func (k *Keys) mailRequester(tx *models.Tx, user int64, data map[string]any) error {
-	var u models.User
-	if err := tx.DB().Take(&u, user).Error; err != nil {
-		return err
-	}
+func (k *Keys) mailRequester(tx *models.Tx, u *models.User, data map[string]any) error {
 	if u.WorkEmail == nil || u.WorkEmailVerifiedAt == nil {
 		return nil
 	}
@@ -540,48 +467,24 @@ func (k *Keys) SetActivationCounts(ctx context.Context, op, keyID int64, used, l
 	}
 	var view *KeyView
 	err := k.store.InTx(ctx, func(tx *models.Tx) error {
-		var rows []keyRow
-		if err := keysQuery(tx.DB()).Where("k.id = ?", keyID).Scan(&rows).Error; err != nil {
+		// The key stays locked until the commit, so a limit raised by an
+		// approval meanwhile is read, not overwritten.
+		r, err := tx.KeyListingForUpdate(keyID)
+		if err != nil {
 			return err
 		}
-		if len(rows) == 0 {
-			return models.Errorf(models.CodeNotFound, "No such product key.")
-		}
-		r := rows[0]
 		if r.KeyType != models.KeyTypeMAK {
 			return models.Invalid("Only a MAK has activation counts.", models.FieldError{Field: "key", Message: "not a MAK"})
 		}
-		newUsed, newLimit := r.ActivationsUsed, r.ActivationLimit
-		if used != nil {
-			newUsed = used
+		newUsed, newLimit, err := activationCounts(r.ProductKey, used, limit)
+		if err != nil {
+			return err
 		}
-		if limit != nil {
-			newLimit = limit
-		}
-		var fields []models.FieldError
-		if newUsed != nil && *newUsed < 0 {
-			fields = append(fields, models.FieldError{Field: "activations_used", Message: "cannot be negative"})
-		}
-		if newLimit != nil && *newLimit < 0 {
-			fields = append(fields, models.FieldError{Field: "activation_limit", Message: "cannot be negative"})
-		}
-		if len(fields) == 0 && newUsed != nil && newLimit != nil && *newUsed > *newLimit {
-			fields = append(fields, models.FieldError{Field: "activations_used", Message: fmt.Sprintf("%d activations used exceed the limit of %d", *newUsed, *newLimit)})
-		}
-		if used == nil && limit == nil {
-			fields = append(fields, models.FieldError{Field: "activations_used", Message: "give activations_used, activation_limit or both"})
-		}
-		if len(fields) > 0 {
-			return models.Invalid("Check the activation counts.", fields...)
-		}
-		now := tx.Now()
 		if asOf.IsZero() {
-			asOf = now
+			asOf = tx.Now()
 		}
 		asOf = asOf.UTC()
-		if err := tx.DB().Model(&models.ProductKey{}).Where("id = ?", keyID).Updates(map[string]any{
-			"activations_used": newUsed, "activation_limit": newLimit, "activations_as_of": asOf, "updated_at": now,
-		}).Error; err != nil {
+		if err := tx.SetActivationCounts(keyID, newUsed, newLimit, asOf); err != nil {
 			return err
 		}
 		details := map[string]any{"key_id": keyID, "suffix": r.Suffix,
@@ -591,7 +494,7 @@ func (k *Keys) SetActivationCounts(ctx context.Context, op, keyID int64, used, l
 			return err
 		}
 		r.ActivationsUsed, r.ActivationLimit, r.ActivationsAsOf = newUsed, newLimit, &asOf
-		v := keyView(r)
+		v := keyView(*r)
 		view = &v
 		return nil
 	})
@@ -599,4 +502,33 @@ func (k *Keys) SetActivationCounts(ctx context.Context, op, keyID int64, used, l
 		return nil, err
 	}
 	return view, nil
+}
+
+// activationCounts returns key's counts with used and limit applied (a
+// nil one keeps the key's), or why they are not valid.
+func activationCounts(key models.ProductKey, used, limit *int64) (newUsed, newLimit *int64, err error) {
+	newUsed, newLimit = key.ActivationsUsed, key.ActivationLimit
+	if used != nil {
+		newUsed = used
+	}
+	if limit != nil {
+		newLimit = limit
+	}
+	var fields []models.FieldError
+	if newUsed != nil && *newUsed < 0 {
+		fields = append(fields, models.FieldError{Field: "activations_used", Message: "cannot be negative"})
+	}
+	if newLimit != nil && *newLimit < 0 {
+		fields = append(fields, models.FieldError{Field: "activation_limit", Message: "cannot be negative"})
+	}
+	if len(fields) == 0 && newUsed != nil && newLimit != nil && *newUsed > *newLimit {
+		fields = append(fields, models.FieldError{Field: "activations_used", Message: fmt.Sprintf("%d activations used exceed the limit of %d", *newUsed, *newLimit)})
+	}
+	if used == nil && limit == nil {
+		fields = append(fields, models.FieldError{Field: "activations_used", Message: "give activations_used, activation_limit or both"})
+	}
+	if len(fields) > 0 {
+		return nil, nil, models.Invalid("Check the activation counts.", fields...)
+	}
+	return newUsed, newLimit, nil
 }

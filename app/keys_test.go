@@ -100,7 +100,7 @@ func newKeysFixture(t *testing.T) *keysFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.keys = app.NewKeys(f.store, az, app.RequestOptions{BaseURL: "https://lsc.example", Kick: func() { f.kicks++ }})
+	f.keys = app.NewKeys(f.store, az, app.KeysOptions{BaseURL: "https://lsc.example", Kick: func() { f.kicks++ }})
 	return f
 }
 

@@ -7,19 +7,24 @@ import (
 
 	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
-	"gorm.io/gorm"
 )
+
+// OperatorsOptions configure the operator use cases.
+type OperatorsOptions struct {
+	BaseURL string // makes the links in invitations
+	Kick    func() // wakes the mail worker after a commit; may be nil
+}
 
 // Operators holds the use cases of the service center's own staff.
 type Operators struct {
 	store    *models.Store
 	authz    *authz.Authorizer
 	accounts *Accounts
-	opts     RequestOptions
+	opts     OperatorsOptions
 }
 
 // NewOperators returns the operator use cases.
-func NewOperators(store *models.Store, az *authz.Authorizer, accounts *Accounts, opts RequestOptions) *Operators {
+func NewOperators(store *models.Store, az *authz.Authorizer, accounts *Accounts, opts OperatorsOptions) *Operators {
 	return &Operators{store: store, authz: az, accounts: accounts, opts: opts}
 }
 
@@ -60,25 +65,13 @@ func (o *Operators) Unadministered(ctx context.Context, operator int64, limit in
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
-	db := o.store.DB().WithContext(ctx)
-	var ags []struct {
-		ID      int64
-		Number  string
-		Program models.Program
-		Org     string
-	}
-	err := db.Table("agreements AS ag").Select("ag.id, ag.number, ag.program, o.number AS org").
-		Joins("JOIN organizations o ON o.id = ag.organization_id").
-		Where("NOT EXISTS (SELECT 1 FROM grants g WHERE g.agreement_id = ag.id AND g.permission = ?)", models.PermAdministrator).
-		Where(`NOT EXISTS (SELECT 1 FROM inheritance_choices ic JOIN grants g ON g.user_id = ic.user_id AND g.agreement_id = ic.mbsa_id AND g.permission = ?
-		        WHERE ic.mbsa_id = ag.parent_id AND ic.inherit = ?)`, models.PermAdministrator, true).
-		Order("ag.number").Limit(limit).Scan(&ags).Error
+	ags, err := o.store.UnadministeredLicences(ctx, limit)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Unadministered, 0, len(ags))
 	for _, a := range ags {
-		failed, err := o.failed(ctx, db.Where("agreement_id = ?", a.ID))
+		failed, err := o.failed(ctx, a.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -87,18 +80,15 @@ func (o *Operators) Unadministered(ctx context.Context, operator int64, limit in
 	return out, nil
 }
 
-func (o *Operators) failed(ctx context.Context, q *gorm.DB) ([]FailedView, error) {
-	var reqs []models.AccessRequest
-	if err := q.Where("status = ?", models.RequestFailed).Order("id DESC").Limit(50).Find(&reqs).Error; err != nil {
+// failed returns the latest failed access requests for licence.
+func (o *Operators) failed(ctx context.Context, licence int64) ([]FailedView, error) {
+	reqs, err := o.store.FailedAccessRequestsOn(ctx, licence, 50)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]FailedView, 0, len(reqs))
 	for _, r := range reqs {
-		who := ""
-		if u, err := o.store.User(ctx, r.RequesterID); err == nil && u.WorkEmail != nil {
-			who = *u.WorkEmail
-		}
-		out = append(out, FailedView{ID: r.ID, Requester: who, Reason: r.FailureReason, At: r.CreatedAt.UTC().Format("2006-01-02 15:04 MST")})
+		out = append(out, FailedView{ID: r.ID, Requester: r.RequesterEmail, Reason: r.FailureReason, At: r.CreatedAt.UTC().Format("2006-01-02 15:04 MST")})
 	}
 	return out, nil
 }
@@ -154,18 +144,16 @@ func (o *Operators) Search(ctx context.Context, operator int64, q string) (*Sear
 	if len(q) < 2 {
 		return nil, models.Invalid("Search for at least two characters.", models.FieldError{Field: "q", Message: "too short"})
 	}
-	like := "%" + strings.NewReplacer("%", `\%`, "_", `\_`).Replace(strings.ToLower(q)) + "%"
-	db := o.store.DB().WithContext(ctx)
 	res := &SearchResult{Licences: []LicenceView{}, Users: []UserView{}}
-	var ags []models.Agreement
-	if err := db.Where("LOWER(number) LIKE ? OR LOWER(name) LIKE ?", like, like).Order("number").Limit(50).Find(&ags).Error; err != nil {
+	ags, err := o.store.LicencesMatching(ctx, q, 50)
+	if err != nil {
 		return nil, err
 	}
 	for _, a := range ags {
 		res.Licences = append(res.Licences, LicenceView{Number: a.Number, Program: a.Program, Name: a.Name, Starts: a.Starts.String(), Ends: a.Ends.String()})
 	}
-	var users []models.User
-	if err := db.Where("LOWER(display_name) LIKE ? OR LOWER(work_email) LIKE ?", like, like).Order("id").Limit(50).Find(&users).Error; err != nil {
+	users, err := o.store.UsersMatching(ctx, q, 50)
+	if err != nil {
 		return nil, err
 	}
 	for _, u := range users {

@@ -54,16 +54,6 @@ type RequestsOptions struct {
 	Kick        func()        // wakes the mail worker after a commit; may be nil
 }
 
-// RequestOptions configure the operator and key use cases (which once
-// shared the access requests' options).
-type RequestOptions struct {
-	BaseURL     string
-	TTL         time.Duration
-	MaxFailures int
-	LockWindow  time.Duration
-	Kick        func() // wakes the mail worker after a commit; may be nil
-}
-
 // requestsAuthz is what access requests need of authorization.
 type requestsAuthz interface {
 	Can(user, licence int64, action authz.Action) bool

@@ -89,7 +89,7 @@ func newKeysPageEnv(t *testing.T) *keysPageEnv {
 	}
 	active := func(context.Context, int64) (bool, error) { return true, nil }
 	env.testServer = newTestServer(t, Options{})
-	keys := app.NewKeys(store, az, app.RequestOptions{BaseURL: "http://lsc.example"})
+	keys := app.NewKeys(store, az, app.KeysOptions{BaseURL: "http://lsc.example"})
 	env.ui.MountKeys(env.engine.Group("/", fakeSession), keys, env.ui.LicenceGuard(az, store, active), az.IsOperator)
 	return env
 }

@@ -22,6 +22,10 @@ const (
 	CodeInternal  Code = "internal"
 )
 
+// CodeUnavailable classifies an error of something the service needs (such
+// as the file storage) that cannot be used now; trying later may work.
+const CodeUnavailable Code = "unavailable"
+
 // FieldError says what is wrong with one input field, named by its path
 // (for example "agreements[3].parent").
 type FieldError struct {

@@ -228,9 +228,9 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		Admin:     app.NewAdmin(store, az, app.AdminOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
 		Authz:     az,
 		Licences:  store,
-		Operators: app.NewOperators(store, az, accounts, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
+		Operators: app.NewOperators(store, az, accounts, app.OperatorsOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
 		Audit:     app.NewAudit(store, az),
-		Keys:      app.NewKeys(store, az, app.RequestOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
+		Keys:      app.NewKeys(store, az, app.KeysOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
 		// The page asking MBSA administrators about inheritance.
 		InheritancePage: "/inheritance",
 	}
@@ -239,7 +239,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		return fmt.Errorf("OPENLSC_STORAGE_DIR: %w", err)
 	}
 	defer storage.Close()
-	auth.Downloads = app.NewDownloads(store, az, storage, store.Keyring(), 0)
+	auth.Downloads = app.NewDownloads(store, az, app.DownloadsOptions{Storage: storage})
 	go housekeeping(ctx, sessions, requests, logger)
 
 	gin.SetMode(gin.ReleaseMode)
