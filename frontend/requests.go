@@ -12,7 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/api/httperr"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
 )
@@ -167,7 +167,7 @@ func (h requestPages) submit(c *gin.Context) {
 		v.Errors = e.Fields
 		h.ui.render(c, http.StatusUnprocessableEntity, "request_access.html", "requests", v)
 	default:
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 	}
 }
 
@@ -210,7 +210,7 @@ func (h requestPages) mine(c *gin.Context) {
 func (h requestPages) showMine(c *gin.Context, user int64, status int, errID string) {
 	views, err := h.req.Mine(c.Request.Context(), user)
 	if err != nil {
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
 	v := myRequestsView{Error: errID, Requests: requestRows(views)}
@@ -250,7 +250,7 @@ func (h requestPages) cancel(c *gin.Context) {
 	case errors.Is(err, app.ErrRequestDecided):
 		h.showMine(c, user, http.StatusConflict, "requests.error.decided")
 	default:
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 	}
 }
 
@@ -303,7 +303,7 @@ type failedDecision struct {
 func (h requestPages) showPending(c *gin.Context, admin int64, status int, notice, errID string, failed *failedDecision) {
 	views, err := h.req.Pending(c.Request.Context(), admin)
 	if err != nil {
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
 	v := pendingView{Notice: notice, Error: errID, MaxMessage: maxCommentLength}
@@ -379,6 +379,6 @@ func (h requestPages) decided(c *gin.Context, admin int64, err error, target str
 		}
 		h.showPending(c, admin, http.StatusUnprocessableEntity, "", "", failed)
 	default:
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 	}
 }
