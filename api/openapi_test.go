@@ -261,12 +261,12 @@ func TestOpenAPIRoutesExist(t *testing.T) {
 	s, err := api.New(api.Options{
 		Logger: slog.New(slog.DiscardHandler), BaseURL: base,
 		Auth: &api.Auth{
-			Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, env.acc, 365*24*time.Hour, nil), Accounts: env.acc,
-			Requests: env.req, Tokens: app.NewTokens(env.store), Admin: app.NewAdmin(env.store, env.az, opts), Authz: env.az, Licences: env.store,
-			Operators: app.NewOperators(env.store, env.az, env.acc, opts), Audit: app.NewAudit(env.store, env.az),
-			Keys:      app.NewKeys(env.store, env.az, opts),
-			Downloads: app.NewDownloads(env.store, env.az, downloadStorage, env.store.Keyring(), 0),
+			Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, env.acc, 365*24*time.Hour, nil), Tokens: app.NewTokens(env.store),
 		},
+		Accounts: env.acc, Requests: env.req, Access: &api.Access{Authz: env.az, Licences: env.store},
+		Admin: app.NewAdmin(env.store, env.az, opts), Operators: app.NewOperators(env.store, env.az, env.acc, opts),
+		Audit: app.NewAudit(env.store, env.az), Keys: app.NewKeys(env.store, env.az, opts),
+		Downloads: app.NewDownloads(env.store, env.az, downloadStorage, env.store.Keyring(), 0),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -56,9 +56,9 @@ func (u *UI) currentUser(c *gin.Context) *userView {
 func (u *UI) mountAccount(r gin.IRouter) {
 	r.GET("/signin", u.page(u.signIn))
 	r.GET("/account/work-email", u.page(u.workEmailForm))
-	r.POST("/account/work-email", u.registerWorkEmail)
+	r.POST("/account/work-email", u.limit(u.limits.WorkEmail), u.registerWorkEmail)
 	r.GET("/verify-email", u.page(u.verifyForm))
-	r.POST("/verify-email", u.verifyEmail)
+	r.POST("/verify-email", u.limit(u.limits.Verify), u.verifyEmail)
 }
 
 type signInView struct {

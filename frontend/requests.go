@@ -49,7 +49,7 @@ const maxCommentLength = 500
 func (u *UI) MountRequests(r gin.IRouter, req RequestsUseCases) {
 	h := requestPages{ui: u, req: req}
 	r.GET("/access-requests/new", u.page(h.form))
-	r.POST("/access-requests/new", h.submit)
+	r.POST("/access-requests/new", u.limit(u.limits.AccessRequests), h.submit)
 	r.GET("/access-requests", u.page(h.mine))
 	r.POST("/access-requests/:id/cancel", h.cancel)
 	r.GET("/access-requests/pending", u.page(h.pending))
