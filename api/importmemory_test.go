@@ -60,8 +60,8 @@ func peakHeap(f func()) uint64 {
 // eight times at once: uploads are decoded one at a time, so eight in
 // parallel take about the memory of one, not eight times it.
 func TestImportMemoryBounded(t *testing.T) {
-	if testing.Short() {
-		t.Skip("uploads 9 large documents")
+	if testing.Short() || raceEnabled {
+		t.Skip("uploads 9 large documents; under the race detector, slow and with memory figures that mean little")
 	}
 	env := newAuthEnv(t)
 	op := env.person("op", "operator@contoso.example") // listed in Operators

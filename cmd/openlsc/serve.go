@@ -124,9 +124,6 @@ func Open(ctx context.Context, cfg config, logs io.Writer) (m *Main, err error) 
 // Addr is the address the server listens on.
 func (m *Main) Addr() net.Addr { return m.ln.Addr() }
 
-// Handler is the server's HTTP handler.
-func (m *Main) Handler() http.Handler { return m.handler }
-
 // Close releases everything Open opened, newest first.
 func (m *Main) Close() error {
 	var errs []error
