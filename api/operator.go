@@ -74,7 +74,6 @@ func (s *Server) mountOperator(v1 gin.IRouter) {
 func (s *Server) requireOperator(c *gin.Context) {
 	user, ok := app.UserID(c.Request.Context())
 	if !ok || !s.opts.Access.Authz.IsOperator(user) {
-		c.Header("Connection", "close") // do not wait for the unread body
 		s.fail(c, app.ErrOperatorsOnly)
 		return
 	}

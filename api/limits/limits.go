@@ -137,8 +137,6 @@ func Body(routes map[string]int64, refuse func(c *gin.Context, err error)) gin.H
 			n = DefaultBody
 		}
 		if c.Request.ContentLength > n {
-			// Do not keep the connection for the rest of an unread body.
-			c.Header("Connection", "close")
 			refuse(c, &http.MaxBytesError{Limit: n})
 			c.Abort()
 			return

@@ -102,20 +102,15 @@ type useCases struct {
 // development mode, the authorization policy, the mailer and the use
 // cases, builds the HTTP handler and listens on the configured address.
 // On error, what was opened is closed again.
-func Open(ctx context.Context, cfg config, logs io.Writer) (m *Main, err error) {
-	m = &Main{Config: cfg, Logger: newLogger(cfg, logs)}
-	defer func() {
-		if err != nil {
-			_ = m.Close()
-		}
-	}()
+func Open(ctx context.Context, cfg config, logs io.Writer) (*Main, error) {
+	m := &Main{Config: cfg, Logger: newLogger(cfg, logs)}
 	m.Logger.Info("starting OpenLSC", slog.String("version", version), slog.Any("config", cfg))
 	steps := []func(context.Context) error{
 		m.openDatabase, m.loadDemo, m.loadPolicy, m.openMail, m.newUseCases, m.newHandler, m.listen,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
-			return nil, err
+			return nil, errors.Join(err, m.Close())
 		}
 	}
 	return m, nil

@@ -195,3 +195,29 @@ func mailsTo(t *testing.T, m *Main, email string) int {
 	}
 	return n
 }
+
+// TestOpenFailureReleases: when a step of Open fails (here, the address
+// is taken), what the earlier steps opened is closed and the error says
+// which setting to fix.
+func TestOpenFailureReleases(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	env := map[string]string{
+		"OPENLSC_DATABASE_URL": modelstest.URL(t),
+		"OPENLSC_STORAGE_DIR":  filepath.Join(t.TempDir(), "files"),
+		"OPENLSC_SECRET_KEY":   modelstest.Secret,
+		"OPENLSC_ADDR":         ln.Addr().String(),
+		"OPENLSC_BASE_URL":     "http://" + ln.Addr().String(),
+	}
+	cfg, err := serveConfig(runEnv{getenv: envOf(env), stderr: io.Discard}, []string{"--dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(context.Background(), cfg, io.Discard)
+	if m != nil || err == nil || !strings.Contains(err.Error(), "OPENLSC_ADDR") {
+		t.Errorf("Open on a taken address: %v, %v; want an OPENLSC_ADDR error", m, err)
+	}
+}
