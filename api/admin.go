@@ -16,7 +16,7 @@ func (s *Server) activeUser(c *gin.Context) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	active, err := s.opts.Auth.Accounts.Active(c.Request.Context(), user)
+	active, err := s.opts.Accounts.Active(c.Request.Context(), user)
 	return user, err == nil && active
 }
 
@@ -24,8 +24,8 @@ func (s *Server) activeUser(c *gin.Context) (int64, bool) {
 // /api/v1/licences/{licence}: only administrators of that licence get
 // past the guard; everyone else is told the licence does not exist.
 func (s *Server) mountAdmin(v1 gin.IRouter) {
-	a := s.opts.Auth.Admin
-	guard := authz.Guard{Authorizer: s.opts.Auth.Authz, Licences: s.opts.Auth.Licences, User: s.activeUser, Fail: s.fail}
+	a := s.opts.Admin
+	guard := s.guard()
 	lic := v1.Group("/licences/:licence", guard.Require(authz.ActManage, "licence"))
 	lic.GET("/users", func(c *gin.Context) {
 		admin, _ := app.UserID(c.Request.Context())

@@ -30,7 +30,8 @@ func auditServer(t *testing.T, env *authEnv) string {
 	audit := app.NewAudit(env.store, env.az)
 	s, err := api.New(api.Options{
 		Logger: slog.New(slog.DiscardHandler), BaseURL: base,
-		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, env.acc, 365*24*time.Hour, nil), Accounts: env.acc},
+		Auth:     &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, env.acc, 365*24*time.Hour, nil)},
+		Accounts: env.acc,
 		Routes: []func(gin.IRouter){func(r gin.IRouter) {
 			api.MountAudit(r.Group("/api/v1"), audit, env.acc.Active)
 		}},

@@ -10,26 +10,17 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/openlsc/openlsc/api/httperr"
 	"github.com/openlsc/openlsc/app"
-	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
 )
 
-// Auth is what the server needs for sign-in and sessions.
+// Auth is how requests are authenticated: browser sessions from OpenID
+// Connect sign-in, and personal access tokens.
 type Auth struct {
 	Sessions *app.Sessions
 	SignIn   *app.SignIn
-	Accounts *app.Accounts
-	Requests *app.Requests // nil leaves the access request routes out
-	Tokens   *app.Tokens   // nil leaves personal access tokens out
-	// Admin, Authz and Licences enable the licence administration routes.
-	Admin     *app.Admin
-	Authz     *authz.Authorizer
-	Licences  authz.LicenceResolver
-	Operators *app.Operators // nil leaves the operators' desk out
-	Audit     *app.Audit     // nil leaves the audit log out
-	Keys      *app.Keys      // nil leaves product keys and activation requests out
-	Downloads *app.Downloads // nil leaves downloads out
+	Tokens   *app.Tokens // nil leaves bearer tokens and the token routes out
 	// InheritancePage, when set, is where sign-in sends an MBSA
 	// administrator who has not answered the inheritance question.
 	InheritancePage string
@@ -121,7 +112,7 @@ func (s *Server) callback(c *gin.Context) {
 	}
 	SetLogAttrs(c, slog.Int64("user_id", user.ID))
 	loggerFrom(c).Info("signed in")
-	if page := s.opts.Auth.InheritancePage; page != "" && s.opts.Auth.Accounts.InheritancePending(c.Request.Context(), user.ID) {
+	if page := s.opts.Auth.InheritancePage; page != "" && s.opts.Accounts.InheritancePending(c.Request.Context(), user.ID) {
 		returnTo = page + "?return_to=" + url.QueryEscape(returnTo)
 	}
 	s.setSessionCookie(c, token)
@@ -154,7 +145,7 @@ func (s *Server) requireUser(c *gin.Context) {
 // me answers GET /api/v1/me.
 func (s *Server) me(c *gin.Context) {
 	user, _ := app.UserID(c.Request.Context())
-	view, err := s.opts.Auth.Accounts.Me(c.Request.Context(), user)
+	view, err := s.opts.Accounts.Me(c.Request.Context(), user)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -175,12 +166,14 @@ func (s *Server) signedInIdentity(c *gin.Context) (user, identity int64, ok bool
 }
 
 // decodeJSON reads the request body into v, answering 422 when it is not
-// the JSON object the route expects.
+// the JSON object the route expects and 413 when it is over its limit.
 func decodeJSON(c *gin.Context, v any) bool {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
-	dec := json.NewDecoder(c.Request.Body)
+	dec := json.NewDecoder(c.Request.Body) // limited by limits.Body
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := dec.Decode(v); httperr.TooLarge(err) {
+		WriteError(c, err)
+		return false
+	} else if err != nil {
 		WriteError(c, models.Invalid("The request body is not the JSON object this route expects: "+strings.TrimPrefix(err.Error(), "json: ")+"."))
 		return false
 	}
@@ -200,7 +193,7 @@ func (s *Server) putWorkEmail(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if err := s.opts.Auth.Accounts.RegisterWorkEmail(c.Request.Context(), user, identity, body.Email); err != nil {
+	if err := s.opts.Accounts.RegisterWorkEmail(c.Request.Context(), user, identity, body.Email); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -221,7 +214,7 @@ func (s *Server) verifyWorkEmail(c *gin.Context) {
 	if !ok {
 		return
 	}
-	email, err := s.opts.Auth.Accounts.VerifyWorkEmail(c.Request.Context(), user, identity, body.Token, body.TakeOver)
+	email, err := s.opts.Accounts.VerifyWorkEmail(c.Request.Context(), user, identity, body.Token, body.TakeOver)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -235,7 +228,7 @@ func (s *Server) verifyWorkEmail(c *gin.Context) {
 func (s *Server) mountPermissions(v1 gin.IRouter) {
 	v1.GET("/me/permissions", func(c *gin.Context) {
 		user, _ := app.UserID(c.Request.Context())
-		list, err := s.opts.Auth.Accounts.Permissions(c.Request.Context(), user)
+		list, err := s.opts.Accounts.Permissions(c.Request.Context(), user)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -244,7 +237,7 @@ func (s *Server) mountPermissions(v1 gin.IRouter) {
 	})
 	v1.GET("/me/inheritance", func(c *gin.Context) {
 		user, _ := app.UserID(c.Request.Context())
-		list, err := s.opts.Auth.Accounts.Inheritance(c.Request.Context(), user)
+		list, err := s.opts.Accounts.Inheritance(c.Request.Context(), user)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -263,7 +256,7 @@ func (s *Server) mountPermissions(v1 gin.IRouter) {
 			return
 		}
 		user, _ := app.UserID(c.Request.Context())
-		if err := s.opts.Auth.Accounts.SetInheritance(c.Request.Context(), user, c.Param("mbsa"), *body.Inherit); err != nil {
+		if err := s.opts.Accounts.SetInheritance(c.Request.Context(), user, c.Param("mbsa"), *body.Inherit); err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -271,7 +264,7 @@ func (s *Server) mountPermissions(v1 gin.IRouter) {
 	})
 	v1.DELETE("/me/permissions/:licence/:permission", func(c *gin.Context) {
 		user, _ := app.UserID(c.Request.Context())
-		err := s.opts.Auth.Accounts.DropPermission(c.Request.Context(), user, c.Param("licence"), models.Permission(c.Param("permission")))
+		err := s.opts.Accounts.DropPermission(c.Request.Context(), user, c.Param("licence"), models.Permission(c.Param("permission")))
 		if err != nil {
 			s.fail(c, err)
 			return

@@ -103,11 +103,14 @@ func newAuthEnv(t *testing.T) *authEnv {
 	gin.SetMode(gin.TestMode)
 	s, err := api.New(api.Options{
 		Logger: slog.New(slog.DiscardHandler), BaseURL: base,
-		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, accounts, 365*24*time.Hour, []*app.Provider{p}), Accounts: accounts, Requests: env.req, Tokens: app.NewTokens(env.store),
-			Admin: app.NewAdmin(env.store, az, app.AdminOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}), Authz: az, Licences: env.store,
-			Operators:       app.NewOperators(env.store, az, accounts, app.OperatorsOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
-			InheritancePage: "/inheritance",
-			Keys:            app.NewKeys(env.store, az, app.KeysOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick})},
+		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, accounts, 365*24*time.Hour, []*app.Provider{p}),
+			Tokens: app.NewTokens(env.store), InheritancePage: "/inheritance"},
+		Accounts:  accounts,
+		Requests:  env.req,
+		Access:    &api.Access{Authz: az, Licences: env.store},
+		Admin:     app.NewAdmin(env.store, az, app.AdminOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
+		Operators: app.NewOperators(env.store, az, accounts, app.OperatorsOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
+		Keys:      app.NewKeys(env.store, az, app.KeysOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -89,8 +89,9 @@ func newDownloadsEnvWith(t *testing.T, pages api.Pages, log slog.Handler) *downl
 	sessions := app.NewSessions(env.store, 30*time.Minute, 12*time.Hour)
 	s, err := api.New(api.Options{
 		Logger: slog.New(log), BaseURL: base,
-		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, env.acc, 365*24*time.Hour, nil), Accounts: env.acc,
+		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, env.acc, 365*24*time.Hour, nil),
 			Tokens: app.NewTokens(env.store)},
+		Accounts: env.acc,
 		Routes: []func(gin.IRouter){func(r gin.IRouter) {
 			api.MountDownloads(r.Group("/api/v1"), r, d, env.acc.Active, pages)
 		}},

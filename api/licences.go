@@ -12,7 +12,7 @@ import (
 // and GET /api/v1/licences/{licence} (one licence, for whoever may view it;
 // anyone else is told it does not exist).
 func (s *Server) mountLicences(v1 gin.IRouter) {
-	acc := s.opts.Auth.Accounts
+	acc := s.opts.Accounts
 	v1.GET("/licences", func(c *gin.Context) {
 		user, _ := app.UserID(c.Request.Context())
 		tree, err := acc.Tree(c.Request.Context(), user)
@@ -22,7 +22,7 @@ func (s *Server) mountLicences(v1 gin.IRouter) {
 		}
 		c.JSON(http.StatusOK, gin.H{"licences": tree})
 	})
-	guard := authz.Guard{Authorizer: s.opts.Auth.Authz, Licences: s.opts.Auth.Licences, User: s.activeUser, Fail: s.fail}
+	guard := s.guard()
 	v1.GET("/licences/:licence", guard.Require(authz.ActView, "licence"), func(c *gin.Context) {
 		user, _ := app.UserID(c.Request.Context())
 		d, err := acc.Licence(c.Request.Context(), user, authz.LicenceID(c))

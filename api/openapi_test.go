@@ -260,12 +260,12 @@ func TestOpenAPIRoutesExist(t *testing.T) {
 	s, err := api.New(api.Options{
 		Logger: slog.New(slog.DiscardHandler), BaseURL: base,
 		Auth: &api.Auth{
-			Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, env.acc, 365*24*time.Hour, nil), Accounts: env.acc,
-			Requests: env.req, Tokens: app.NewTokens(env.store), Admin: app.NewAdmin(env.store, env.az, app.AdminOptions{BaseURL: base.String()}), Authz: env.az, Licences: env.store,
-			Operators: app.NewOperators(env.store, env.az, env.acc, app.OperatorsOptions{BaseURL: base.String()}), Audit: app.NewAudit(env.store, env.az),
-			Keys:      app.NewKeys(env.store, env.az, app.KeysOptions{BaseURL: base.String()}),
-			Downloads: app.NewDownloads(env.store, env.az, app.DownloadsOptions{Storage: downloadStorage}),
+			Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, env.acc, 365*24*time.Hour, nil), Tokens: app.NewTokens(env.store),
 		},
+		Accounts: env.acc, Requests: env.req, Access: &api.Access{Authz: env.az, Licences: env.store},
+		Admin: app.NewAdmin(env.store, env.az, app.AdminOptions{BaseURL: base.String()}), Operators: app.NewOperators(env.store, env.az, env.acc, app.OperatorsOptions{BaseURL: base.String()}),
+		Audit: app.NewAudit(env.store, env.az), Keys: app.NewKeys(env.store, env.az, app.KeysOptions{BaseURL: base.String()}),
+		Downloads: app.NewDownloads(env.store, env.az, app.DownloadsOptions{Storage: downloadStorage}),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ const maxImportUpload = 64 << 20
 
 // mountOperator registers the operators' desk under /api/v1/operator.
 func (s *Server) mountOperator(v1 gin.IRouter) {
-	o := s.opts.Auth.Operators
+	o := s.opts.Operators
 	op := v1.Group("/operator")
 	op.GET("/unadministered", func(c *gin.Context) {
 		user, _ := app.UserID(c.Request.Context())
@@ -50,10 +50,11 @@ func (s *Server) mountOperator(v1 gin.IRouter) {
 		c.JSON(http.StatusOK, res)
 	})
 	// POST /api/v1/operator/import[?dry_run=true] with the JSON document
-	// as the body: the validation report (or the counts) comes back.
-	op.POST("/import", func(c *gin.Context) {
+	// as the body: the validation report (or the counts) comes back. Only
+	// an operator's body is read, one upload at a time.
+	op.POST("/import", s.requireOperator, s.oneImport, func(c *gin.Context) {
 		user, _ := app.UserID(c.Request.Context())
-		doc, err := models.DecodeImport(http.MaxBytesReader(c.Writer, c.Request.Body, maxImportUpload))
+		doc, err := models.DecodeImport(c.Request.Body)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -66,4 +67,26 @@ func (s *Server) mountOperator(v1 gin.IRouter) {
 		}
 		c.JSON(http.StatusOK, res)
 	})
+}
+
+// requireOperator answers 403, without reading the body, unless the
+// request's user is an operator.
+func (s *Server) requireOperator(c *gin.Context) {
+	user, ok := app.UserID(c.Request.Context())
+	if !ok || !s.opts.Access.Authz.IsOperator(user) {
+		s.fail(c, app.ErrOperatorsOnly)
+		return
+	}
+	c.Next()
+}
+
+// oneImport waits until no other import upload is being read and decoded.
+func (s *Server) oneImport(c *gin.Context) {
+	select {
+	case s.imports <- struct{}{}:
+		defer func() { <-s.imports }()
+		c.Next()
+	case <-c.Request.Context().Done():
+		c.Abort()
+	}
 }

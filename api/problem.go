@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/openlsc/openlsc/api/httperr"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
 )
@@ -20,35 +21,20 @@ type Problem struct {
 	RequestID string              `json:"request_id,omitempty"`
 }
 
-// StatusOf maps an error code to its HTTP status.
-func StatusOf(code models.Code) int {
-	switch code {
-	case models.CodeInvalid:
-		return http.StatusUnprocessableEntity
-	case models.CodeNotFound:
-		return http.StatusNotFound
-	case models.CodeConflict:
-		return http.StatusConflict
-	case models.CodeForbidden:
-		return http.StatusForbidden
-	case models.CodeTooMany:
-		return http.StatusTooManyRequests
-	case models.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+// StatusOf maps an error code to its HTTP status (see httperr, where the
+// mapping lives).
+func StatusOf(code models.Code) int { return httperr.StatusOf(code) }
 
 // WriteError answers with err as application/problem+json. Internal errors
 // are logged with the request id and answered with a generic message.
 func WriteError(c *gin.Context, err error) {
 	code := models.ErrorCode(err)
-	status := StatusOf(code)
+	status := httperr.Status(err)
 	p := Problem{
 		Type:      "about:blank",
 		Title:     http.StatusText(status),
 		Status:    status,
-		Detail:    models.ErrorMessage(err),
+		Detail:    httperr.Message(err),
 		RequestID: RequestID(c),
 	}
 	var e *models.Error

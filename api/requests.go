@@ -12,8 +12,8 @@ import (
 // mountRequests registers the access request routes on the signed-in
 // /api/v1 group.
 func (s *Server) mountRequests(v1 gin.IRouter) {
-	r := s.opts.Auth.Requests
-	v1.POST("/access-requests", func(c *gin.Context) {
+	r := s.opts.Requests
+	v1.POST("/access-requests", s.rateLimit(s.limits.AccessRequests), func(c *gin.Context) {
 		var in app.RequestInput
 		if !decodeJSON(c, &in) {
 			return

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/openlsc/openlsc/api/httperr"
+	"github.com/openlsc/openlsc/api/limits"
+	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,7 +35,8 @@ type Pages interface {
 	Error(c *gin.Context, status int, err error)
 }
 
-// Options configure New.
+// Options configure New. Each use case enables its group of routes; a nil
+// one leaves its routes out.
 type Options struct {
 	Health         Health
 	Pages          Pages
@@ -41,14 +45,41 @@ type Options struct {
 	TrustedProxies []string
 	// Registry collects the metrics served at /metrics; a new one when nil.
 	Registry *prometheus.Registry
-	// Auth enables sign-in, sessions and the signed-in API; nil disables them.
-	Auth *Auth
 	// Mounts serves other handlers under path prefixes (such as the
 	// development OpenID provider under /dev/oidc); each gets the full path.
 	Mounts map[string]http.Handler
 	// Routes registers more routes (such as the development mailbox pages)
 	// behind the same middleware.
 	Routes []func(gin.IRouter)
+	// BodyLimits sets the request body limit of routes that need another
+	// than limits.DefaultBody, by "METHOD /route/:pattern".
+	BodyLimits map[string]int64
+	// Limits are the rate limits, shared with the web pages;
+	// limits.Defaults() when nil.
+	Limits *limits.Set
+
+	// Auth enables sign-in, sessions and the signed-in API under /api/v1;
+	// nil disables them and every use case below.
+	Auth *Auth
+	// Accounts serves the signed-in user's own account (/api/v1/me…) and
+	// licence tree; required with Auth.
+	Accounts *app.Accounts
+	// Access decides who may do what on which licence. It enables
+	// GET /api/v1/licences/{licence}; Admin, Operators and Keys need it.
+	Access    *Access
+	Requests  *app.Requests  // access requests
+	Admin     *app.Admin     // licence administration
+	Operators *app.Operators // the operators' desk
+	Audit     *app.Audit     // the audit log
+	Keys      *app.Keys      // product keys and activation requests
+	Downloads *app.Downloads // downloads
+}
+
+// Access is the authorization policy and how licence ids in paths are
+// resolved, for the routes that guard a licence.
+type Access struct {
+	Authz    *authz.Authorizer
+	Licences authz.LicenceResolver
 }
 
 // Server is OpenLSC's HTTP handler.
@@ -56,6 +87,10 @@ type Server struct {
 	handler http.Handler
 	engine  *gin.Engine
 	opts    Options
+	limits  *limits.Set
+	// imports admits one import upload at a time, bounding the memory
+	// that decoding them takes.
+	imports chan struct{}
 }
 
 // New builds the HTTP handler with its middleware and routes.
@@ -63,84 +98,24 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Registry == nil {
-		opts.Registry = prometheus.NewRegistry()
-		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if opts.Auth != nil && opts.Accounts == nil {
+		return nil, errors.New("api: Options.Auth needs Options.Accounts")
 	}
-	metrics, err := newHTTPMetrics(opts.Registry)
-	if err != nil {
-		return nil, err
+	if opts.Access == nil && (opts.Admin != nil || opts.Operators != nil || opts.Keys != nil) {
+		return nil, errors.New("api: Options.Admin, Operators and Keys need Options.Access")
+	}
+	s := &Server{opts: opts, limits: opts.Limits, imports: make(chan struct{}, 1)}
+	if s.limits == nil {
+		s.limits = limits.Defaults()
 	}
 	e := gin.New()
-	e.HandleMethodNotAllowed = true
-	e.ContextWithFallback = true
-	// gin trusts every proxy unless told otherwise; an empty list trusts none.
-	if err := e.SetTrustedProxies(opts.TrustedProxies); err != nil {
+	s.engine = e
+	if err := s.useMiddleware(e); err != nil {
 		return nil, err
 	}
-	s := &Server{engine: e, opts: opts}
-	e.Use(requestContext(opts.Logger), securityHeaders(opts.BaseURL != nil && opts.BaseURL.Scheme == "https"),
-		metrics.middleware, recovery(s.fail))
-
-	e.GET("/healthz", func(c *gin.Context) {
-		c.Header("Cache-Control", "no-store")
-		c.JSON(http.StatusOK, gin.H{"status": "ok"})
-	})
-	e.GET("/readyz", s.ready)
-	e.GET("/api/openapi.json", ServeOpenAPI)
-	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
-
-	e.NoRoute(func(c *gin.Context) {
-		s.fail(c, models.Errorf(models.CodeNotFound, "There is nothing at %s.", c.Request.URL.Path))
-	})
-	e.NoMethod(func(c *gin.Context) {
-		if isAPI(c) {
-			writeProblem(c, Problem{Type: "about:blank", Title: http.StatusText(http.StatusMethodNotAllowed),
-				Status: http.StatusMethodNotAllowed, Detail: "This method is not allowed here.", RequestID: RequestID(c)})
-			return
-		}
-		s.opts.Pages.Error(c, http.StatusMethodNotAllowed, models.Errorf(models.CodeInvalid, "This method is not allowed here."))
-	})
+	s.mountProbes(e)
 	if opts.Auth != nil {
-		e.Use(s.loadSession)
-		if opts.Auth.Tokens != nil {
-			e.Use(s.bearer)
-		}
-		signIn := newLimiter(3*time.Second, 20) // per client address
-		e.GET("/auth/login", s.rateLimit(signIn), s.login)
-		e.GET("/auth/callback", s.rateLimit(signIn), s.callback)
-		e.POST("/auth/logout", s.logout)
-		v1 := e.Group("/api/v1", s.requireUser)
-		v1.GET("/me", s.me)
-		register := newLimiter(10*time.Minute, 5) // confirmation mails per address
-		verify := newLimiter(3*time.Second, 20)
-		v1.PUT("/me/work-email", s.rateLimit(register), s.putWorkEmail)
-		v1.POST("/me/work-email/verify", s.rateLimit(verify), s.verifyWorkEmail)
-		s.mountPermissions(v1)
-		if opts.Auth.Requests != nil {
-			s.mountRequests(v1)
-		}
-		if opts.Auth.Tokens != nil {
-			s.mountTokens(v1)
-		}
-		if opts.Auth.Admin != nil {
-			s.mountAdmin(v1)
-		}
-		if opts.Auth.Authz != nil {
-			s.mountLicences(v1)
-		}
-		if opts.Auth.Operators != nil {
-			s.mountOperator(v1)
-		}
-		if opts.Auth.Audit != nil {
-			MountAudit(v1, opts.Auth.Audit, opts.Auth.Accounts.Active)
-		}
-		if opts.Auth.Downloads != nil {
-			MountDownloads(v1, e, opts.Auth.Downloads, opts.Auth.Accounts.Active, opts.Pages)
-		}
-		if opts.Auth.Keys != nil {
-			MountKeys(v1, opts.Auth.Keys, authz.Guard{Authorizer: opts.Auth.Authz, Licences: opts.Auth.Licences, User: s.activeUser, Fail: s.fail})
-		}
+		s.mountSignedIn(e)
 	}
 	for prefix, h := range opts.Mounts {
 		e.Any(prefix+"/*path", gin.WrapH(h))
@@ -155,6 +130,103 @@ func New(opts Options) (*Server, error) {
 	// request is refused before any handler runs.
 	s.handler = http.NewCrossOriginProtection().Handler(e)
 	return s, nil
+}
+
+// useMiddleware sets up e with the middleware every request passes.
+func (s *Server) useMiddleware(e *gin.Engine) error {
+	opts := s.opts
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		s.opts.Registry = opts.Registry
+	}
+	metrics, err := newHTTPMetrics(opts.Registry)
+	if err != nil {
+		return err
+	}
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	// gin trusts every proxy unless told otherwise; an empty list trusts none.
+	if err := e.SetTrustedProxies(opts.TrustedProxies); err != nil {
+		return err
+	}
+	bodies := map[string]int64{"POST /api/v1/operator/import": maxImportUpload}
+	for route, n := range opts.BodyLimits {
+		bodies[route] = n
+	}
+	e.Use(requestContext(opts.Logger), securityHeaders(opts.BaseURL != nil && opts.BaseURL.Scheme == "https"),
+		metrics.middleware, recovery(s.fail), limits.Body(bodies, s.fail))
+	e.NoRoute(func(c *gin.Context) {
+		s.fail(c, models.Errorf(models.CodeNotFound, "There is nothing at %s.", c.Request.URL.Path))
+	})
+	e.NoMethod(func(c *gin.Context) {
+		if isAPI(c) {
+			writeProblem(c, Problem{Type: "about:blank", Title: http.StatusText(http.StatusMethodNotAllowed),
+				Status: http.StatusMethodNotAllowed, Detail: "This method is not allowed here.", RequestID: RequestID(c)})
+			return
+		}
+		s.opts.Pages.Error(c, http.StatusMethodNotAllowed, models.Errorf(models.CodeInvalid, "This method is not allowed here."))
+	})
+	return nil
+}
+
+// mountProbes registers the health, readiness, OpenAPI and metrics routes.
+func (s *Server) mountProbes(e *gin.Engine) {
+	e.GET("/healthz", func(c *gin.Context) {
+		c.Header("Cache-Control", "no-store")
+		c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	})
+	e.GET("/readyz", s.ready)
+	e.GET("/api/openapi.json", ServeOpenAPI)
+	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{})))
+}
+
+// mountSignedIn registers sign-in, the session and token middleware, and
+// the /api/v1 routes of every use case given.
+func (s *Server) mountSignedIn(e *gin.Engine) {
+	o := s.opts
+	e.Use(s.loadSession)
+	if o.Auth.Tokens != nil {
+		e.Use(s.bearer)
+	}
+	e.GET("/auth/login", s.rateLimit(s.limits.SignIn), s.login)
+	e.GET("/auth/callback", s.rateLimit(s.limits.SignIn), s.callback)
+	e.POST("/auth/logout", s.logout)
+	v1 := e.Group("/api/v1", s.requireUser)
+	v1.GET("/me", s.me)
+	v1.PUT("/me/work-email", s.rateLimit(s.limits.WorkEmail), s.putWorkEmail)
+	v1.POST("/me/work-email/verify", s.rateLimit(s.limits.Verify), s.verifyWorkEmail)
+	s.mountPermissions(v1)
+	if o.Auth.Tokens != nil {
+		s.mountTokens(v1)
+	}
+	if o.Requests != nil {
+		s.mountRequests(v1)
+	}
+	if o.Access != nil {
+		s.mountLicences(v1)
+	}
+	if o.Admin != nil {
+		s.mountAdmin(v1)
+	}
+	if o.Operators != nil {
+		s.mountOperator(v1)
+	}
+	if o.Audit != nil {
+		MountAudit(v1, o.Audit, o.Accounts.Active)
+	}
+	if o.Downloads != nil {
+		MountDownloads(v1, e, o.Downloads, o.Accounts.Active, o.Pages)
+	}
+	if o.Keys != nil {
+		MountKeys(v1, o.Keys, s.guard())
+	}
+}
+
+// guard lets through, on licence routes, the active users holding a
+// permission on the licence.
+func (s *Server) guard() authz.Guard {
+	return authz.Guard{Authorizer: s.opts.Access.Authz, Licences: s.opts.Access.Licences, User: s.activeUser, Fail: s.fail}
 }
 
 // ServeHTTP serves a request.
@@ -172,7 +244,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 		c.Abort()
 		return
 	}
-	s.opts.Pages.Error(c, StatusOf(code), err)
+	s.opts.Pages.Error(c, httperr.Status(err), err)
 	c.Abort()
 }
 

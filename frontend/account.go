@@ -8,7 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/api/httperr"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
 )
@@ -56,9 +56,9 @@ func (u *UI) currentUser(c *gin.Context) *userView {
 func (u *UI) mountAccount(r gin.IRouter) {
 	r.GET("/signin", u.page(u.signIn))
 	r.GET("/account/work-email", u.page(u.workEmailForm))
-	r.POST("/account/work-email", u.registerWorkEmail)
+	r.POST("/account/work-email", u.limit(u.limits.WorkEmail), u.registerWorkEmail)
 	r.GET("/verify-email", u.page(u.verifyForm))
-	r.POST("/verify-email", u.verifyEmail)
+	r.POST("/verify-email", u.limit(u.limits.Verify), u.verifyEmail)
 }
 
 type signInView struct {
@@ -132,7 +132,7 @@ func (u *UI) registerWorkEmail(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		u.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		u.Error(c, httperr.Status(err), err)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/account/work-email?sent=1")
@@ -165,7 +165,7 @@ func (u *UI) verifyEmail(c *gin.Context) {
 	case errors.Is(err, app.ErrEmailTaken):
 		u.render(c, http.StatusConflict, "verify.html", "account", verifyView{Token: token, Conflict: true})
 	case err != nil:
-		u.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		u.Error(c, httperr.Status(err), err)
 	case u.inheritancePage != "" && u.accounts.InheritancePending(c.Request.Context(), user):
 		// Now an MBSA administrator: ask about inheritance first.
 		c.Redirect(http.StatusSeeOther, u.inheritancePage+"?return_to=/licences")

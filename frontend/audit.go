@@ -12,7 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/api/httperr"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
 )
@@ -109,7 +109,7 @@ func (h auditPage) show(c *gin.Context) {
 		h.ui.render(c, http.StatusUnprocessableEntity, "audit.html", "audit", v)
 		return
 	case err != nil:
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
 	for _, ev := range page.Events {

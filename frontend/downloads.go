@@ -14,9 +14,8 @@ import (
 	"golang.org/x/text/language/display"
 	"golang.org/x/text/message"
 
-	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/api/httperr"
 	"github.com/openlsc/openlsc/app"
-	"github.com/openlsc/openlsc/models"
 )
 
 // DownloadsUseCases is what the downloads page asks of the application
@@ -100,7 +99,7 @@ func (h downloadsPage) show(c *gin.Context) {
 		h.ui.render(c, http.StatusForbidden, "downloads.html", "downloads", v)
 		return
 	case err != nil:
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
 	lang := h.ui.i18n.negotiate(c.Request)
@@ -158,7 +157,7 @@ func (h downloadsPage) link(c *gin.Context) {
 	}
 	url, _, err := h.d.Link(c.Request.Context(), user, id)
 	if err != nil {
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
 	c.Header("Cache-Control", "no-store")

@@ -26,6 +26,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/text/language"
 
+	"github.com/openlsc/openlsc/api/limits"
+	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
 )
 
@@ -51,6 +53,9 @@ type Options struct {
 	Logger          *slog.Logger // receives errors; slog.Default() when nil
 	Dev             bool         // development mode: show a visible "development mode" banner
 	Version         string       // build version shown in the footer
+	// Limits are the rate limits of the forms, shared with the API routes
+	// that do the same; limits.Defaults() when nil.
+	Limits *limits.Set
 }
 
 // UI is the set of server-rendered pages. It is safe for concurrent use.
@@ -62,6 +67,7 @@ type UI struct {
 	logger          *slog.Logger
 	dev             bool
 	version         string
+	limits          *limits.Set
 
 	assets *assets
 	i18n   *translations
@@ -88,6 +94,10 @@ func New(opts Options) (*UI, error) {
 		logger:          opts.Logger,
 		dev:             opts.Dev,
 		version:         opts.Version,
+		limits:          opts.Limits,
+	}
+	if u.limits == nil {
+		u.limits = limits.Defaults()
 	}
 	if u.logger == nil {
 		u.logger = slog.Default()
@@ -103,6 +113,28 @@ func New(opts Options) (*UI, error) {
 		return nil, fmt.Errorf("frontend: %w", err)
 	}
 	return u, nil
+}
+
+// BodyLimits are the request body limits of the pages that take more than
+// limits.DefaultBody, by "METHOD /route".
+func (u *UI) BodyLimits() map[string]int64 {
+	return map[string]int64{"POST /operator/import": maxImportRequest}
+}
+
+// limit refuses with a 429 page and Retry-After a form post over l's limit
+// for its client address or signed-in account. The API routes that do the
+// same thing draw on the same limiter.
+func (u *UI) limit(l *limits.Limiter) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		user, signedIn := app.UserID(c.Request.Context())
+		if ok, wait := l.Allow(limits.Keys(c, user, signedIn)...); !ok {
+			limits.RetryAfter(c, wait)
+			u.Error(c, http.StatusTooManyRequests, models.Errorf(models.CodeTooMany, "Too many attempts. Wait a while and try again."))
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
 }
 
 // parsePages parses every page template in fsys together with the layout,

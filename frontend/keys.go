@@ -12,7 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/api/httperr"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
@@ -113,7 +113,7 @@ func (h keysPage) fail(c *gin.Context, err error) {
 		h.ui.errorPage(c, http.StatusNotFound, "users.no_such_licence")
 		return
 	}
-	h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+	h.ui.Error(c, httperr.Status(err), err)
 }
 
 // load fills in the keys and the user's requests of the licence.

@@ -6,10 +6,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/api/httperr"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/authz"
-	"github.com/openlsc/openlsc/models"
 )
 
 // LicenceViews is what the licence pages ask of the application.
@@ -30,7 +29,7 @@ func (u *UI) MountLicences(r gin.IRouter, views LicenceViews, guard authz.Guard)
 		}
 		tree, err := views.Tree(c.Request.Context(), user)
 		if err != nil {
-			u.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+			u.Error(c, httperr.Status(err), err)
 			return
 		}
 		u.render(c, http.StatusOK, "licences.html", "licences", tree)
@@ -40,13 +39,13 @@ func (u *UI) MountLicences(r gin.IRouter, views LicenceViews, guard authz.Guard)
 			u.signedIn(c) // sends the browser to sign in
 			return
 		}
-		u.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		u.Error(c, httperr.Status(err), err)
 	}
 	r.GET("/licences/:licence", guard.Require(authz.ActView, "licence"), u.page(func(c *gin.Context) {
 		user, _ := app.UserID(c.Request.Context())
 		d, err := views.Licence(c.Request.Context(), user, authz.LicenceID(c))
 		if err != nil {
-			u.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+			u.Error(c, httperr.Status(err), err)
 			return
 		}
 		u.render(c, http.StatusOK, "licence.html", "licences", d)

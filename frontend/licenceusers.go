@@ -13,7 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/api/httperr"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
@@ -96,7 +96,7 @@ func (u *UI) guardFail(c *gin.Context, err error) {
 	case errors.Is(err, authz.ErrNoSuchLicence):
 		u.errorPage(c, http.StatusNotFound, "users.no_such_licence")
 	default:
-		u.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		u.Error(c, httperr.Status(err), err)
 	}
 }
 
@@ -278,7 +278,7 @@ func (h usersPage) renderPage(c *gin.Context, status int, v usersView) {
 	admin, _ := app.UserID(ctx)
 	list, err := h.admin.Users(ctx, admin, licence)
 	if err != nil {
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
 	for _, lu := range list {
@@ -487,7 +487,7 @@ func (h usersPage) resend(c *gin.Context) {
 // refused shows the page again with why a change was refused, with the
 // status of the error; server errors get the error page.
 func (h usersPage) refused(c *gin.Context, err error, v usersView) {
-	status := api.StatusOf(models.ErrorCode(err))
+	status := httperr.Status(err)
 	if status >= 500 {
 		h.ui.Error(c, status, err)
 		return

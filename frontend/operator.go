@@ -17,7 +17,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/api/httperr"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
 )
@@ -148,7 +148,7 @@ func (h operatorPage) renderDesk(c *gin.Context, status int, v operatorView) {
 				status = http.StatusUnprocessableEntity
 			}
 		case err != nil:
-			h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+			h.ui.Error(c, httperr.Status(err), err)
 			return
 		default:
 			v.Result = res
@@ -156,7 +156,7 @@ func (h operatorPage) renderDesk(c *gin.Context, status int, v operatorView) {
 	}
 	list, err := h.ops.Unadministered(ctx, user, 0)
 	if err != nil {
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
 	for _, un := range list {
@@ -182,7 +182,7 @@ func (h operatorPage) appoint(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/operator?"+q.Encode())
 		return
 	}
-	status := api.StatusOf(models.ErrorCode(err))
+	status := httperr.Status(err)
 	if status >= 500 {
 		h.ui.Error(c, status, err)
 		return
@@ -368,7 +368,7 @@ func (h operatorPage) importDocument(c *gin.Context) {
 		h.ui.render(c, http.StatusUnprocessableEntity, "operator_import.html", "operator", v)
 		return
 	case err != nil:
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
 	v.Report = reportOf(res)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/api/httperr"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
@@ -91,7 +91,7 @@ func (h permissionPages) list(c *gin.Context) {
 func (h permissionPages) show(c *gin.Context, user int64, status int, errID string) {
 	perms, err := h.acc.Permissions(c.Request.Context(), user)
 	if err != nil {
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
 	v := permissionsView{
@@ -125,7 +125,7 @@ func (h permissionPages) remove(c *gin.Context) {
 	case models.ErrorCode(err) == models.CodeNotFound:
 		h.show(c, user, http.StatusNotFound, "permissions.error.not_found")
 	default:
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 	}
 }
 
@@ -168,7 +168,7 @@ func (h permissionPages) inheritance(c *gin.Context) {
 func (h permissionPages) showInheritance(c *gin.Context, user int64, status int, errID string) {
 	list, err := h.acc.Inheritance(c.Request.Context(), user)
 	if err != nil {
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
 	all := c.Query("all") == "1" || c.PostForm("all") == "1"
@@ -216,7 +216,7 @@ func (h permissionPages) setInheritance(c *gin.Context) {
 		h.showInheritance(c, user, http.StatusNotFound, "inheritance.error.not_found")
 		return
 	default:
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
 	returnTo := app.LocalPath(c.PostForm("return_to"))

@@ -5,8 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/openlsc/openlsc/api"
-	"github.com/openlsc/openlsc/models"
+	"github.com/openlsc/openlsc/api/httperr"
 )
 
 // MountPreferences registers GET /preferences (Settings → Preferences):
@@ -40,7 +39,7 @@ func (h preferencePages) show(c *gin.Context) {
 	}
 	list, err := h.acc.Inheritance(c.Request.Context(), user)
 	if err != nil {
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
 	v := preferencesView{

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/api/httperr"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
 )
@@ -49,7 +49,7 @@ const maxCommentLength = 500
 func (u *UI) MountRequests(r gin.IRouter, req RequestsUseCases) {
 	h := requestPages{ui: u, req: req}
 	r.GET("/access-requests/new", u.page(h.form))
-	r.POST("/access-requests/new", h.submit)
+	r.POST("/access-requests/new", u.limit(u.limits.AccessRequests), h.submit)
 	r.GET("/access-requests", u.page(h.mine))
 	r.POST("/access-requests/:id/cancel", h.cancel)
 	r.GET("/access-requests/pending", u.page(h.pending))
@@ -168,7 +168,7 @@ func (h requestPages) submit(c *gin.Context) {
 		v.Errors = e.Fields
 		h.ui.render(c, http.StatusUnprocessableEntity, "request_access.html", "requests", v)
 	default:
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 	}
 }
 
@@ -211,7 +211,7 @@ func (h requestPages) mine(c *gin.Context) {
 func (h requestPages) showMine(c *gin.Context, user int64, status int, errID string) {
 	views, err := h.req.Mine(c.Request.Context(), user)
 	if err != nil {
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
 	v := myRequestsView{Error: errID, Requests: requestRows(views)}
@@ -251,7 +251,7 @@ func (h requestPages) cancel(c *gin.Context) {
 	case errors.Is(err, app.ErrRequestDecided):
 		h.showMine(c, user, http.StatusConflict, "requests.error.decided")
 	default:
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 	}
 }
 
@@ -304,7 +304,7 @@ type failedDecision struct {
 func (h requestPages) showPending(c *gin.Context, admin int64, status int, notice, errID string, failed *failedDecision) {
 	views, err := h.req.Pending(c.Request.Context(), admin)
 	if err != nil {
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
 	v := pendingView{Notice: notice, Error: errID, MaxMessage: maxCommentLength}
@@ -380,6 +380,6 @@ func (h requestPages) decided(c *gin.Context, admin int64, err error, target str
 		}
 		h.showPending(c, admin, http.StatusUnprocessableEntity, "", "", failed)
 	default:
-		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
+		h.ui.Error(c, httperr.Status(err), err)
 	}
 }

@@ -129,6 +129,17 @@ func loadConfig(getenv func(string) string, dev bool) (config, error) {
 		problems = append(problems, fmt.Sprintf("OPENLSC_SECRET_KEY has %d characters: it needs at least %d (e.g. `openssl rand -base64 48`)", len(c.SecretKey), models.MinSecretLength))
 	}
 
+	problems = append(problems, c.loadOperations(getenv, get)...)
+	problems = append(problems, c.loadSignIn(getenv, get)...)
+	if len(problems) > 0 {
+		return c, problems
+	}
+	return c, nil
+}
+
+// loadOperations reads the trusted proxies, logging and shutdown settings.
+func (c *config) loadOperations(getenv func(string) string, get func(name, def string) string) configError {
+	var problems configError
 	if v := get("OPENLSC_TRUSTED_PROXIES", ""); v != "" {
 		for _, p := range strings.Split(v, ",") {
 			p = strings.TrimSpace(p)
@@ -159,11 +170,7 @@ func loadConfig(getenv func(string) string, dev bool) (config, error) {
 			c.ShutdownTimeout = d
 		}
 	}
-	problems = append(problems, c.loadSignIn(getenv, get)...)
-	if len(problems) > 0 {
-		return c, problems
-	}
-	return c, nil
+	return problems
 }
 
 // loadSignIn reads the OpenID provider, session, mail and dormancy settings.
@@ -190,6 +197,33 @@ func (c *config) loadSignIn(getenv func(string) string, get func(name, def strin
 		problems = append(problems, "OPENLSC_SESSION_IDLE is longer than OPENLSC_SESSION_MAX: make the idle timeout the shorter one")
 	}
 
+	problems = append(problems, c.loadProviders(getenv, get)...)
+	for _, e := range strings.Split(get("OPENLSC_OPERATORS", ""), ",") {
+		if e = strings.TrimSpace(e); e == "" {
+			continue
+		}
+		if _, err := app.ValidateEmail(e); err != nil {
+			problems = append(problems, fmt.Sprintf("OPENLSC_OPERATORS: %q is not an email address; list operators' work emails separated by commas", e))
+			continue
+		}
+		c.Operators = append(c.Operators, e)
+	}
+	c.SMTPURL = getenv("OPENLSC_SMTP_URL")
+	c.MailFrom = get("OPENLSC_MAIL_FROM", "")
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || u.Scheme != "smtp" || u.Hostname() == "" {
+			problems = append(problems, "OPENLSC_SMTP_URL: write it as smtp://user:password@host:port?tls=none|starttls|tls")
+		}
+	}
+	if c.MailFrom == "" && (c.Dev || c.SMTPURL == "") {
+		c.MailFrom = "OpenLSC <no-reply@" + c.BaseURL.Hostname() + ">"
+	}
+	return problems
+}
+
+// loadProviders reads the OpenID providers users sign in with.
+func (c *config) loadProviders(getenv func(string) string, get func(name, def string) string) configError {
+	var problems configError
 	if issuer := get("OPENLSC_OIDC_ISSUER", ""); issuer != "" {
 		c.Providers = append(c.Providers, app.ProviderConfig{
 			Name: get("OPENLSC_OIDC_NAME", "sso"), Label: get("OPENLSC_OIDC_LABEL", "Single sign-on"),
@@ -224,27 +258,6 @@ func (c *config) loadSignIn(getenv func(string) string, get func(name, def strin
 		if p.Label == "" {
 			c.Providers[i].Label = p.Name
 		}
-	}
-
-	for _, e := range strings.Split(get("OPENLSC_OPERATORS", ""), ",") {
-		if e = strings.TrimSpace(e); e == "" {
-			continue
-		}
-		if _, err := app.ValidateEmail(e); err != nil {
-			problems = append(problems, fmt.Sprintf("OPENLSC_OPERATORS: %q is not an email address; list operators' work emails separated by commas", e))
-			continue
-		}
-		c.Operators = append(c.Operators, e)
-	}
-	c.SMTPURL = getenv("OPENLSC_SMTP_URL")
-	c.MailFrom = get("OPENLSC_MAIL_FROM", "")
-	if c.SMTPURL != "" {
-		if u, err := url.Parse(c.SMTPURL); err != nil || u.Scheme != "smtp" || u.Hostname() == "" {
-			problems = append(problems, "OPENLSC_SMTP_URL: write it as smtp://user:password@host:port?tls=none|starttls|tls")
-		}
-	}
-	if c.MailFrom == "" && (c.Dev || c.SMTPURL == "") {
-		c.MailFrom = "OpenLSC <no-reply@" + c.BaseURL.Hostname() + ">"
 	}
 	return problems
 }

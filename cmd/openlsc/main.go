@@ -18,12 +18,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gin-gonic/gin"
-	"github.com/openlsc/openlsc/api"
 	"github.com/openlsc/openlsc/api/devoidc"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/authz"
-	"github.com/openlsc/openlsc/frontend"
 	"github.com/openlsc/openlsc/mail"
 	"github.com/openlsc/openlsc/models"
 	"github.com/openlsc/openlsc/models/demo"
@@ -108,26 +105,34 @@ func setup(ctx context.Context, env runEnv, dev bool) (config, *slog.Logger, *mo
 		return cfg, nil, nil, err
 	}
 	logger := newLogger(cfg, env.stderr)
+	store, err := openDatabase(ctx, &cfg, logger)
+	return cfg, logger, store, err
+}
+
+// openDatabase opens and migrates the database of cfg, making up the
+// development secret key when cfg has none and may.
+func openDatabase(ctx context.Context, cfg *config, logger *slog.Logger) (*models.Store, error) {
+	var err error
 	if cfg.SecretKey == "" {
-		if cfg.SecretKey, err = devSecret(cfg); err != nil {
-			return cfg, nil, nil, err
+		if cfg.SecretKey, err = devSecret(*cfg); err != nil {
+			return nil, err
 		}
 	}
 	keys, err := models.NewKeyring(cfg.SecretKey)
 	if err != nil {
-		return cfg, nil, nil, fmt.Errorf("OPENLSC_SECRET_KEY: %w", err)
+		return nil, fmt.Errorf("OPENLSC_SECRET_KEY: %w", err)
 	}
 	store, err := models.Open(ctx, cfg.DatabaseURL, models.Options{Keyring: keys})
 	if err != nil {
-		return cfg, nil, nil, fmt.Errorf("OPENLSC_DATABASE_URL: %w", err)
+		return nil, fmt.Errorf("OPENLSC_DATABASE_URL: %w", err)
 	}
 	v, err := store.Migrate(ctx)
 	if err != nil {
 		_ = store.Close()
-		return cfg, nil, nil, err
+		return nil, err
 	}
 	logger.Debug("database ready", slog.String("dialect", store.Dialect()), slog.Int64("schema_version", v))
-	return cfg, logger, store, nil
+	return store, nil
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {
@@ -136,194 +141,6 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-func serve(ctx context.Context, env runEnv, args []string) error {
-	fs := newFlagSet("serve", env)
-	dev := fs.Bool("dev", false, "development mode: demo data, built-in OpenID provider and mailbox")
-	addr := fs.String("addr", "", "listen address (overrides OPENLSC_ADDR)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	// Check everything the server needs before touching the database.
-	cfg, err := loadConfig(env.getenv, *dev)
-	if err == nil {
-		err = cfg.checkServe()
-	}
-	if err != nil {
-		return err
-	}
-	cfg, logger, store, err := setup(ctx, env, *dev)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if *addr != "" {
-		cfg.Addr = *addr
-	}
-	logger.Info("starting OpenLSC", slog.String("version", version), slog.Any("config", cfg))
-	if cfg.Dev {
-		logger.Warn("development mode is on: demo data and development sign-in are enabled; never use it in production")
-		imported, err := demo.Load(ctx, store, cfg.StorageDir)
-		if err != nil {
-			return fmt.Errorf("load the demo data: %w", err)
-		}
-		if imported {
-			logger.Info("demo data loaded")
-		}
-	}
-
-	listen := ""
-	if store.Dialect() == models.DialectPostgres {
-		listen = cfg.DatabaseURL // other instances' policy changes arrive by NOTIFY
-	}
-	start := time.Now()
-	az, err := authz.New(ctx, store, authz.Options{Logger: logger, ListenURL: listen})
-	if err != nil {
-		return err
-	}
-	defer az.Close()
-	logger.Info("authorization policy loaded", slog.Duration("took", time.Since(start)))
-
-	sessions := app.NewSessions(store, cfg.SessionIdle, cfg.SessionMax)
-	callback := cfg.BaseURL.String() + "/auth/callback"
-	var providers []*app.Provider
-	mounts := map[string]http.Handler{}
-	if cfg.Dev {
-		p, h, err := devProvider(cfg, logger)
-		if err != nil {
-			return err
-		}
-		providers = append(providers, app.NewProvider(p, callback, nil))
-		mounts[devOIDCPath] = h
-	}
-	for _, p := range cfg.Providers {
-		providers = append(providers, app.NewProvider(p, callback, nil))
-	}
-	worker, box, err := mailWorker(cfg, store, logger)
-	if err != nil {
-		return err
-	}
-	go worker.Run(ctx)
-	operators := cfg.Operators
-	if cfg.Dev {
-		for _, p := range demo.Personas {
-			if p.Operator {
-				operators = append(operators, p.Email)
-			}
-		}
-	}
-	accounts := app.NewAccounts(store, az, app.WorkEmailOptions{
-		BaseURL: cfg.BaseURL.String(), VerifyTTL: cfg.VerifyTTL, Operators: operators, Kick: worker.Kick,
-	})
-	requests := app.NewRequests(store, az, app.RequestsOptions{
-		BaseURL: cfg.BaseURL.String(), TTL: cfg.RequestTTL, Kick: worker.Kick,
-	})
-	auth := &api.Auth{
-		Sessions:  sessions,
-		SignIn:    app.NewSignIn(store, sessions, accounts, cfg.DormantAfter, providers),
-		Accounts:  accounts,
-		Requests:  requests,
-		Tokens:    app.NewTokens(store),
-		Admin:     app.NewAdmin(store, az, app.AdminOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
-		Authz:     az,
-		Licences:  store,
-		Operators: app.NewOperators(store, az, accounts, app.OperatorsOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
-		Audit:     app.NewAudit(store, az),
-		Keys:      app.NewKeys(store, az, app.KeysOptions{BaseURL: cfg.BaseURL.String(), Kick: worker.Kick}),
-		// The page asking MBSA administrators about inheritance.
-		InheritancePage: "/inheritance",
-	}
-	storage, err := app.NewDirStorage(cfg.StorageDir)
-	if err != nil {
-		return fmt.Errorf("OPENLSC_STORAGE_DIR: %w", err)
-	}
-	defer storage.Close()
-	auth.Downloads = app.NewDownloads(store, az, app.DownloadsOptions{Storage: storage})
-	go housekeeping(ctx, sessions, requests, logger)
-
-	gin.SetMode(gin.ReleaseMode)
-	pages, err := frontend.New(frontend.Options{
-		Status: store, Accounts: accounts, Providers: auth.SignIn, Logger: logger, Dev: cfg.Dev, Version: version,
-		InheritancePage: "/inheritance",
-	})
-	if err != nil {
-		return fmt.Errorf("web UI: %w", err)
-	}
-	var routes []func(gin.IRouter)
-	// Page guards: the signed-in user, once their work email is confirmed.
-	activeUser := func(c *gin.Context) (int64, bool) {
-		user, ok := app.UserID(c.Request.Context())
-		if !ok {
-			return 0, false
-		}
-		active, err := accounts.Active(c.Request.Context(), user)
-		return user, err == nil && active
-	}
-	pageGuard := authz.Guard{Authorizer: az, Licences: store, User: activeUser}
-	routes = append(routes,
-		func(r gin.IRouter) { pages.MountAudit(r, auth.Audit) },
-		func(r gin.IRouter) { pages.MountLicences(r, accounts, pageGuard) },
-		func(r gin.IRouter) { pages.MountLicenceUsers(r, auth.Admin, pageGuard) },
-		func(r gin.IRouter) { pages.MountOperator(r, auth.Operators, az.IsOperator) },
-		func(r gin.IRouter) { pages.MountKeys(r, auth.Keys, pageGuard, az.IsOperator) },
-		func(r gin.IRouter) { pages.MountDownloads(r, auth.Downloads) },
-		func(r gin.IRouter) {
-			pages.MountRequests(r, requests)
-			pages.MountPermissions(r, accounts)
-			pages.MountPreferences(r, accounts)
-		},
-	)
-	if box != nil {
-		routes = append(routes, func(r gin.IRouter) { pages.MountDevMail(r, box) })
-	}
-	handler, err := api.New(api.Options{
-		Health:         store,
-		Pages:          pages,
-		Logger:         logger,
-		BaseURL:        cfg.BaseURL,
-		TrustedProxies: cfg.TrustedProxies,
-		Auth:           auth,
-		Mounts:         mounts,
-		Routes:         routes,
-	})
-	if err != nil {
-		return err
-	}
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("OPENLSC_ADDR: listen on %s: %w", cfg.Addr, err)
-	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    1 << 20,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	logger.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL.String()))
-	if env.listening != nil {
-		env.listening(ln.Addr())
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	logger.Info("stopped")
-	return nil
 }
 
 // mailWorker chooses the mail sender (SMTP, or in development mode without
