@@ -263,14 +263,21 @@ func TestGuards(t *testing.T) {
 	if !errors.Is(err, authz.ErrContactGrant) {
 		t.Errorf("an administrator making a contact grant: %v", err)
 	}
-	// An administrator of a sibling licence manages nothing here.
+	// An administrator of a sibling licence manages nothing here. (The
+	// target is not the last administrator: removing that one is refused
+	// as a conflict before anything else, so that of two administrators
+	// removing each other at once the second always gets ErrLastAdministrator.)
 	f.grant("stranger", "S1", models.PermAdministrator, models.SourceDirect)
+	f.grant("keyreader", "E1", models.PermKeyReader, models.SourceDirect)
 	err = try(func(tx *models.Tx) error {
-		return f.a.Revoke(tx, as("stranger"), f.users["admin2"], f.id("E1"), models.PermAdministrator, models.SourceDirect)
+		return f.a.Revoke(tx, as("stranger"), f.users["keyreader"], f.id("E1"), models.PermKeyReader, models.SourceDirect)
 	})
 	if !errors.Is(err, authz.ErrNotAllowed) {
 		t.Errorf("sibling administrator revoking: %v", err)
 	}
+	f.do(func(tx *models.Tx) error {
+		return f.a.Revoke(tx, as("admin2"), f.users["keyreader"], f.id("E1"), models.PermKeyReader, models.SourceDirect)
+	})
 
 	// Inherited administration cannot be revoked on the child.
 	f.grant("mbsa", "M1", models.PermAdministrator, models.SourceContact)

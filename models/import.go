@@ -102,6 +102,12 @@ func (s *Store) Import(ctx context.Context, doc *ImportDocument, opts ImportOpti
 		if err := im.apply(); err != nil {
 			return err
 		}
+		if len(res.ChangedAgreements) > 0 {
+			// Running servers pick up new and moved agreements (authz).
+			if err := tx.JournalAuthzChange(AuthzChange{Origin: "import", Agreements: res.ChangedAgreements}); err != nil {
+				return err
+			}
+		}
 		if err := tx.AppendAudit(opts.Actor, AuditImport, nil, res); err != nil {
 			return err
 		}
