@@ -37,7 +37,7 @@ func TestWorkerRecordsOutcomeDespiteFailures(t *testing.T) {
 		fail  int32
 		sends int
 	}{
-		{"Recovers", recordAttempts - 1, 1},
+		{"Recovers", 3, 1},
 		{"GivesUp", recordAttempts, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
