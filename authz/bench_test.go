@@ -299,7 +299,11 @@ func databasePhase(b *testing.B, d *benchData, checks []benchCheck, mem memAnswe
 	}
 	analyze := ""
 	if s.Dialect() == "postgres" {
-		if err := s.DB().Exec("ANALYZE").Error; err != nil {
+		db, err := s.SQL()
+		if err == nil {
+			_, err = db.ExecContext(ctx, "ANALYZE")
+		}
+		if err != nil {
 			b.Fatal(err)
 		}
 		analyze = ", then ANALYZE"

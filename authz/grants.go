@@ -188,7 +188,7 @@ func (a *Authorizer) Users(ctx context.Context, licence int64) ([]UserGrant, err
 	if err != nil {
 		return nil, err
 	}
-	out := make([]UserGrant, 0, len(grants))
+	var out []UserGrant
 	for _, g := range grants {
 		out = append(out, UserGrant{UserID: g.UserID, Permission: g.Permission, Source: g.Source})
 	}
