@@ -37,8 +37,8 @@ func TestEnqueue(t *testing.T) {
 			t.Errorf("row = %+v", r)
 		}
 		// At rest the data is sealed; a claim opens it.
-		if !strings.HasPrefix(r.Data, "sealed:") || strings.Contains(r.Data, "x.example") {
-			t.Errorf("stored data = %s", r.Data)
+		if raw := rawOutboxData(t, store)[0]; !strings.HasPrefix(raw, "sealed:") || strings.Contains(raw, "x.example") {
+			t.Errorf("stored data = %s", raw)
 		}
 		claimed, err := store.ClaimOutboxMail(context.Background(), clk.Now(), clk.Now().Add(time.Minute), 10)
 		if err != nil || len(claimed) != 1 {

@@ -136,12 +136,17 @@ func (s *Store) ReleaseOutboxMail(ctx context.Context, ids []int64, lease time.T
 	})
 }
 
-// OutboxMails returns every outbox message in id order, data as stored
-// (sealed), for tests and diagnostics.
+// OutboxMails returns every outbox message in id order, with its data
+// opened (DataErr set where it cannot be), for tests and diagnostics.
 func (s *Store) OutboxMails(ctx context.Context) ([]OutboxMail, error) {
 	var rows []OutboxMail
-	err := s.db.WithContext(ctx).Order("id").Find(&rows).Error
-	return rows, err
+	if err := s.db.WithContext(ctx).Order("id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		rows[i].Data, rows[i].DataErr = s.openData(rows[i].Data)
+	}
+	return rows, nil
 }
 
 // DevMail is a message kept by the development mailbox.
