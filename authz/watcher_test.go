@@ -129,7 +129,7 @@ func TestDroppedListener(t *testing.T) {
 			t.Fatal(err)
 		}
 		var n int
-		err = conn.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'openlsc-authz-%'").Scan(&n)
+		err = conn.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'openlsc-authz-%' AND datname = current_database()").Scan(&n)
 		_ = conn.Close(ctx)
 		if err != nil || n != 1 {
 			t.Fatalf("round %d: terminate the listener: %d, %v", round, n, err)
