@@ -102,19 +102,20 @@ func (s *Store) Import(ctx context.Context, doc *ImportDocument, opts ImportOpti
 		if err := im.apply(); err != nil {
 			return err
 		}
-		if len(res.ChangedAgreements) > 0 {
-			// Running servers pick up new and moved agreements (authz).
-			if err := tx.JournalAuthzChange(AuthzChange{Origin: "import", Agreements: res.ChangedAgreements}); err != nil {
-				return err
-			}
-		}
 		if err := tx.AppendAudit(opts.Actor, AuditImport, nil, res); err != nil {
 			return err
 		}
 		if opts.AfterApply != nil {
-			return opts.AfterApply(tx, res)
+			if err := opts.AfterApply(tx, res); err != nil {
+				return err
+			}
 		}
-		return nil
+		if len(res.ChangedAgreements) == 0 {
+			return nil
+		}
+		// Running servers pick up new and moved agreements (authz). Last,
+		// since it holds the authorization lock until the commit.
+		return tx.JournalAuthzChange(AuthzChange{Origin: "import", Agreements: res.ChangedAgreements})
 	})
 	if err != nil {
 		return nil, err
