@@ -4,9 +4,12 @@
 //
 // Stored grants (models.Grant), agreements' parent MBSAs and users'
 // inheritance choices are turned into casbin g links (see model.conf); the
-// p rules are fixed (policy.csv). A change is written in the caller's
-// transaction, with its audit event, and applied to memory only after the
-// transaction commits.
+// p rules are fixed (policy.csv). A change is decided on what the database
+// holds, under an authorization lock (models.Tx.LockAuthz), and written in
+// the caller's transaction with its audit event and a change-journal entry;
+// it is applied to this instance's memory after the commit, and every other
+// instance (another replica, or a server beside an `openlsc import`) applies
+// it when it reads the journal, within a second.
 package authz
 
 import (
