@@ -22,8 +22,10 @@
 // value: a time.Time is an RFC 3339 string (the datetime function formats
 // it), a number is a json.Number, a slice is a list. A missing required
 // field is an error (Enqueue refuses the message); an optional one may be
-// left out. Never put secrets (authorization numbers, keys, tokens other
-// than the one in a verification link) into Data: the outbox keeps it.
+// left out. The outbox seals Data with the store's keyring until the
+// message is sent, then drops it; still, never put secrets (authorization
+// numbers, keys, tokens other than the one in a verification link) into
+// Data: the recipient's mailbox keeps them.
 //
 // Functions available in templates: datetime (a time in UTC, written the
 // way the language writes it), permissions (a list of permission names,
