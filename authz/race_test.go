@@ -97,3 +97,47 @@ func raceRound(t *testing.T, round int, f *fixture, azs []*authz.Authorizer, sto
 		}
 	}
 }
+
+// TestFirstAdministratorRace has two operators appoint the first
+// administrator of a licence that has none at the same moment, round after
+// round: an operator may appoint only the first, so exactly one succeeds.
+func TestFirstAdministratorRace(t *testing.T) {
+	f := newFixture(t)
+	ops := []int64{f.users["operator"], f.users["stranger"]}
+	f.grant("operator", "", models.PermOperator, models.SourceDirect)
+	f.grant("stranger", "", models.PermOperator, models.SourceDirect)
+	targets := []int64{f.users["admin"], f.users["admin2"]}
+	lic := f.id("V1")
+	for round := range 50 {
+		var start, done sync.WaitGroup
+		start.Add(1)
+		errs := make([]error, 2)
+		for i := range 2 {
+			done.Go(func() {
+				start.Wait()
+				errs[i] = f.s.InTx(context.Background(), func(tx *models.Tx) error {
+					return f.a.Grant(tx, models.Actor{UserID: &ops[i], Label: "user"}, targets[i], lic, models.PermAdministrator, models.SourceDirect)
+				})
+			})
+		}
+		start.Done()
+		done.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, authz.ErrNotAllowed):
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("round %d: %d operators appointed a first administrator (%v)", round, ok, errs)
+		}
+		for _, u := range targets {
+			_ = f.s.InTx(context.Background(), func(tx *models.Tx) error {
+				return f.a.Revoke(tx, system, u, lic, models.PermAdministrator, models.SourceDirect)
+			})
+		}
+	}
+}
