@@ -106,9 +106,16 @@ func (s *Store) Import(ctx context.Context, doc *ImportDocument, opts ImportOpti
 			return err
 		}
 		if opts.AfterApply != nil {
-			return opts.AfterApply(tx, res)
+			if err := opts.AfterApply(tx, res); err != nil {
+				return err
+			}
 		}
-		return nil
+		if len(res.ChangedAgreements) == 0 {
+			return nil
+		}
+		// Running servers pick up new and moved agreements (authz). Last,
+		// since it holds the authorization lock until the commit.
+		return tx.JournalAuthzChange(AuthzChange{Origin: "import", Agreements: res.ChangedAgreements})
 	})
 	if err != nil {
 		return nil, err
