@@ -31,6 +31,13 @@ func (im *importer) load() error {
 	for _, c := range contacts {
 		im.contacts[c.AgreementID] = append(im.contacts[c.AgreementID], c)
 	}
+	return im.loadCatalog()
+}
+
+// loadCatalog reads the stored products, versions, files, entitlements and
+// product keys.
+func (im *importer) loadCatalog() error {
+	db := im.tx.db
 	var products []Product
 	if err := db.Find(&products).Error; err != nil {
 		return err

@@ -53,9 +53,22 @@ func (im *importer) validateOrganizations() {
 }
 
 func (im *importer) validateAgreements() {
-	im.docAgreements = make(map[string]int, len(im.doc.Agreements))
 	im.agreementPar = make(map[string]string)
 	// Programs first, so that parents can be checked whatever the order.
+	programs := im.agreementPrograms()
+	for i, a := range im.doc.Agreements {
+		number := strings.TrimSpace(a.Number)
+		if j, ok := im.docAgreements[number]; !ok || j != i {
+			continue // reported by agreementPrograms
+		}
+		im.validateAgreement(fmt.Sprintf("agreements[%d]", i), number, a, programs)
+	}
+}
+
+// agreementPrograms indexes the document's agreements by number, reporting
+// malformed and repeated numbers, and returns their programs.
+func (im *importer) agreementPrograms() map[string]Program {
+	im.docAgreements = make(map[string]int, len(im.doc.Agreements))
 	programs := make(map[string]Program, len(im.doc.Agreements))
 	for i, a := range im.doc.Agreements {
 		number := strings.TrimSpace(a.Number)
@@ -70,105 +83,134 @@ func (im *importer) validateAgreements() {
 		im.docAgreements[number] = i
 		programs[number] = Program(a.Program)
 	}
-	for i, a := range im.doc.Agreements {
-		p := fmt.Sprintf("agreements[%d]", i)
-		number := strings.TrimSpace(a.Number)
-		if j, ok := im.docAgreements[number]; !ok || j != i {
-			continue // reported above
+	return programs
+}
+
+// validateAgreement checks the agreement at path p and, when it is valid,
+// plans it and its contacts.
+func (im *importer) validateAgreement(p, number string, a ImportAgreement, programs map[string]Program) {
+	prog := Program(a.Program)
+	stored := im.agreements[number]
+	ok := im.checkProgram(p, number, prog, stored)
+	org := strings.TrimSpace(a.Organization)
+	ok = im.checkAgreementOrganization(p, org) && ok
+	parent := strings.TrimSpace(a.Parent)
+	ok = im.checkParent(p, parent, prog, programs) && ok
+	starts, ends := im.date(p+".starts", a.Starts), im.date(p+".ends", a.Ends)
+	if !starts.IsZero() && !ends.IsZero() && ends.Before(starts) {
+		im.problem(p+".ends", "ends (%s) is before starts (%s)", ends, starts)
+		ok = false
+	}
+	if utf8.RuneCountInString(a.Name) > 200 {
+		im.problem(p+".name", "the name is longer than 200 characters")
+		ok = false
+	}
+	authHash, authOK := im.authorizationHash(p, prog, a.AuthorizationNumber, stored)
+	ok = authOK && ok
+	contacts := im.validateContacts(p, a.Contacts)
+	if !ok || contacts == nil {
+		return
+	}
+	row := Agreement{
+		Number: number, Program: prog, Name: strings.TrimSpace(a.Name),
+		Starts: starts, Ends: ends, AuthHash: authHash,
+		CreatedAt: im.now, UpdatedAt: im.now,
+	}
+	im.agreementPar[number] = parent
+	im.planAgreement(row, stored, org, parent)
+	im.planContacts(number, stored, contacts)
+}
+
+func (im *importer) checkProgram(p, number string, prog Program, stored *Agreement) bool {
+	if !prog.Valid() {
+		im.problem(p+".program", "%s is not a program; use one of %s", describe(string(prog)), programList())
+		return false
+	}
+	if stored != nil && stored.Program != prog {
+		im.problem(p+".program", "agreement %q is stored as %s; the program of an agreement cannot change", number, stored.Program)
+		return false
+	}
+	return true
+}
+
+func (im *importer) checkAgreementOrganization(p, org string) bool {
+	if _, inDoc := im.docOrgs[org]; inDoc || im.orgs[org] != nil {
+		return true
+	}
+	if org == "" {
+		im.problem(p+".organization", "give the number of the organization the agreement belongs to")
+	} else {
+		im.problem(p+".organization", "organization %q not found; list it under organizations or import it first", org)
+	}
+	return false
+}
+
+// checkParent checks that parent, when given, is an MBSA in the document or
+// the database and that an agreement of program prog may hang under it.
+func (im *importer) checkParent(p, parent string, prog Program, programs map[string]Program) bool {
+	if parent == "" {
+		return true
+	}
+	parentProg, inDoc := programs[parent]
+	if !inDoc {
+		if sp := im.agreements[parent]; sp != nil {
+			parentProg = sp.Program
 		}
-		ok := true
-		prog := Program(a.Program)
-		stored := im.agreements[number]
-		if !prog.Valid() {
-			im.problem(p+".program", "%s is not a program; use one of %s", describe(a.Program), programList())
-			ok = false
-		} else if stored != nil && stored.Program != prog {
-			im.problem(p+".program", "agreement %q is stored as %s; the program of an agreement cannot change", number, stored.Program)
-			ok = false
-		}
-		org := strings.TrimSpace(a.Organization)
-		if _, inDoc := im.docOrgs[org]; !inDoc && im.orgs[org] == nil {
-			if org == "" {
-				im.problem(p+".organization", "give the number of the organization the agreement belongs to")
-			} else {
-				im.problem(p+".organization", "organization %q not found; list it under organizations or import it first", org)
-			}
-			ok = false
-		}
-		parent := strings.TrimSpace(a.Parent)
-		if parent != "" {
-			parentProg, inDoc := programs[parent]
-			if !inDoc {
-				if sp := im.agreements[parent]; sp != nil {
-					parentProg = sp.Program
-				}
-			}
-			switch {
-			case parentProg == "":
-				im.problem(p+".parent", "agreement %q not found", parent)
-				ok = false
-			case parentProg != ProgramMBSA:
-				im.problem(p+".parent", "agreement %q is %s; a parent must be an mbsa", parent, parentProg)
-				ok = false
-			case prog.Valid() && !prog.CanHaveParent():
-				im.problem(p+".parent", "a %s agreement cannot have a parent; only enterprise and select_plus hang under an MBSA", prog)
-				ok = false
-			}
-		}
-		starts, ends := im.date(p+".starts", a.Starts), im.date(p+".ends", a.Ends)
-		if !starts.IsZero() && !ends.IsZero() && ends.Before(starts) {
-			im.problem(p+".ends", "ends (%s) is before starts (%s)", ends, starts)
-			ok = false
-		}
-		if utf8.RuneCountInString(a.Name) > 200 {
-			im.problem(p+".name", "the name is longer than 200 characters")
-			ok = false
-		}
-		var authHash *string
-		switch auth := strings.TrimSpace(a.AuthorizationNumber); {
-		case prog != ProgramOpenLicense && auth != "":
-			im.problem(p+".authorization_number", "only open_license agreements have an authorization number")
-			ok = false
-		case prog == ProgramOpenLicense && auth == "" && (stored == nil || stored.AuthHash == nil):
-			im.problem(p+".authorization_number", "a new open_license agreement needs its authorization number")
-			ok = false
-		case auth != "" && !authNumPattern.MatchString(auth):
-			im.problem(p+".authorization_number", "use 4 to 64 letters, digits or '-'")
-			ok = false
-		case auth != "":
-			h := im.keys.HashAuthorizationNumber(auth)
-			authHash = &h
-		case stored != nil:
-			authHash = stored.AuthHash
-		}
-		contacts := im.validateContacts(p, a.Contacts)
-		if !ok || contacts == nil {
-			continue
-		}
-		row := Agreement{
-			Number: number, Program: prog, Name: strings.TrimSpace(a.Name),
-			Starts: starts, Ends: ends, AuthHash: authHash,
-			CreatedAt: im.now, UpdatedAt: im.now,
-		}
-		im.agreementPar[number] = parent
-		changed := true
-		if stored != nil {
-			changed = stored.Name != row.Name || !stored.Starts.Equal(row.Starts) || !stored.Ends.Equal(row.Ends) ||
-				!equalPtr(stored.AuthHash, row.AuthHash) || im.orgByID[stored.OrganizationID] != org ||
-				im.agreementNumber(stored.ParentID) != parent
-		}
-		switch {
-		case stored == nil:
-			im.res.Agreements.Created++
-		case changed:
-			im.res.Agreements.Updated++
-		default:
-			im.res.Agreements.Unchanged++
-		}
-		if changed {
-			im.agreementRows = append(im.agreementRows, row)
-		}
-		im.planContacts(number, stored, contacts)
+	}
+	switch {
+	case parentProg == "":
+		im.problem(p+".parent", "agreement %q not found", parent)
+	case parentProg != ProgramMBSA:
+		im.problem(p+".parent", "agreement %q is %s; a parent must be an mbsa", parent, parentProg)
+	case prog.Valid() && !prog.CanHaveParent():
+		im.problem(p+".parent", "a %s agreement cannot have a parent; only enterprise and select_plus hang under an MBSA", prog)
+	default:
+		return true
+	}
+	return false
+}
+
+// authorizationHash returns the authorization-number hash the agreement is
+// to have (only Open License agreements have one), reporting false after a
+// problem.
+func (im *importer) authorizationHash(p string, prog Program, number string, stored *Agreement) (*string, bool) {
+	switch auth := strings.TrimSpace(number); {
+	case prog != ProgramOpenLicense && auth != "":
+		im.problem(p+".authorization_number", "only open_license agreements have an authorization number")
+	case prog == ProgramOpenLicense && auth == "" && (stored == nil || stored.AuthHash == nil):
+		im.problem(p+".authorization_number", "a new open_license agreement needs its authorization number")
+	case auth != "" && !authNumPattern.MatchString(auth):
+		im.problem(p+".authorization_number", "use 4 to 64 letters, digits or '-'")
+	case auth != "":
+		h := im.keys.HashAuthorizationNumber(auth)
+		return &h, true
+	case stored != nil:
+		return stored.AuthHash, true
+	default:
+		return nil, true
+	}
+	return nil, false
+}
+
+// planAgreement counts the agreement row and plans it when it is new or
+// differs from the stored one.
+func (im *importer) planAgreement(row Agreement, stored *Agreement, org, parent string) {
+	changed := true
+	if stored != nil {
+		changed = stored.Name != row.Name || !stored.Starts.Equal(row.Starts) || !stored.Ends.Equal(row.Ends) ||
+			!equalPtr(stored.AuthHash, row.AuthHash) || im.orgByID[stored.OrganizationID] != org ||
+			im.agreementNumber(stored.ParentID) != parent
+	}
+	switch {
+	case stored == nil:
+		im.res.Agreements.Created++
+	case changed:
+		im.res.Agreements.Updated++
+	default:
+		im.res.Agreements.Unchanged++
+	}
+	if changed {
+		im.agreementRows = append(im.agreementRows, row)
 	}
 }
 

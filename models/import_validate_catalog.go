@@ -77,8 +77,14 @@ func (im *importer) validateVersion(p, code string, v ImportVersion) {
 	default:
 		im.res.Versions.Unchanged++
 	}
+	im.validateFiles(p, key, v.Files)
+}
+
+// validateFiles checks the files of the version at path p and plans those
+// that are new or changed.
+func (im *importer) validateFiles(p string, key versionKey, files []ImportFile) {
 	names := map[string]int{}
-	for k, f := range v.Files {
+	for k, f := range files {
 		fp := fmt.Sprintf("%s.files[%d]", p, k)
 		f.Name, f.Path, f.SHA256 = strings.TrimSpace(f.Name), strings.TrimSpace(f.Path), strings.ToLower(strings.TrimSpace(f.SHA256))
 		ok := true
@@ -185,23 +191,7 @@ func (im *importer) validateKeys() {
 			im.problem(p+".key", "give the product key (5 to 128 characters, no spaces)")
 			ok = false
 		}
-		for _, c := range []struct {
-			name string
-			v    *int64
-		}{{"activation_limit", k.ActivationLimit}, {"activations_used", k.ActivationsUsed}} {
-			if c.v != nil && *c.v < 0 {
-				im.problem(p+"."+c.name, "%s cannot be negative", c.name)
-				ok = false
-			}
-		}
-		if typ == KeyTypeMAK && k.ActivationLimit == nil {
-			im.problem(p+".activation_limit", "a MAK needs its activation limit")
-			ok = false
-		}
-		if k.ActivationLimit != nil && k.ActivationsUsed != nil && *k.ActivationsUsed > *k.ActivationLimit {
-			im.problem(p+".activations_used", "%d activations used exceed the limit of %d", *k.ActivationsUsed, *k.ActivationLimit)
-			ok = false
-		}
+		ok = im.checkActivations(p, typ, k) && ok
 		var asOf *time.Time
 		if s := strings.TrimSpace(k.ActivationsAsOf); s != "" {
 			t, err := time.Parse(time.RFC3339, s)
@@ -226,28 +216,57 @@ func (im *importer) validateKeys() {
 			ActivationLimit: k.ActivationLimit, ActivationsUsed: k.ActivationsUsed,
 			CreatedAt: im.now, UpdatedAt: im.now,
 		}
-		stored := im.storedKeys[key]
-		countsChanged := stored == nil || !equalPtr(stored.ActivationLimit, row.ActivationLimit) || !equalPtr(stored.ActivationsUsed, row.ActivationsUsed)
-		switch {
-		case asOf != nil:
-			row.ActivationsAsOf = asOf
-		case countsChanged && (row.ActivationLimit != nil || row.ActivationsUsed != nil):
-			now := im.now
-			row.ActivationsAsOf = &now
-		case stored != nil:
-			row.ActivationsAsOf = stored.ActivationsAsOf
-		}
-		switch {
-		case stored == nil:
-			im.res.Keys.Created++
-		case countsChanged || stored.KeyType != row.KeyType || !equalTime(stored.ActivationsAsOf, row.ActivationsAsOf):
-			im.res.Keys.Updated++
-		default:
-			im.res.Keys.Unchanged++
-			continue
-		}
-		im.keyRows = append(im.keyRows, keyPlan{key: key, row: row, isNew: stored == nil, material: material})
+		im.planKey(key, row, asOf, material)
 	}
+}
+
+// checkActivations checks the activation counts of the key at path p.
+func (im *importer) checkActivations(p, typ string, k ImportKey) bool {
+	ok := true
+	for _, c := range []struct {
+		name string
+		v    *int64
+	}{{"activation_limit", k.ActivationLimit}, {"activations_used", k.ActivationsUsed}} {
+		if c.v != nil && *c.v < 0 {
+			im.problem(p+"."+c.name, "%s cannot be negative", c.name)
+			ok = false
+		}
+	}
+	if typ == KeyTypeMAK && k.ActivationLimit == nil {
+		im.problem(p+".activation_limit", "a MAK needs its activation limit")
+		ok = false
+	}
+	if k.ActivationLimit != nil && k.ActivationsUsed != nil && *k.ActivationsUsed > *k.ActivationLimit {
+		im.problem(p+".activations_used", "%d activations used exceed the limit of %d", *k.ActivationsUsed, *k.ActivationLimit)
+		ok = false
+	}
+	return ok
+}
+
+// planKey counts the key row and plans it when it is new or differs from
+// the stored one. asOf, when given, is the document's activations_as_of.
+func (im *importer) planKey(key keyKey, row ProductKey, asOf *time.Time, material string) {
+	stored := im.storedKeys[key]
+	countsChanged := stored == nil || !equalPtr(stored.ActivationLimit, row.ActivationLimit) || !equalPtr(stored.ActivationsUsed, row.ActivationsUsed)
+	switch {
+	case asOf != nil:
+		row.ActivationsAsOf = asOf
+	case countsChanged && (row.ActivationLimit != nil || row.ActivationsUsed != nil):
+		now := im.now
+		row.ActivationsAsOf = &now
+	case stored != nil:
+		row.ActivationsAsOf = stored.ActivationsAsOf
+	}
+	switch {
+	case stored == nil:
+		im.res.Keys.Created++
+	case countsChanged || stored.KeyType != row.KeyType || !equalTime(stored.ActivationsAsOf, row.ActivationsAsOf):
+		im.res.Keys.Updated++
+	default:
+		im.res.Keys.Unchanged++
+		return
+	}
+	im.keyRows = append(im.keyRows, keyPlan{key: key, row: row, isNew: stored == nil, material: material})
 }
 
 // agreementKnown reports whether number names an agreement in the document
