@@ -396,3 +396,44 @@ func TestDecodeImportErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestImportAfterApplyFailureRollsBack makes the AfterApply hook write in
+// the import's transaction and then fail: neither the import, nor the
+// hook's write, nor the import's audit event may remain.
+func TestImportAfterApplyFailureRollsBack(t *testing.T) {
+	boom := errors.New("contact grants failed")
+	for _, tc := range []struct {
+		name  string
+		first bool // import the valid document before the failing one
+	}{{"empty database", false}, {"over a stored import", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := modelstest.New(t)
+			if tc.first {
+				mustImport(t, s, loadValid(t))
+			}
+			before := snap(t, s)
+			doc := loadValid(t)
+			doc.Organizations = append(doc.Organizations, models.ImportOrganization{Number: "C3003", Name: "Northwind"})
+			doc.Agreements[1].Name = "renamed"
+			called := false
+			_, err := s.Import(context.Background(), doc, models.ImportOptions{Actor: cli,
+				AfterApply: func(tx *models.Tx, res *models.ImportResult) error {
+					called = true
+					if err := tx.AppendAudit(cli, models.AuditImport, nil, res); err != nil {
+						return err
+					}
+					return boom
+				}})
+			if !errors.Is(err, boom) {
+				t.Fatalf("error %v, want the hook's", err)
+			}
+			if !called {
+				t.Fatal("AfterApply was not called")
+			}
+			if after := snap(t, s); !reflect.DeepEqual(before, after) {
+				t.Errorf("an import whose AfterApply failed left changes:\nbefore %d orgs, %d audit events\n after %d orgs, %d audit events",
+					len(before.Orgs), len(before.Audit), len(after.Orgs), len(after.Audit))
+			}
+		})
+	}
+}
