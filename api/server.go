@@ -80,7 +80,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{engine: e, opts: opts}
 	e.Use(requestContext(opts.Logger), securityHeaders(opts.BaseURL != nil && opts.BaseURL.Scheme == "https"),
-		metrics.middleware, recovery(s.fail))
+		metrics.middleware, recovery(s.fail), refuseBadText(s.fail))
 
 	e.GET("/healthz", func(c *gin.Context) {
 		c.Header("Cache-Control", "no-store")

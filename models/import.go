@@ -115,6 +115,7 @@ type importer struct {
 	now      time.Time
 	doc      *ImportDocument
 	problems []FieldError
+	badText  map[string]bool // fields refused by the free-text rule
 	res      ImportResult
 
 	orgs       map[string]*Organization // by number
@@ -182,6 +183,9 @@ type keyPlan struct {
 }
 
 func (im *importer) problem(field, format string, args ...any) {
+	if im.badText[field] {
+		return // already reported: its text is refused
+	}
 	if len(im.problems) <= maxImportProblems {
 		im.problems = append(im.problems, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 	}

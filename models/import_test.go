@@ -437,3 +437,38 @@ func TestImportAfterApplyFailureRollsBack(t *testing.T) {
 		})
 	}
 }
+
+// TestImportRefusesControlAndBidiText puts a NUL, a right-to-left override
+// or a line break in free-text fields: the import is refused with each field
+// named by its JSON path (once), and nothing is stored.
+func TestImportRefusesControlAndBidiText(t *testing.T) {
+	s := modelstest.New(t)
+	before := snap(t, s)
+	doc := loadValid(t)
+	doc.Organizations[0].Name = "Contoso\x00Ltd"
+	doc.Agreements[1].Name = "Enterprise \u202eevil"
+	doc.Agreements[0].Number = "M1000001\u2066"
+	doc.Products[0].Name = "Windows\n11"
+	doc.Products[0].Versions[0].Files[0].Name = "ja\u202d.iso"
+	_, err := s.Import(context.Background(), doc, models.ImportOptions{Actor: cli})
+	var e *models.Error
+	if !errors.As(err, &e) || e.Code != models.CodeInvalid {
+		t.Fatalf("error %v, want invalid input", err)
+	}
+	count := map[string]int{}
+	for _, f := range e.Fields {
+		count[f.Field]++
+	}
+	for _, field := range []string{"organizations[0].name", "agreements[1].name", "agreements[0].number", "products[0].name", "products[0].versions[0].files[0].name"} {
+		if count[field] != 1 {
+			t.Errorf("%s reported %d times, want once:\n%s", field, count[field], fmtErr(err))
+		}
+	}
+	if after := snap(t, s); !reflect.DeepEqual(before, after) {
+		t.Error("a refused import changed the database")
+	}
+	// Surrounding white space is trimmed before the rule applies.
+	doc = loadValid(t)
+	doc.Organizations[0].Name = "\tContoso\n"
+	mustImport(t, s, doc)
+}

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"net/mail"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -10,11 +11,25 @@ import (
 
 // collecting every problem and, when there are none, the plan.
 func (im *importer) validate() {
+	im.checkText()
 	im.validateOrganizations()
 	im.validateAgreements()
 	im.validateProducts()
 	im.validateEntitlements()
 	im.validateKeys()
+}
+
+// checkText reports every string of the document that breaks the
+// one-line free-text rule (see text.go) as it would be stored, that is
+// trimmed; the other checks then report nothing more for those fields.
+func (im *importer) checkText() {
+	im.badText = make(map[string]bool)
+	walkText(reflect.ValueOf(im.doc), "", func(path, s string) {
+		if msg := textProblem(strings.TrimSpace(s), false); msg != "" {
+			im.problem(path, "%s", msg)
+			im.badText[path] = true
+		}
+	})
 }
 
 func (im *importer) validateOrganizations() {
