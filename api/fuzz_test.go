@@ -110,7 +110,9 @@ func newFuzzServer(tb testing.TB) (http.Handler, string) {
 		Keys:     []models.ImportKey{{Agreement: "M1", Product: "win", Type: "mak", Key: "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE", ActivationLimit: new(int64)}},
 	}
 	res, err := store.Import(ctx, doc, models.ImportOptions{Actor: models.Actor{Label: "fuzz"},
-		AfterApply: func(tx *models.Tx, res *models.ImportResult) error { return accounts.ApplyContactChanges(tx, res.ContactChanges) }})
+		AfterApply: func(tx *models.Tx, res *models.ImportResult) error {
+			return accounts.ApplyContactChanges(tx, res.ContactChanges)
+		}})
 	if err != nil {
 		tb.Fatal(err)
 	}
