@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"reflect"
+	"sort"
 	"strconv"
 	"unicode/utf8"
 )
@@ -117,8 +118,14 @@ func CheckFields(v any) error {
 // CheckValues applies the multi-line free-text rule to every value of a
 // form or query (and to its names), naming each refused one by its name.
 func CheckValues(values map[string][]string) error {
+	names := make([]string, 0, len(values))
+	for name := range values {
+		names = append(names, name)
+	}
+	sort.Strings(names)
 	var problems []FieldError
-	for name, vs := range values {
+	for _, name := range names {
+		vs := values[name]
 		if msg := textProblem(name, false); msg != "" {
 			problems = append(problems, FieldError{Field: strconv.Quote(name), Message: "the field name: " + msg})
 			continue
