@@ -3,7 +3,6 @@ package models
 import (
 	"fmt"
 	"net/mail"
-	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -24,11 +23,9 @@ func (im *importer) validate() {
 // trimmed; the other checks then report nothing more for those fields.
 func (im *importer) checkText() {
 	im.badText = make(map[string]bool)
-	walkText(reflect.ValueOf(im.doc), "", func(path, s string) {
-		if msg := textProblem(strings.TrimSpace(s), false); msg != "" {
-			im.problem(path, "%s", msg)
-			im.badText[path] = true
-		}
+	walkText(im.doc, func(s string) string { return textProblem(strings.TrimSpace(s), false) }, func(path, msg string) {
+		im.problem(path, "%s", msg)
+		im.badText[path] = true
 	})
 }
 

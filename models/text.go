@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -104,8 +105,8 @@ const maxTextProblems = 20
 // as permissions[2].comment. It is for request bodies decoded from JSON.
 func CheckFields(v any) error {
 	var problems []FieldError
-	walkText(reflect.ValueOf(v), "", func(path, s string) {
-		if msg := textProblem(s, true); msg != "" && len(problems) < maxTextProblems {
+	walkText(v, func(s string) string { return textProblem(s, true) }, func(path, msg string) {
+		if len(problems) < maxTextProblems {
 			problems = append(problems, FieldError{Field: path, Message: msg})
 		}
 	})
@@ -146,54 +147,121 @@ func CheckValues(values map[string][]string) error {
 	return Invalid(textRefused, problems...)
 }
 
-// walkText calls visit with the JSON path and value of every string in v.
-func walkText(v reflect.Value, path string, visit func(path, s string)) {
+// walkText calls check with every string in v and, when it returns a
+// problem, calls refused with the string's JSON path and the problem. The
+// path is only built for refused strings.
+func walkText(v any, check func(s string) string, refused func(path, msg string)) {
+	w := textWalker{check: check, refused: refused, fields: make(map[reflect.Type][]textField)}
+	w.walk(reflect.ValueOf(v))
+}
+
+type textWalker struct {
+	path    []pathElem
+	check   func(s string) string
+	refused func(path, msg string)
+	fields  map[reflect.Type][]textField // the fields of each struct type seen
+}
+
+// pathElem is a field name or, when name is empty, an index.
+type pathElem struct {
+	name  string
+	index int
+}
+
+// textField is a struct field the walk visits.
+type textField struct {
+	index    int
+	name     string // JSON name; empty for an embedded struct whose fields are promoted
+	embedded bool
+}
+
+func (w *textWalker) walk(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.String:
-		visit(path, v.String())
+		if msg := w.check(v.String()); msg != "" {
+			w.refused(w.pathString(), msg)
+		}
 	case reflect.Pointer, reflect.Interface:
 		if !v.IsNil() {
-			walkText(v.Elem(), path, visit)
+			w.walk(v.Elem())
 		}
 	case reflect.Slice, reflect.Array:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
 			return // bytes (such as json.RawMessage), not text
 		}
 		for i := 0; i < v.Len(); i++ {
-			walkText(v.Index(i), fmt.Sprintf("%s[%d]", path, i), visit)
+			w.path = append(w.path, pathElem{index: i})
+			w.walk(v.Index(i))
+			w.path = w.path[:len(w.path)-1]
 		}
 	case reflect.Map:
 		iter := v.MapRange()
 		for iter.Next() {
-			key := fmt.Sprint(iter.Key().Interface())
-			walkText(iter.Key(), joinPath(path, key), visit)
-			walkText(iter.Value(), joinPath(path, key), visit)
+			w.path = append(w.path, pathElem{name: fmt.Sprint(iter.Key().Interface())})
+			w.walk(iter.Key())
+			w.walk(iter.Value())
+			w.path = w.path[:len(w.path)-1]
 		}
 	case reflect.Struct:
-		walkStruct(v, path, visit)
+		w.walkStruct(v)
 	}
 }
 
-func walkStruct(v reflect.Value, path string, visit func(path, s string)) {
-	t := v.Type()
+func (w *textWalker) walkStruct(v reflect.Value) {
+	for _, f := range w.structFields(v.Type()) {
+		if f.embedded {
+			w.walk(v.Field(f.index)) // promoted fields, as encoding/json does
+			continue
+		}
+		w.path = append(w.path, pathElem{name: f.name})
+		w.walk(v.Field(f.index))
+		w.path = w.path[:len(w.path)-1]
+	}
+}
+
+// structFields returns the exported fields of t that encoding/json reads,
+// with their JSON names.
+func (w *textWalker) structFields(t reflect.Type) []textField {
+	if fs, ok := w.fields[t]; ok {
+		return fs
+	}
+	var fs []textField
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if !f.IsExported() {
 			continue
 		}
 		name, skip := jsonName(f)
-		if skip {
+		switch {
+		case skip:
 			continue
-		}
-		if f.Anonymous && name == "" {
-			walkText(v.Field(i), path, visit) // promoted fields, as encoding/json does
+		case f.Anonymous && name == "":
+			fs = append(fs, textField{index: i, embedded: true})
 			continue
-		}
-		if name == "" {
+		case name == "":
 			name = f.Name
 		}
-		walkText(v.Field(i), joinPath(path, name), visit)
+		fs = append(fs, textField{index: i, name: name})
 	}
+	w.fields[t] = fs
+	return fs
+}
+
+// pathString writes the path as JSON paths are written in errors:
+// agreements[3].contacts[0].email.
+func (w *textWalker) pathString() string {
+	var b strings.Builder
+	for _, e := range w.path {
+		if e.name == "" {
+			fmt.Fprintf(&b, "[%d]", e.index)
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(e.name)
+	}
+	return b.String()
 }
 
 // jsonName returns the name in a field's json tag, and whether the tag
@@ -203,17 +271,6 @@ func jsonName(f reflect.StructField) (string, bool) {
 	if tag == "-" {
 		return "", true
 	}
-	for i := 0; i < len(tag); i++ {
-		if tag[i] == ',' {
-			return tag[:i], false
-		}
-	}
-	return tag, false
-}
-
-func joinPath(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
+	name, _, _ := strings.Cut(tag, ",")
+	return name, false
 }
