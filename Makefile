@@ -6,9 +6,9 @@
 #   make test-postgres  the same tests against PostgreSQL (see OPENLSC_TEST_DATABASE_URL)
 #   make lint           gofmt, go vet, staticcheck (a go.mod tool)
 #   make bench          benchmarks only
-#   make fuzz           every fuzz target in turn, FUZZTIME each (make fuzz FUZZTIME=3m)
 #   make bench-authz    the authorization report at 1M grants
 #   make compose-check  validate docker-compose.yml offline
+#   make fuzz           every fuzz target in turn, FUZZTIME each (make fuzz FUZZTIME=3m)
 #   make clean
 
 GO      ?= go
@@ -26,7 +26,7 @@ LDFLAGS ?= -X main.version=$(VERSION)
 OPENLSC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
 .DEFAULT_GOAL := build
-.PHONY: run build test test-postgres lint bench bench-authz fuzz compose-check clean
+.PHONY: run build test test-postgres lint bench bench-authz compose-check clean
 
 run:
 	$(GO) run ./cmd/openlsc serve --dev
@@ -55,20 +55,6 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Fuzzing runs one target at a time with FUZZ_WORKERS workers (the machine
-# may be shared), on SQLite; new crashers land in the package's
-# testdata/fuzz/<Target>/ and then run with `go test` like the seeds.
-FUZZTIME     ?= 1m
-FUZZ_WORKERS ?= 1
-FUZZ_TARGETS  = ./models:FuzzImportDecode ./models:FuzzImportValidate ./api:FuzzAPIBody
-fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; name=$${t##*:}; \
-		echo "== $$name in $$pkg for $(FUZZTIME)"; \
-		env -u OPENLSC_TEST_DATABASE_URL $(GO) test -run '^$$' -fuzz "^$$name\$$" \
-			-fuzztime $(FUZZTIME) -parallel $(FUZZ_WORKERS) $$pkg; \
-	done
-
 # The authorization report at 100k licences, 200k users and 1M grants
 # (about 1-2 minutes; PostgreSQL too when OPENLSC_TEST_DATABASE_URL is set).
 bench-authz:
@@ -84,6 +70,21 @@ compose-check:
 	POSTGRES_PASSWORD=compose-check-only \
 	KEYCLOAK_ADMIN_PASSWORD=compose-check-only \
 	$(COMPOSE) -f docker-compose.yml config -q
+
+# Fuzzing runs one target at a time with FUZZ_WORKERS workers (the machine
+# may be shared), on SQLite; new crashers land in the package's
+# testdata/fuzz/<Target>/ and then run with `go test` like the seeds.
+FUZZTIME     ?= 1m
+FUZZ_WORKERS ?= 1
+FUZZ_TARGETS  = ./models:FuzzImportDecode ./models:FuzzImportValidate ./api:FuzzAPIBody
+.PHONY: fuzz
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name in $$pkg for $(FUZZTIME)"; \
+		env -u OPENLSC_TEST_DATABASE_URL $(GO) test -run '^$$' -fuzz "^$$name\$$" \
+			-fuzztime $(FUZZTIME) -parallel $(FUZZ_WORKERS) $$pkg; \
+	done
 
 clean:
 	rm -rf bin/ coverage.out coverage.html cover.out *.coverprofile
