@@ -8,6 +8,7 @@
 #   make bench          benchmarks only
 #   make bench-authz    the authorization report at 1M grants
 #   make compose-check  validate docker-compose.yml offline
+#   make fuzz           every fuzz target in turn, FUZZTIME each (make fuzz FUZZTIME=3m)
 #   make clean
 
 GO      ?= go
@@ -69,6 +70,21 @@ compose-check:
 	POSTGRES_PASSWORD=compose-check-only \
 	KEYCLOAK_ADMIN_PASSWORD=compose-check-only \
 	$(COMPOSE) -f docker-compose.yml config -q
+
+# Fuzzing runs one target at a time with FUZZ_WORKERS workers (the machine
+# may be shared), on SQLite; new crashers land in the package's
+# testdata/fuzz/<Target>/ and then run with `go test` like the seeds.
+FUZZTIME     ?= 1m
+FUZZ_WORKERS ?= 1
+FUZZ_TARGETS  = ./models:FuzzImportDecode ./models:FuzzImportValidate ./api:FuzzAPIBody
+.PHONY: fuzz
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name in $$pkg for $(FUZZTIME)"; \
+		env -u OPENLSC_TEST_DATABASE_URL $(GO) test -run '^$$' -fuzz "^$$name\$$" \
+			-fuzztime $(FUZZTIME) -parallel $(FUZZ_WORKERS) $$pkg; \
+	done
 
 clean:
 	rm -rf bin/ coverage.out coverage.html cover.out *.coverprofile

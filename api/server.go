@@ -155,7 +155,7 @@ func (s *Server) useMiddleware(e *gin.Engine) error {
 		bodies[route] = n
 	}
 	e.Use(requestContext(opts.Logger), securityHeaders(opts.BaseURL != nil && opts.BaseURL.Scheme == "https"),
-		metrics.middleware, recovery(s.fail), limits.Body(bodies, s.fail))
+		metrics.middleware, recovery(s.fail), limits.Body(bodies, s.fail), refuseBadText(s.fail))
 	e.NoRoute(func(c *gin.Context) {
 		s.fail(c, models.Errorf(models.CodeNotFound, "There is nothing at %s.", c.Request.URL.Path))
 	})
