@@ -19,7 +19,11 @@ const (
 	CodeConflict  Code = "conflict"
 	CodeForbidden Code = "forbidden"
 	CodeTooMany   Code = "too_many" // a limit on attempts was reached
-	CodeInternal  Code = "internal"
+	// CodeUnavailable: the database cannot serve the request now (it is
+	// down, read-only, full, or busy past the request's wait); the client
+	// should retry later. It never means the request itself is wrong.
+	CodeUnavailable Code = "unavailable"
+	CodeInternal    Code = "internal"
 )
 
 // FieldError says what is wrong with one input field, named by its path
