@@ -4,6 +4,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/openlsc/openlsc/app"
@@ -33,6 +36,8 @@ func StatusOf(code models.Code) int {
 		return http.StatusForbidden
 	case models.CodeTooMany:
 		return http.StatusTooManyRequests
+	case models.CodeUnavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -57,10 +62,65 @@ func WriteError(c *gin.Context, err error) {
 		// Every cause of a failed access request gets the same bytes.
 		p.RequestID = ""
 	}
-	if status >= 500 {
+	switch {
+	case code == models.CodeUnavailable:
+		SetRetryAfter(c)
+		LogUnavailable(c, loggerFrom(c), err)
+	case status >= 500:
 		loggerFrom(c).ErrorContext(c.Request.Context(), "request failed", slog.Any("error", err))
 	}
 	writeProblem(c, p)
+}
+
+// RetryAfter is the Retry-After of a 503 answer, in seconds.
+const RetryAfter = 5
+
+// SetRetryAfter tells the client of a 503 answer when to try again.
+func SetRetryAfter(c *gin.Context) {
+	c.Header("Retry-After", strconv.Itoa(RetryAfter))
+}
+
+// LogUnavailable logs a database fault (CodeUnavailable) behind a request:
+// at ERROR for the first of a burst, at DEBUG for the rest of it, so that
+// an outage is one line rather than one per request.
+func LogUnavailable(c *gin.Context, logger *slog.Logger, err error) {
+	f, _ := c.Get(keyFaults)
+	burst, _ := f.(*faultLog)
+	first, repeats := burst.seen(time.Now())
+	level := slog.LevelDebug
+	if first {
+		level = slog.LevelError
+	}
+	logger.Log(c.Request.Context(), level, "database unavailable", slog.Any("error", err), slog.Int("repeats_before", repeats))
+}
+
+// faultQuiet is how long without a fault ends a burst of them.
+const faultQuiet = 30 * time.Second
+
+// faultLog tells the first fault of a burst from the rest. A nil
+// *faultLog calls every fault the first.
+type faultLog struct {
+	mu      sync.Mutex
+	last    time.Time // when the last fault was seen
+	repeats int       // faults since the last one logged at ERROR
+}
+
+// seen records a fault at now and reports whether it starts a burst, with
+// the number of faults of the previous burst that were not logged at ERROR.
+func (f *faultLog) seen(now time.Time) (first bool, repeats int) {
+	if f == nil {
+		return true, 0
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	first = f.last.IsZero() || now.Sub(f.last) > faultQuiet
+	f.last = now
+	if first {
+		repeats, f.repeats = f.repeats, 0
+		return true, repeats
+	}
+	f.repeats++
+	return false, f.repeats
 }
 
 func writeProblem(c *gin.Context, p Problem) {

@@ -49,6 +49,21 @@ type Options struct {
 	// Routes registers more routes (such as the development mailbox pages)
 	// behind the same middleware.
 	Routes []func(gin.IRouter)
+	// ReadyChecks are more conditions of readiness (such as a readable
+	// storage directory), each answering nil when all is well.
+	ReadyChecks []ReadyCheck
+}
+
+// ReadyCheck is one condition /readyz checks besides the database.
+type ReadyCheck struct {
+	Detail string // what an unready answer says, e.g. "The storage directory cannot be read."
+	Check  func(ctx context.Context) error
+}
+
+// WriteProber is a Health that can also tell whether the database accepts
+// writes (a database that answers reads may be read-only or full).
+type WriteProber interface {
+	ProbeWrite(ctx context.Context) error
 }
 
 // Server is OpenLSC's HTTP handler.
@@ -56,6 +71,7 @@ type Server struct {
 	handler http.Handler
 	engine  *gin.Engine
 	opts    Options
+	faults  *faultLog
 }
 
 // New builds the HTTP handler with its middleware and routes.
@@ -78,8 +94,8 @@ func New(opts Options) (*Server, error) {
 	if err := e.SetTrustedProxies(opts.TrustedProxies); err != nil {
 		return nil, err
 	}
-	s := &Server{engine: e, opts: opts}
-	e.Use(requestContext(opts.Logger), securityHeaders(opts.BaseURL != nil && opts.BaseURL.Scheme == "https"),
+	s := &Server{engine: e, opts: opts, faults: &faultLog{}}
+	e.Use(requestContext(opts.Logger), func(c *gin.Context) { c.Set(keyFaults, s.faults) }, securityHeaders(opts.BaseURL != nil && opts.BaseURL.Scheme == "https"),
 		metrics.middleware, recovery(s.fail))
 
 	e.GET("/healthz", func(c *gin.Context) {
@@ -183,6 +199,7 @@ func (s *Server) ready(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	unready := func(detail string, err error) {
 		loggerFrom(c).WarnContext(ctx, "not ready", slog.String("reason", detail), slog.Any("error", err))
+		SetRetryAfter(c)
 		writeProblem(c, Problem{Type: "about:blank", Title: http.StatusText(http.StatusServiceUnavailable),
 			Status: http.StatusServiceUnavailable, Detail: detail, RequestID: RequestID(c)})
 	}
@@ -202,6 +219,18 @@ func (s *Server) ready(c *gin.Context) {
 	if !st.Ready() {
 		unready("Database migrations are pending.", nil)
 		return
+	}
+	if w, ok := s.opts.Health.(WriteProber); ok {
+		if err := w.ProbeWrite(ctx); err != nil {
+			unready("The database does not accept writes.", err)
+			return
+		}
+	}
+	for _, rc := range s.opts.ReadyChecks {
+		if err := rc.Check(ctx); err != nil {
+			unready(rc.Detail, err)
+			return
+		}
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "database": st.Database, "schema_version": st.SchemaVersion})
 }

@@ -258,6 +258,9 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 			return 0, false
 		}
 		active, err := accounts.Active(c.Request.Context(), user)
+		if err != nil {
+			authz.UserFailed(c, err)
+		}
 		return user, err == nil && active
 	}
 	pageGuard := authz.Guard{Authorizer: az, Licences: store, User: activeUser}
@@ -286,6 +289,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		Auth:           auth,
 		Mounts:         mounts,
 		Routes:         routes,
+		ReadyChecks:    []api.ReadyCheck{storageReady(cfg.StorageDir)},
 	})
 	if err != nil {
 		return err
