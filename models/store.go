@@ -43,6 +43,7 @@ type Store struct {
 	w         *gorm.DB
 	writer    chan struct{} // SQLite: the token of the one writer connection; nil on PostgreSQL
 	writeWait time.Duration
+	path      string // the SQLite file; empty on PostgreSQL
 	dialect   string
 	keys      *Keyring
 	now       func() time.Time
@@ -182,7 +183,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		closeGorm(w)
 		return err
 	}
-	s.db, s.w, s.writer = r, w, make(chan struct{}, 1)
+	s.db, s.w, s.writer, s.path = r, w, make(chan struct{}, 1), path
 	return nil
 }
 
@@ -453,13 +454,27 @@ func isUnavailable(err error) bool {
 // probeWait bounds the readiness probe's wait for the write lock.
 const probeWait = time.Second
 
-// ProbeWrite checks that the database accepts a write: it rewrites, in a
+// minFreeBytes is the free space below which a SQLite database's disk
+// counts as full.
+const minFreeBytes = 1 << 20
+
+// ProbeWrite checks that the database accepts a write (and, on SQLite, that
+// its disk has room left): it rewrites, in a
 // committed transaction, the newest row of the migration history with the
 // values it has (nothing changes, but the write reaches the disk). A
 // database that is read-only, full or failing fails it with
 // CodeUnavailable. Waiting for a lock another writer holds (such as an
 // import) is not a failure: writes queue, they do not fail.
 func (s *Store) ProbeWrite(ctx context.Context) error {
+	if s.path != "" {
+		// SQLite rewrites WAL pages it already has, so a full disk can go
+		// unnoticed by a small write until the next one that grows a file.
+		free, err := freeBytes(filepath.Dir(s.path))
+		if err == nil && free < minFreeBytes {
+			return &Error{Code: CodeUnavailable, Message: "The database's disk is full.",
+				Err: fmt.Errorf("%d bytes free on the file system of %s", free, s.path)}
+		}
+	}
 	err := s.inTx(ctx, probeWait, func(tx *Tx) error {
 		return tx.db.Exec("UPDATE goose_db_version SET is_applied = is_applied WHERE id = (SELECT MAX(id) FROM goose_db_version)").Error
 	})
