@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -93,7 +94,9 @@ func (s *benchStats) report(name string) string {
 	for _, k := range keys {
 		fmt.Fprintf(&b, " %s×%d", k, s.statuses[k])
 	}
-	return fmt.Sprintf("%-6s n=%-6d p50=%-9v p99=%-9v max=%-9v statuses:%s", name, len(s.took), q(0.5), q(0.99), q(1), b.String())
+	slow := len(s.took) - sort.Search(len(s.took), func(i int) bool { return s.took[i] > 250*time.Millisecond })
+	return fmt.Sprintf("%-6s n=%-6d p50=%-9v p99=%-9v p99.9=%-9v max=%-9v over 250 ms: %-4d statuses:%s",
+		name, len(s.took), q(0.5), q(0.99), q(0.999), q(1), slow, b.String())
 }
 
 // BenchmarkSQLiteUnderImport imports 100k agreements and 200k keys into
@@ -112,12 +115,17 @@ func benchSQLiteUnderImport(b *testing.B) {
 	ctx := context.Background()
 	dir := b.TempDir()
 	path := filepath.Join(dir, "openlsc.db")
-	store := modelstest.Open(b, path, models.Options{Keyring: modelstest.Keyring(b)})
+	// The server's clock runs a minute ahead every second, so that every
+	// session is due its once-a-minute last-seen touch (a write on the way
+	// of a read) all through the run.
+	start := time.Now()
+	now := func() time.Time { return time.Now().Add(61 * time.Since(start).Truncate(time.Second)) }
+	store := modelstest.Open(b, path, models.Options{Keyring: modelstest.Keyring(b), Now: now})
 	az, err := authz.New(ctx, store, authz.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	sessions := app.NewSessions(store, 30*time.Minute, 12*time.Hour)
+	sessions := app.NewSessions(store, 24*time.Hour, 24*time.Hour) // the clock races ahead
 	accounts := app.NewAccounts(store, az, app.WorkEmailOptions{})
 	gin.SetMode(gin.ReleaseMode)
 	handler, err := api.New(api.Options{Logger: slog.New(slog.DiscardHandler), Health: store,
@@ -150,9 +158,9 @@ func benchSQLiteUnderImport(b *testing.B) {
 		wg.Go(func() { benchClient(srv.URL, cookies[i], stop, &reads, &writes) })
 	}
 	time.Sleep(time.Second) // the clients' steady state before the import
-	start := time.Now()
+	importStart := time.Now()
 	how, err := benchImport(ctx, path, doc)
-	took := time.Since(start)
+	took := time.Since(importStart)
 	time.Sleep(time.Second)
 	close(stop)
 	wg.Wait()
