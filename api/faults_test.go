@@ -127,6 +127,28 @@ func TestPostgresReadOnly(t *testing.T) {
 		if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
 			t.Fatal(err)
 		}
+		// pg_reload_conf only signals the server. Once a new session sees
+		// the setting, the server has reloaded and signalled every session
+		// (a session applies it before its next command).
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			fresh, err := pgx.Connect(ctx, pg.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			err = fresh.QueryRow(ctx, "SHOW default_transaction_read_only").Scan(&got)
+			fresh.Close(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == on {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("default_transaction_read_only is still %s", got)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	check("writable", http.StatusOK)
 	setReadOnly("on")
