@@ -26,7 +26,7 @@ LDFLAGS ?= -X main.version=$(VERSION)
 OPENLSC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
 .DEFAULT_GOAL := build
-.PHONY: run build test test-postgres lint bench bench-authz compose-check clean
+.PHONY: run build test test-postgres lint bench bench-authz bench-sqlite compose-check clean
 
 run:
 	$(GO) run ./cmd/openlsc serve --dev
@@ -59,6 +59,13 @@ bench:
 # (about 1-2 minutes; PostgreSQL too when OPENLSC_TEST_DATABASE_URL is set).
 bench-authz:
 	$(GO) test -run '^$$' -bench Authz1M -benchtime=1x -timeout 30m ./authz/
+
+# SQLite under load: `openlsc import` (another process) loads 100k agreements
+# and 200k keys into a running server's database while 16 clients read and
+# write over HTTP; prints latency percentiles and statuses (about a minute).
+bench-sqlite: build
+	OPENLSC_BENCH_BINARY='$(CURDIR)/bin/openlsc' env -u OPENLSC_TEST_DATABASE_URL \
+		$(GO) test -run '^$$' -bench SQLiteUnderImport -benchtime=1x -timeout 20m ./api/
 
 # docker-compose.yml refuses to start without real secrets (${VAR:?message}).
 # This target only checks the file's syntax and structure offline, so it
