@@ -253,7 +253,7 @@ func (h operatorPage) importForm(c *gin.Context) {
 		v.Report = parseReport(c.Request.URL.Query())
 		v.SHA256 = c.Query("sha256")
 	}
-	h.ui.render(c, http.StatusOK, "operator_import.html", "operator", v)
+	h.ui.render(c, http.StatusOK, "operator_import.html", "operator-import", v)
 }
 
 // reportQuery writes the counts of an applied import into the query of the
@@ -365,7 +365,7 @@ func (h operatorPage) importDocument(c *gin.Context) {
 	switch {
 	case errors.As(err, &e) && e.Code == models.CodeInvalid:
 		v.Invalid, v.Message, v.Problems = true, e.Message, e.Fields
-		h.ui.render(c, http.StatusUnprocessableEntity, "operator_import.html", "operator", v)
+		h.ui.render(c, http.StatusUnprocessableEntity, "operator_import.html", "operator-import", v)
 		return
 	case err != nil:
 		h.ui.Error(c, api.StatusOf(models.ErrorCode(err)), err)
@@ -379,10 +379,10 @@ func (h operatorPage) importDocument(c *gin.Context) {
 		return
 	}
 	v.Document = base64.RawURLEncoding.EncodeToString(data)
-	h.ui.render(c, http.StatusOK, "operator_import.html", "operator", v)
+	h.ui.render(c, http.StatusOK, "operator_import.html", "operator-import", v)
 }
 
 // importRefused shows the upload form again with why the upload was refused.
 func (h operatorPage) importRefused(c *gin.Context, status int, msgID string) {
-	h.ui.render(c, status, "operator_import.html", "operator", importView{ErrorID: msgID})
+	h.ui.render(c, status, "operator_import.html", "operator-import", importView{ErrorID: msgID})
 }
