@@ -324,11 +324,14 @@ func TestLayout(t *testing.T) {
 		mustContain(t, s.get(t, "/").Body.String(), "version v1.2.3")
 		mustContain(t, s.get(t, "/", "Accept-Language: ja").Body.String(), "バージョン v1.2.3")
 	})
+	// Anonymous pages have no side navigation (there is nothing to
+	// navigate to before signing in), only the brand link home; the side
+	// navigation of signed-in users is tested in TestSideNavigation.
 	t.Run("Navigation", func(t *testing.T) {
 		s := newTestServer(t, Options{})
-		mustContain(t, s.get(t, "/").Body.String(),
-			`<nav class="site-nav" aria-label="Main">`, `<a href="/" aria-current="page">Home</a>`)
-		mustContain(t, s.get(t, "/nowhere").Body.String(), `<a href="/">Home</a>`)
+		mustContain(t, s.get(t, "/").Body.String(), `<a class="brand" href="/">`)
+		mustNotContain(t, s.get(t, "/").Body.String(), `class="sidenav"`)
+		mustContain(t, s.get(t, "/nowhere").Body.String(), `<a class="brand" href="/">`)
 	})
 }
 

@@ -436,7 +436,7 @@ func TestPendingRequests(t *testing.T) {
 			`<input id="approve-3-download_manager" name="permissions" type="checkbox" value="download_manager" checked>`,
 			`<label for="approve-3-download_manager">Downloads</label>`,
 			`<form method="post" action="/access-requests/3/deny"`, `<label for="deny-3-message">Message to the requester (optional)</label>`,
-			`<button type="submit">Approve</button>`, `<button type="submit">Deny</button>`, `value="administrator" checked`)
+			`<button type="submit">Approve</button>`, `<button type="submit" class="btn-danger" data-confirm="Deny this request? The requester is told by mail; this cannot be undone.">Deny</button>`, `value="administrator" checked`)
 		mustNotContain(t, body, `id="approve-3-administrator"`, `id="approve-3-key_reader"`)
 		noInline(t, body)
 	})
