@@ -86,7 +86,7 @@ var viewports = []struct {
 // screenshot of each page there (make screenshots).
 func TestBrowserEveryPage(t *testing.T) {
 	axe := axeSource(t)
-	f, base := newBrowserFlow(t, 240*time.Second)
+	f, base := newBrowserFlow(t, 480*time.Second)
 	shots := os.Getenv(screenshotsEnv)
 	if shots != "" {
 		if err := os.MkdirAll(shots, 0o755); err != nil {
