@@ -117,6 +117,7 @@ func New(opts Options) (*Server, error) {
 		v1.PUT("/me/work-email", s.rateLimit(register), s.putWorkEmail)
 		v1.POST("/me/work-email/verify", s.rateLimit(verify), s.verifyWorkEmail)
 		s.mountPermissions(v1)
+		v1.PUT("/me/preferences", s.putPreferences)
 		if opts.Auth.Requests != nil {
 			s.mountRequests(v1)
 		}

@@ -211,7 +211,11 @@ func (a *Admin) AddUser(ctx context.Context, admin, licence int64, in AddUserInp
 			if err := tx.DB().Create(&inv).Error; err != nil {
 				return err
 			}
-			if err := a.mail(tx, email, "en", mailer.TemplateInvitation, ag.Number, in.Permissions, "/signin"); err != nil {
+			lang, err := inviterLanguage(tx, admin)
+			if err != nil {
+				return err
+			}
+			if err := a.mail(tx, email, lang, mailer.TemplateInvitation, ag.Number, in.Permissions, "/signin"); err != nil {
 				return err
 			}
 			if err := tx.AppendAudit(actor, AuditInvited, &lic, map[string]any{"invitation_id": inv.ID, "email": email, "permissions": in.Permissions}); err != nil {
@@ -304,7 +308,11 @@ func (a *Admin) ResendInvitation(ctx context.Context, admin, licence, id int64) 
 		if err := tx.DB().Select("number").Take(&ag, licence).Error; err != nil {
 			return err
 		}
-		if err := a.mail(tx, inv.Email, "en", mailer.TemplateInvitation, ag.Number, splitPerms(inv.Permissions), "/signin"); err != nil {
+		lang, err := inviterLanguage(tx, admin)
+		if err != nil {
+			return err
+		}
+		if err := a.mail(tx, inv.Email, lang, mailer.TemplateInvitation, ag.Number, splitPerms(inv.Permissions), "/signin"); err != nil {
 			return err
 		}
 		return tx.AppendAudit(userActor(admin), AuditInvitationSent, &licence, map[string]any{"invitation_id": id})

@@ -640,7 +640,7 @@ func TestPreferencesPage(t *testing.T) {
 
 	t.Run("English", func(t *testing.T) {
 		body := wantStatus(t, env.as(t, userVerified, "", "/preferences?saved=1"), http.StatusOK)
-		mustContain(t, body, "<h1>Preferences</h1>", "Your choice was saved.", `<form method="get" action="/preferences"`,
+		mustContain(t, body, "<h1>Preferences</h1>", "Your choice was saved.", `<form method="post" action="/preferences/language"`,
 			"<legend>Language of the pages</legend>", `<input id="lang-en" name="lang" type="radio" value="en" checked>`,
 			`<input id="lang-ja" name="lang" type="radio" value="ja">`, `<label for="lang-ja" lang="ja">日本語</label>`,
 			"<caption>Master agreements (MBSA) you administer</caption>", "Not chosen yet",
@@ -661,6 +661,17 @@ func TestPreferencesPage(t *testing.T) {
 		if c := rec.Header().Get("Set-Cookie"); !strings.HasPrefix(c, langCookie+"=ja;") {
 			t.Errorf("Set-Cookie %q", c)
 		}
+	})
+
+	// The Preferences form switches the pages and stores the language of
+	// the user's mail.
+	t.Run("SaveLanguage", func(t *testing.T) {
+		rec := env.post(t, userVerified, "", "/preferences/language", url.Values{"lang": {"ja"}})
+		wantRedirect(t, rec, "/preferences?saved=1")
+		if c := rec.Header().Get("Set-Cookie"); !strings.HasPrefix(c, langCookie+"=ja;") {
+			t.Errorf("Set-Cookie %q", c)
+		}
+		wantStatus(t, env.post(t, userVerified, "", "/preferences/language", url.Values{"lang": {"xx"}}), http.StatusBadRequest)
 	})
 
 	t.Run("NoMBSA", func(t *testing.T) {

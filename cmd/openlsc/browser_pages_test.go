@@ -29,6 +29,7 @@ type pageVisit struct {
 // personaTour is the pages one demo persona opens.
 type personaTour struct {
 	subject, email string // the persona at the development provider; "" for nobody
+	lang           string // the page language at sign-in, which their mail is written in
 	inherit        bool   // answer the inheritance question with "inherit"
 	pages          []pageVisit
 }
@@ -37,7 +38,7 @@ type personaTour struct {
 func tours() []personaTour {
 	return []personaTour{
 		{pages: []pageVisit{{"home-anonymous", "/", ""}, {"signin", "/signin", ""}}},
-		{subject: "it-admin", email: "it-admin@contoso.example", inherit: true, pages: []pageVisit{
+		{subject: "it-admin", email: "it-admin@contoso.example", lang: "en", inherit: true, pages: []pageVisit{
 			{"home", "/", ""},
 			{"licences", "/licences", ""},
 			{"licence", "/licences/M1000001", ""},
@@ -55,11 +56,11 @@ func tours() []personaTour {
 			{"work-email", "/account/work-email", ""},
 			{"devmail", "/dev/mail", ""},
 		}},
-		{subject: "staff", email: "staff@contoso.example", pages: []pageVisit{
+		{subject: "staff", email: "staff@contoso.example", lang: "ja", pages: []pageVisit{
 			{"home-staff", "/", ""},
 			{"licences-none", "/licences", ""},
 		}},
-		{subject: "operator", email: "operator@openlsc.example", pages: []pageVisit{
+		{subject: "operator", email: "operator@openlsc.example", lang: "en", pages: []pageVisit{
 			{"operator", "/operator", ""},
 			{"operator-import", "/operator/import", ""},
 			{"activations", "/operator/activations", ""},
@@ -95,7 +96,7 @@ func TestBrowserEveryPage(t *testing.T) {
 	}
 	for _, tour := range tours() {
 		if tour.subject != "" {
-			signInPersona(f, base, tour.subject, tour.email, tour.inherit)
+			signInPersona(f, base, tour.subject, tour.email, tour.lang, tour.inherit)
 		}
 		for _, lang := range []string{"en", "ja"} {
 			// The ?lang= link sets the language cookie and comes back.
@@ -212,9 +213,9 @@ func (f *browserFlow) screenshotTo(dir, name string) {
 // signInPersona signs in as a demo persona and confirms the work email
 // through the development mailbox, answering the inheritance question
 // when asked.
-func signInPersona(f *browserFlow, base, subject, email string, inherit bool) {
+func signInPersona(f *browserFlow, base, subject, email, lang string, inherit bool) {
 	f.t.Helper()
-	f.navigate("open the sign-in page", "/signin", chromedp.Navigate(base+"/signin?lang=en"))
+	f.navigate("open the sign-in page", "/signin", chromedp.Navigate(base+"/signin?lang="+lang))
 	f.navigate("click the development provider", "/dev/oidc/login", chromedp.Click(chromedp.CSS(`.provider-list a`)))
 	persona := chromedp.CSS(`button[name="subject"][value="` + subject + `"]`)
 	f.do("find the persona "+subject, chromedp.WaitVisible(persona))
@@ -236,7 +237,13 @@ func signInPersona(f *browserFlow, base, subject, email string, inherit bool) {
 		}
 	}
 	f.navigate("open the newest mail", f.eval(`new URL(document.querySelector("table.devmail-list tbody tr:first-child a").href).pathname`), chromedp.Click(first))
-	link, err := chromedp.Run(f.ctx, chromedp.AttributeValue(confirmationLink, "href"))
+	// The first sign-in stored the page language as the user's: the
+	// confirmation mail is written in it.
+	japanese := f.eval(`String(/[\u3040-\u30ff]/.test(document.querySelector(".devmail-text").innerText))`)
+	if want := fmt.Sprint(lang == "ja"); japanese != want {
+		f.fatalf("mail to %s (signed in in %s): Japanese text %s, want %s", email, lang, japanese, want)
+	}
+	link, err := chromedp.Run(f.ctx, chromedp.AttributeValue(chromedp.CSS(`.devmail-links a[href*="/verify-email?"]`), "href"))
 	if err != nil || !link.Exists {
 		f.fatalf("no confirmation link in the mail to %s: %v", email, err)
 	}
