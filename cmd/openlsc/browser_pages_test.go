@@ -37,7 +37,7 @@ type personaTour struct {
 // tours visits every page of the web UI as the demo personas who may see it.
 func tours() []personaTour {
 	return []personaTour{
-		{pages: []pageVisit{{"home-anonymous", "/", ""}, {"signin", "/signin", ""}}},
+		{pages: []pageVisit{{"home-anonymous", "/", ""}, {"signin", "/signin", ""}, {"help", "/help#mak-limit", "/help"}}},
 		{subject: "it-admin", email: "it-admin@contoso.example", lang: "en", inherit: true, pages: []pageVisit{
 			{"home", "/", ""},
 			{"licences", "/licences", ""},

@@ -250,6 +250,10 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("web UI: %w", err)
 	}
+	support, err := supportContacts(env.getenv, cfg.Dev)
+	if err != nil {
+		return err
+	}
 	var routes []func(gin.IRouter)
 	// Page guards: the signed-in user, once their work email is confirmed.
 	activeUser := func(c *gin.Context) (int64, bool) {
@@ -263,6 +267,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 	pageGuard := authz.Guard{Authorizer: az, Licences: store, User: activeUser}
 	routes = append(routes,
 		func(r gin.IRouter) { pages.MountAudit(r, auth.Audit) },
+		func(r gin.IRouter) { pages.MountHelp(r, support) },
 		func(r gin.IRouter) { pages.MountLicences(r, accounts, pageGuard) },
 		func(r gin.IRouter) { pages.MountLicenceUsers(r, auth.Admin, pageGuard) },
 		func(r gin.IRouter) { pages.MountOperator(r, auth.Operators, az.IsOperator) },

@@ -8,7 +8,16 @@ document.addEventListener("DOMContentLoaded", function () {
   confirmations();
   copyButtons();
   localTimes();
+  openTarget();
 });
+
+// A link to /help#question opens that question.
+function openTarget() {
+  var target = location.hash && document.getElementById(location.hash.slice(1));
+  if (target && target.tagName === "DETAILS") {
+    target.open = true;
+  }
+}
 
 // On phones the side navigation collapses behind a Menu button.
 function menu() {
