@@ -36,9 +36,11 @@ build:
 # `env -u` keeps a PostgreSQL URL from the caller's environment out of the SQLite run.
 test:
 	env -u OPENLSC_TEST_DATABASE_URL $(GO) test -race -count=1 ./...
+	@$(GO) run ./frontend/browsertest/check
 
 test-postgres:
 	OPENLSC_TEST_DATABASE_URL='$(OPENLSC_TEST_DATABASE_URL)' $(GO) test -race -count=1 ./...
+	@$(GO) run ./frontend/browsertest/check
 
 # gofmt skips testdata (fixtures need not be valid Go) and fails on any output.
 lint:

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +85,7 @@ var viewports = []struct {
 // accessibility violation. With OPENLSC_SCREENSHOTS set it saves a
 // screenshot of each page there (make screenshots).
 func TestBrowserEveryPage(t *testing.T) {
-	axe := axeSource(t)
+	axe := browsertest.Axe(t)
 	f, base := newBrowserFlow(t, 480*time.Second)
 	shots := os.Getenv(screenshotsEnv)
 	if shots != "" {
@@ -158,20 +157,6 @@ func checkPage(f *browserFlow, base string, pv pageVisit, axe, lang, width, shot
 
 // widestJS names the elements that stick out of the viewport.
 const widestJS = `Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(-5).map(e => e.tagName + "." + e.className).join(", ")`
-
-// axeSource reads the pinned axe-core (npm ci in frontend/browsertest).
-func axeSource(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join("..", "..", "frontend", "browsertest", "node_modules", "axe-core", "axe.min.js")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("axe-core: %v (run: npm ci --prefix frontend/browsertest)", err)
-		}
-		t.Skipf("browser test skipped: axe-core not installed (%v); run: npm ci --prefix frontend/browsertest", err)
-	}
-	return string(b)
-}
 
 // axeViolations runs axe-core on the page and describes what it found, or
 // returns "".
