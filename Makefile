@@ -5,6 +5,7 @@
 #   make test           unit + browser tests on SQLite
 #   make test-postgres  the same tests against PostgreSQL (see OPENLSC_TEST_DATABASE_URL)
 #   make lint           gofmt, go vet, staticcheck (a go.mod tool)
+#   make screenshots    the README's screenshots (docs/screenshots), from the browser tests
 #   make bench          benchmarks only
 #   make bench-authz    the authorization report at 1M grants
 #   make compose-check  validate docker-compose.yml offline
@@ -25,7 +26,7 @@ LDFLAGS ?= -X main.version=$(VERSION)
 OPENLSC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
 .DEFAULT_GOAL := build
-.PHONY: run build test test-postgres lint bench bench-authz compose-check clean
+.PHONY: run build test test-postgres lint screenshots bench bench-authz compose-check clean
 
 run:
 	$(GO) run ./cmd/openlsc serve --dev
@@ -52,6 +53,13 @@ lint:
 	fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+
+# The README's screenshots of the main pages, English and Japanese, desktop
+# and phone width, taken by the browser test that visits every page (needs
+# Chromium and axe-core: npm ci --prefix frontend/browsertest).
+screenshots:
+	rm -rf docs/screenshots && mkdir -p docs/screenshots
+	env -u OPENLSC_TEST_DATABASE_URL OPENLSC_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowserEveryPage$$' ./cmd/openlsc/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

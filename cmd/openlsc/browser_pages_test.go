@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +14,9 @@ import (
 	"github.com/openlsc/openlsc/frontend/browsertest"
 )
 
-// ScreenshotsEnv names the directory that TestBrowserEveryPage saves one
-// screenshot of each page into, per language and width (make screenshots).
+// screenshotsEnv names the directory that TestBrowserEveryPage saves a
+// screenshot of each page the README shows into, per language and width
+// (make screenshots).
 const screenshotsEnv = "OPENLSC_SCREENSHOTS"
 
 // pageVisit is one page of the tour: who looks at it, where, and the name
@@ -23,6 +25,9 @@ type pageVisit struct {
 	name string // screenshot name, e.g. "licences"
 	path string // path and query to open
 	want string // the path the browser should land on, when not path
+	// readme marks the pages whose screenshots the README shows (make
+	// screenshots saves only these).
+	readme bool
 }
 
 // personaTour is the pages one demo persona opens.
@@ -36,34 +41,35 @@ type personaTour struct {
 // tours visits every page of the web UI as the demo personas who may see it.
 func tours() []personaTour {
 	return []personaTour{
-		{pages: []pageVisit{{"home-anonymous", "/", ""}, {"signin", "/signin", ""}, {"help", "/help#mak-limit", "/help"}}},
+		{pages: []pageVisit{{readme: true, name: "home-anonymous", path: "/"}, {name: "signin", path: "/signin"}, {readme: true, name: "help", path: "/help#mak-limit", want: "/help"}}},
 		{subject: "it-admin", email: "it-admin@contoso.example", lang: "en", inherit: true, pages: []pageVisit{
-			{"home", "/", ""},
-			{"licences", "/licences", ""},
-			{"licence", "/licences/M1000001", ""},
-			{"licence-users", "/licences/M1000001/users", ""},
-			{"keys", "/licences/E2000001/keys", ""},
-			{"verification-form", "/licences/E2000001/verification-form", ""},
-			{"downloads", "/downloads", ""},
-			{"permissions", "/permissions", ""},
-			{"inheritance", "/inheritance", ""},
-			{"my-requests", "/access-requests", ""},
-			{"request-access", "/access-requests/new", ""},
-			{"pending", "/access-requests/pending", ""},
-			{"audit", "/audit", ""},
-			{"preferences", "/preferences", ""},
-			{"work-email", "/account/work-email", ""},
-			{"devmail", "/dev/mail", ""},
+			{readme: true, name: "home", path: "/"},
+			{readme: true, name: "licences", path: "/licences"},
+			{readme: true, name: "licence", path: "/licences/M1000001"},
+			{readme: true, name: "licence-users", path: "/licences/M1000001/users"},
+			{readme: true, name: "keys", path: "/licences/E2000001/keys"},
+			{name: "verification-form", path: "/licences/E2000001/verification-form"},
+			{readme: true, name: "downloads", path: "/downloads"},
+			{name: "permissions", path: "/permissions"},
+			{name: "inheritance", path: "/inheritance"},
+			{name: "my-requests", path: "/access-requests"},
+			{name: "request-access", path: "/access-requests/new"},
+			{name: "pending", path: "/access-requests/pending"},
+			{readme: true, name: "audit", path: "/audit"},
+			{name: "preferences", path: "/preferences"},
+			{name: "work-email", path: "/account/work-email"},
+			{name: "devmail", path: "/dev/mail"},
+			{name: "help-signed-in", path: "/help"},
 		}},
 		{subject: "staff", email: "staff@contoso.example", lang: "ja", pages: []pageVisit{
-			{"home-staff", "/", ""},
-			{"licences-none", "/licences", ""},
+			{name: "home-staff", path: "/"},
+			{name: "licences-none", path: "/licences"},
 		}},
 		{subject: "operator", email: "operator@openlsc.example", lang: "en", pages: []pageVisit{
-			{"operator", "/operator", ""},
-			{"operator-import", "/operator/import", ""},
-			{"activations", "/operator/activations", ""},
-			{"audit-operator", "/audit", ""},
+			{readme: true, name: "operator", path: "/operator"},
+			{name: "operator-import", path: "/operator/import"},
+			{name: "activations", path: "/operator/activations"},
+			{name: "audit-operator", path: "/audit"},
 		}},
 	}
 }
@@ -150,7 +156,7 @@ func checkPage(f *browserFlow, base string, pv pageVisit, axe, lang, width, shot
 	if v := axeViolations(f, axe); v != "" {
 		f.fatalf("%s: axe-core violations:\n%s", step, v)
 	}
-	if shots != "" {
+	if shots != "" && pv.readme {
 		f.screenshotTo(shots, fmt.Sprintf("%s-%s-%s", pv.name, lang, width))
 	}
 }
@@ -187,11 +193,15 @@ func axeViolations(f *browserFlow, axe string) string {
 	return b.String()
 }
 
-// screenshotTo saves the page's full-length screenshot as dir/name.png.
+// screenshotTo saves what the window shows as dir/name.png.
 func (f *browserFlow) screenshotTo(dir, name string) {
 	f.t.Helper()
-	if browsertest.Screenshot(f.t, f.ctx, dir, name) == "" {
-		f.fatalf("screenshot %s failed", name)
+	png, err := chromedp.Run(f.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		f.fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		f.fatalf("screenshot %s: %v", name, err)
 	}
 }
 
