@@ -60,6 +60,7 @@ func tours() []personaTour {
 			{name: "work-email", path: "/account/work-email"},
 			{name: "devmail", path: "/dev/mail"},
 			{name: "help-signed-in", path: "/help"},
+			{name: "tokens", path: "/account/tokens"},
 		}},
 		{subject: "staff", email: "staff@contoso.example", lang: "ja", pages: []pageVisit{
 			{name: "home-staff", path: "/"},
