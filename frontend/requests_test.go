@@ -396,9 +396,14 @@ func TestMyRequests(t *testing.T) {
 		mustContain(t, body, "You have already made the same request")
 	})
 
+	t.Run("ApprovedInPart", func(t *testing.T) {
+		body := wantStatus(t, env.as(t, userVerified, "", "/access-requests"), http.StatusOK)
+		mustContain(t, body, `<span class="badge badge-warn">Approved in part</span>`, `<span class="badge badge-danger">Denied</span>`)
+	})
+
 	t.Run("Japanese", func(t *testing.T) {
 		body := wantStatus(t, env.as(t, userVerified, "ja", "/access-requests?cancelled=1"), http.StatusOK)
-		mustContain(t, body, "<h1>アクセス権限のリクエスト一覧</h1>", "リクエストを取り消しました。", "承認待ち", "拒否", "承認済み",
+		mustContain(t, body, "<h1>アクセス権限のリクエスト一覧</h1>", "リクエストを取り消しました。", "承認待ち", "拒否", "一部承認",
 			"リクエスト日時: 2026年3月14日 09:00 (UTC)", "リクエストを取り消す")
 	})
 
