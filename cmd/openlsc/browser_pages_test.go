@@ -70,6 +70,7 @@ func tours() []personaTour {
 			{readme: true, name: "operator", path: "/operator"},
 			{name: "operator-import", path: "/operator/import"},
 			{name: "activations", path: "/operator/activations"},
+			{name: "activation-counts", path: "/operator/activation-counts?licence=E2000001", want: "/operator/activation-counts"},
 			{name: "audit-operator", path: "/audit"},
 		}},
 	}

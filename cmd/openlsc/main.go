@@ -269,6 +269,7 @@ func serve(ctx context.Context, env runEnv, args []string) error {
 		func(r gin.IRouter) { pages.MountAudit(r, auth.Audit) },
 		func(r gin.IRouter) { pages.MountHelp(r, support) },
 		func(r gin.IRouter) { pages.MountTokens(r, auth.Tokens) },
+		func(r gin.IRouter) { pages.MountActivationCounts(r, auth.Keys, store, az.IsOperator) },
 		func(r gin.IRouter) { pages.MountLicences(r, accounts, pageGuard) },
 		func(r gin.IRouter) { pages.MountLicenceUsers(r, auth.Admin, pageGuard) },
 		func(r gin.IRouter) { pages.MountOperator(r, auth.Operators, az.IsOperator) },
