@@ -28,6 +28,7 @@ type pageVisit struct {
 	// readme marks the pages whose screenshots the README shows (make
 	// screenshots saves only these).
 	readme bool
+	phone  bool // the README shows it at phone width too
 }
 
 // personaTour is the pages one demo persona opens.
@@ -43,8 +44,8 @@ func tours() []personaTour {
 	return []personaTour{
 		{pages: []pageVisit{{readme: true, name: "home-anonymous", path: "/"}, {name: "signin", path: "/signin"}, {readme: true, name: "help", path: "/help#mak-limit", want: "/help"}}},
 		{subject: "it-admin", email: "it-admin@contoso.example", lang: "en", inherit: true, pages: []pageVisit{
-			{readme: true, name: "home", path: "/"},
-			{readme: true, name: "licences", path: "/licences"},
+			{readme: true, phone: true, name: "home", path: "/"},
+			{readme: true, phone: true, name: "licences", path: "/licences"},
 			{readme: true, name: "licence", path: "/licences/M1000001"},
 			{readme: true, name: "licence-users", path: "/licences/M1000001/users"},
 			{readme: true, name: "keys", path: "/licences/E2000001/keys"},
@@ -158,7 +159,7 @@ func checkPage(f *browserFlow, base string, pv pageVisit, axe, lang, width, shot
 	if v := axeViolations(f, axe); v != "" {
 		f.fatalf("%s: axe-core violations:\n%s", step, v)
 	}
-	if shots != "" && pv.readme {
+	if shots != "" && pv.readme && (width == "desktop" || pv.phone) {
 		f.screenshotTo(shots, fmt.Sprintf("%s-%s-%s", pv.name, lang, width))
 	}
 }
