@@ -67,6 +67,7 @@ func (v auditView) OtherInvalid() bool {
 type auditRow struct {
 	app.AuditEventView
 	DetailsText string
+	Details     []auditDetail // the details, named in the page's language where known
 	ActorName   string // the acting user's name and email, when known
 	KindID      string // message ID of the kind's name; "" for a kind without one
 }
@@ -132,7 +133,7 @@ func (h auditPage) auditRows(ctx context.Context, events []app.AuditEventView) [
 	}
 	rows := make([]auditRow, 0, len(events))
 	for _, ev := range events {
-		r := auditRow{AuditEventView: ev, DetailsText: detailsText(ev.Details), KindID: kindID(ev.Kind)}
+		r := auditRow{AuditEventView: ev, DetailsText: detailsText(ev.Details), Details: auditDetails(ev.Details), KindID: kindID(ev.Kind)}
 		if ev.ActorID != nil {
 			r.ActorName = names[*ev.ActorID]
 		}

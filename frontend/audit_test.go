@@ -119,8 +119,8 @@ func TestAuditPage(t *testing.T) {
 			`<form method="get" action="/audit"`, `<span title="download">Download</span>`, `<span title="grant">Permission given</span>`, "192.0.2.7",
 			// The kind filter is a select of named kinds.
 			`<select id="audit-kind" name="kind">`, `<option value="key.reveal">Product key revealed</option>`,
-			// Details as key=value text, escaped.
-			"file=&lt;b&gt;setup.iso&lt;/b&gt; size=42",
+			// Details named in the page's language, values escaped.
+			`<li><span class="detail-key">File:</span> &lt;b&gt;setup.iso&lt;/b&gt;</li><li><span class="detail-key">Size:</span> 42</li>`,
 			`<time datetime="2026-03-14T09:00:00Z">2026-03-14 09:00:00</time>`,
 			`href="/api/v1/audit?format=csv"`)
 		mustNotContain(t, body, "secret-of-v2", "<b>setup", "<style", "style=", "<script>", "onclick")
