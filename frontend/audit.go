@@ -68,8 +68,8 @@ type auditRow struct {
 	app.AuditEventView
 	DetailsText string
 	Details     []auditDetail // the details, named in the page's language where known
-	ActorName   string // the acting user's name and email, when known
-	KindID      string // message ID of the kind's name; "" for a kind without one
+	ActorName   string        // the acting user's name and email, when known
+	KindID      string        // message ID of the kind's name; "" for a kind without one
 }
 
 // actorNamer names the users who acted (*app.Audit).
