@@ -118,6 +118,9 @@ func TestBrowserEveryPage(t *testing.T) {
 				for _, pv := range tour.pages {
 					checkPage(f, base, pv, axe, lang, vp.name, shots)
 				}
+				if vp.mobile && tour.subject != "" {
+					checkMenu(f, base)
+				}
 			}
 		}
 		if tour.subject != "" {
@@ -127,6 +130,21 @@ func TestBrowserEveryPage(t *testing.T) {
 		}
 	}
 	f.problems.Check(t)
+}
+
+// checkMenu checks that on a phone the side navigation folds behind the
+// Menu button, which opens it.
+func checkMenu(f *browserFlow, base string) {
+	f.t.Helper()
+	f.navigate("open the home page on a phone", "/", chromedp.Navigate(base+"/"))
+	const shown = `getComputedStyle(document.getElementById("sidenav")).display !== "none"`
+	if f.eval(`String(`+shown+`)`) != "false" {
+		f.fatalf("the side navigation shows on a phone before the Menu button is pressed")
+	}
+	f.do("press Menu", chromedp.Click(chromedp.CSS(`.menu-button`)))
+	if f.eval(`String(`+shown+`)`) != "true" || f.eval(`document.querySelector(".menu-button").getAttribute("aria-expanded")`) != "true" {
+		f.fatalf("the Menu button did not open the side navigation")
+	}
 }
 
 // headerSignOutAny is the sign-out button in any language.
