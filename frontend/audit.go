@@ -69,6 +69,7 @@ type auditRow struct {
 	DetailsText string
 	Details     []auditDetail // the details, named in the page's language where known
 	ActorName   string        // the acting user's name and email, when known
+	ActorLabel  string        // message ID naming a non-user actor ("system", "cli"); "" otherwise
 	KindID      string        // message ID of the kind's name; "" for a kind without one
 }
 
@@ -136,6 +137,8 @@ func (h auditPage) auditRows(ctx context.Context, events []app.AuditEventView) [
 		r := auditRow{AuditEventView: ev, DetailsText: detailsText(ev.Details), Details: auditDetails(ev.Details), KindID: kindID(ev.Kind)}
 		if ev.ActorID != nil {
 			r.ActorName = names[*ev.ActorID]
+		} else if ev.Actor == "system" || ev.Actor == "cli" {
+			r.ActorLabel = "audit.actor." + ev.Actor
 		}
 		rows = append(rows, r)
 	}
