@@ -73,6 +73,7 @@ type Options struct {
 	Audit     *app.Audit     // the audit log
 	Keys      *app.Keys      // product keys and activation requests
 	Downloads *app.Downloads // downloads
+	Summary   *app.Summary   // the licence summary
 }
 
 // Access is the authorization policy and how licence ids in paths are
@@ -220,6 +221,9 @@ func (s *Server) mountSignedIn(e *gin.Engine) {
 	}
 	if o.Keys != nil {
 		MountKeys(v1, o.Keys, s.guard())
+	}
+	if o.Summary != nil && o.Access != nil {
+		MountSummary(v1, o.Summary, s.guard())
 	}
 }
 
