@@ -198,3 +198,37 @@ func organizationsOf(as []summaryAgreement) []int64 {
 	}
 	return ids
 }
+
+// SummaryChoice is a licence the user may put in a summary.
+type SummaryChoice struct {
+	Number  string `json:"number"`
+	Program string `json:"program"`
+	Name    string `json:"name,omitempty"`
+}
+
+// maxSummaryChoices bounds the licences offered for selection.
+const maxSummaryChoices = 500
+
+// Choices lists the licences user may view, by number (at most 500;
+// more can be named by number).
+func (s *Summary) Choices(ctx context.Context, user int64) ([]SummaryChoice, error) {
+	var ids []int64
+	for _, la := range s.authz.Licences(user) {
+		if s.authz.Can(user, la.AgreementID, authz.ActView) {
+			ids = append(ids, la.AgreementID)
+		}
+		if len(ids) == maxSummaryChoices {
+			break
+		}
+	}
+	byID, err := s.store.AgreementsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SummaryChoice, 0, len(byID))
+	for _, a := range byID {
+		out = append(out, SummaryChoice{Number: a.Number, Program: string(a.Program), Name: a.Name})
+	}
+	slices.SortFunc(out, func(a, b SummaryChoice) int { return strings.Compare(a.Number, b.Number) })
+	return out, nil
+}

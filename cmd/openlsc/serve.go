@@ -280,6 +280,8 @@ func (m *Main) pageRoutes(pages *frontend.UI) []func(gin.IRouter) {
 		func(r gin.IRouter) { pages.MountOperator(r, uc.operators, az.IsOperator) },
 		func(r gin.IRouter) { pages.MountKeys(r, uc.keys, guard, az.IsOperator) },
 		func(r gin.IRouter) { pages.MountDownloads(r, uc.downloads) },
+		func(r gin.IRouter) { pages.MountSummary(r, uc.summary, activeUser) },
+		func(r gin.IRouter) { pages.MountOperatorKeys(r, uc.keys, az.IsOperator) },
 		func(r gin.IRouter) {
 			pages.MountRequests(r, uc.requests)
 			pages.MountPermissions(r, uc.accounts)
