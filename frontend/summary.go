@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 
 	"github.com/gin-gonic/gin"
@@ -51,7 +50,6 @@ type summaryView struct {
 	Choices  []summaryChoice
 	Selected []string
 	Summary  *app.SummaryView
-	Query    string // the selection as a query string, for the export links
 }
 
 type summaryChoice struct {
@@ -99,7 +97,6 @@ func (h summaryPage) show(c *gin.Context) {
 			h.fail(c, err)
 			return
 		}
-		v.Query = url.Values{"licence": v.Selected}.Encode()
 	}
 	h.ui.render(c, http.StatusOK, "licence_summary.html", "summary", v)
 }
