@@ -81,7 +81,8 @@ func (u *UI) LicenceGuard(az *authz.Authorizer, licences authz.LicenceResolver, 
 // guardFail answers a request the licence guard refused.
 func (u *UI) guardFail(c *gin.Context, err error) {
 	if e, ok := c.Get(keyActiveFail); ok {
-		u.Error(c, http.StatusInternalServerError, fmt.Errorf("work email state: %v", e))
+		err, _ := e.(error)
+		u.Error(c, httperr.Status(err), fmt.Errorf("work email state: %w", err))
 		return
 	}
 	switch {
@@ -168,6 +169,7 @@ type usersView struct {
 	Add       addForm
 	Others    []licenceChoice // other administered licences, as checkboxes
 	OtherText bool            // no list: a text field takes License IDs
+	List      peopleList      // filter, order and page of People
 }
 
 // HasError reports whether the page shows a refused change.
@@ -316,6 +318,7 @@ func (h usersPage) renderPage(c *gin.Context, status int, v usersView) {
 		p.Removable = len(direct) > 0
 		v.People = append(v.People, p)
 	}
+	v.People, v.List = parsePeopleQuery(c).apply(v.Licence, v.People)
 	if v.Add.Permissions == nil {
 		v.Add.Permissions = permChecks(nil)
 	}

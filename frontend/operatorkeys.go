@@ -84,7 +84,7 @@ func (h operatorKeysPage) render(c *gin.Context, status int, v operatorKeysView)
 		}
 		v.Keys = keys
 	}
-	h.ui.render(c, status, "operator_keys.html", "operator", v)
+	h.ui.render(c, status, "operator_keys.html", "operator-keys", v)
 }
 
 // operator returns the signed-in operator, or answers.
