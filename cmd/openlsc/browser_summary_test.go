@@ -48,7 +48,7 @@ func TestBrowserLicenceSummary(t *testing.T) {
 	}
 
 	// The summary page, from the navigation; tick two agreements.
-	f.navigate("open the licence summary", "/licence-summary", chromedp.Click(chromedp.Search(`//nav[@class="site-nav"]//a[@href="/licence-summary"]`)))
+	f.navigate("open the licence summary", "/licence-summary", chromedp.Click(chromedp.CSS(`#sidenav a[href="/licence-summary"]`)))
 	f.do("tick E2000001 and S2000003",
 		chromedp.Click(chromedp.CSS(`input[name="licence"][value="E2000001"]`)),
 		chromedp.Click(chromedp.CSS(`input[name="licence"][value="S2000003"]`)))
