@@ -68,6 +68,7 @@ compose-check:
 	OPENLSC_OIDC_CLIENT_SECRET=compose-check-only \
 	POSTGRES_PASSWORD=compose-check-only \
 	KEYCLOAK_ADMIN_PASSWORD=compose-check-only \
+	S3_ACCESS_KEY=compose-check-only S3_SECRET_KEY=compose-check-only \
 	$(COMPOSE) -f docker-compose.yml config -q
 
 clean:

@@ -195,11 +195,10 @@ func (m *Main) newUseCases(context.Context) error {
 			}
 		}
 	}
-	storage, err := app.NewDirStorage(cfg.StorageDir)
+	storage, err := m.storage()
 	if err != nil {
-		return fmt.Errorf("OPENLSC_STORAGE_DIR: %w", err)
+		return err
 	}
-	m.onClose(storage.Close)
 	uc.sessions = app.NewSessions(store, cfg.SessionIdle, cfg.SessionMax)
 	uc.accounts = app.NewAccounts(store, az, app.WorkEmailOptions{
 		BaseURL: base, VerifyTTL: cfg.VerifyTTL, Operators: operators, Kick: kick,
@@ -214,6 +213,28 @@ func (m *Main) newUseCases(context.Context) error {
 	uc.downloads = app.NewDownloads(store, az, app.DownloadsOptions{Storage: storage})
 	m.uc = uc
 	return nil
+}
+
+// storage is the file storage: the object store OPENLSC_STORAGE_URL names,
+// or else the directory OPENLSC_STORAGE_DIR.
+func (m *Main) storage() (app.Storage, error) {
+	if raw := m.Config.StorageURL; raw != "" {
+		opts, err := app.ParseS3URL(raw)
+		if err != nil {
+			return nil, fmt.Errorf("OPENLSC_STORAGE_URL: %w", err)
+		}
+		s, err := app.NewS3Storage(opts)
+		if err != nil {
+			return nil, fmt.Errorf("OPENLSC_STORAGE_URL: %w", err)
+		}
+		return s, nil
+	}
+	s, err := app.NewDirStorage(m.Config.StorageDir)
+	if err != nil {
+		return nil, fmt.Errorf("OPENLSC_STORAGE_DIR: %w", err)
+	}
+	m.onClose(s.Close)
+	return s, nil
 }
 
 // providers are the OpenID providers users sign in with: the configured
