@@ -7,6 +7,7 @@
 #   make lint           gofmt, go vet, staticcheck (a go.mod tool)
 #   make bench          benchmarks only
 #   make bench-authz    the authorization report at 1M grants
+#   make bench-http     req/s and p50/p99 of the main routes over HTTP, next to a bare gin handler
 #   make compose-check  validate docker-compose.yml offline
 #   make clean
 
@@ -25,7 +26,7 @@ LDFLAGS ?= -X main.version=$(VERSION)
 OPENLSC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
 .DEFAULT_GOAL := build
-.PHONY: run build test test-postgres lint bench bench-authz compose-check clean
+.PHONY: run build test test-postgres lint bench bench-authz bench-http compose-check clean
 
 run:
 	$(GO) run ./cmd/openlsc serve --dev
@@ -58,6 +59,14 @@ bench:
 # (about 1-2 minutes; PostgreSQL too when OPENLSC_TEST_DATABASE_URL is set).
 bench-authz:
 	$(GO) test -run '^$$' -bench Authz1M -benchtime=1x -timeout 30m ./authz/
+
+# The HTTP report: a generated data set (20k agreements, one MBSA with 5,000
+# enrollments, 2,000 users, 10k grants; sizes through OPENLSC_BENCH_* as
+# documented on TestBenchHTTP), the real server, 1/8/64 connections, each
+# route next to a bare gin handler. SQLite by default;
+# OPENLSC_BENCH_DATABASE_URL=postgres://… for PostgreSQL (an empty database).
+bench-http:
+	OPENLSC_BENCH_HTTP=1 $(GO) test -v -run '^TestBenchHTTP$$' -count=1 -timeout 30m ./cmd/openlsc/
 
 # docker-compose.yml refuses to start without real secrets (${VAR:?message}).
 # This target only checks the file's syntax and structure offline, so it
