@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,7 +86,9 @@ func benchHTTPSizeFromEnv(t *testing.T) benchHTTPSize {
 // measures requests per second and p50/p99 latency of the main routes at
 // each connection count, next to a bare gin handler in the same run.
 // Skipped unless OPENLSC_BENCH_HTTP is set; PostgreSQL when
-// OPENLSC_BENCH_DATABASE_URL is a postgres:// URL. With
+// OPENLSC_BENCH_DATABASE_URL is a postgres:// URL. cpu/req is the
+// process's CPU time (server and load generator) per request, steadier
+// than latency on a shared machine. With
 // OPENLSC_BENCH_PPROF=host:port the server's process serves
 // net/http/pprof there while the benchmark runs.
 func TestBenchHTTP(t *testing.T) {
@@ -115,16 +118,16 @@ func TestBenchHTTP(t *testing.T) {
 			t.Fatalf("%s: GET %s answered %d", r.name, r.path, code)
 		}
 	}
-	fmt.Printf("\n%-34s %5s %9s %9s %9s %9s %7s\n", "route", "conns", "req/s", "p50", "p99", "bare r/s", "ratio")
+	fmt.Printf("\n%-34s %5s %9s %9s %9s %9s %9s %7s\n", "route", "conns", "req/s", "p50", "p99", "cpu/req", "bare r/s", "ratio")
 	for _, c := range size.conns {
 		b := measure(bare, benchRoute{name: "bare gin", path: "/"}, c, size.duration)
-		fmt.Printf("%-34s %5d %9.0f %9s %9s\n", "bare gin handler", c, b.rps, b.p50, b.p99)
+		fmt.Printf("%-34s %5d %9.0f %9s %9s %9s\n", "bare gin handler", c, b.rps, b.p50, b.p99, b.cpu)
 		for _, r := range routes {
 			if size.only != "" && !strings.Contains(r.name, size.only) {
 				continue
 			}
 			res := measure(base, r, c, size.duration)
-			fmt.Printf("%-34s %5d %9.1f %9s %9s %9.0f %6.3fx\n", r.name, c, res.rps, res.p50, res.p99, b.rps, res.rps/b.rps)
+			fmt.Printf("%-34s %5d %9.1f %9s %9s %9s %9.0f %6.3fx\n", r.name, c, res.rps, res.p50, res.p99, res.cpu, b.rps, res.rps/b.rps)
 			if res.failed > 0 {
 				t.Errorf("%s at %d connections: %d requests failed", r.name, c, res.failed)
 			}
@@ -433,7 +436,17 @@ func benchGet(c *http.Client, base string, r benchRoute) int {
 type benchResult struct {
 	rps      float64
 	p50, p99 time.Duration
+	cpu      time.Duration // CPU time of the process (server and client) per request
 	failed   int
+}
+
+// processCPU returns the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // measure sends r from conns connections in a loop for d, then waits for
@@ -448,7 +461,7 @@ func measure(base string, r benchRoute, conns int, d time.Duration) benchResult 
 		failed int
 		wg     sync.WaitGroup
 	)
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	deadline := start.Add(d)
 	for range conns {
 		wg.Go(func() {
@@ -467,7 +480,7 @@ func measure(base string, r benchRoute, conns int, d time.Duration) benchResult 
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	slices.Sort(lat)
 	q := func(p float64) time.Duration {
 		if len(lat) == 0 {
@@ -475,5 +488,9 @@ func measure(base string, r benchRoute, conns int, d time.Duration) benchResult 
 		}
 		return lat[min(int(float64(len(lat))*p), len(lat)-1)].Round(10 * time.Microsecond)
 	}
-	return benchResult{rps: float64(len(lat)) / elapsed.Seconds(), p50: q(0.50), p99: q(0.99), failed: failed}
+	res := benchResult{rps: float64(len(lat)) / elapsed.Seconds(), p50: q(0.50), p99: q(0.99), failed: failed}
+	if len(lat) > 0 {
+		res.cpu = (cpu / time.Duration(len(lat))).Round(time.Microsecond)
+	}
+	return res
 }
