@@ -44,3 +44,33 @@ func TestPageTree(t *testing.T) {
 		t.Errorf("unknown MBSA: %+v", p)
 	}
 }
+
+// TestKeysPageAfter: the keys page shows keysPerPage keys after the
+// cursor, in the list's order, and every key once over the pages.
+func TestKeysPageAfter(t *testing.T) {
+	var keys []app.KeyView
+	for i := range 250 {
+		keys = append(keys, app.KeyView{ID: int64(1000 - i)}) // not in id order
+	}
+	var seen []int64
+	var after int64
+	for range 5 {
+		page, next := keysPageAfter(keys, after)
+		if len(page) > keysPerPage {
+			t.Fatalf("%d keys on a page", len(page))
+		}
+		for _, k := range page {
+			seen = append(seen, k.ID)
+		}
+		if next == 0 {
+			break
+		}
+		after = next
+	}
+	if len(seen) != 250 || seen[0] != 1000 || seen[249] != 751 {
+		t.Errorf("pages gave %d keys", len(seen))
+	}
+	if page, next := keysPageAfter(keys, 1); len(page) != keysPerPage || page[0].ID != 1000 || next != 901 {
+		t.Errorf("unknown cursor: %d keys from %d, next %d", len(page), page[0].ID, next)
+	}
+}
