@@ -9,6 +9,7 @@
 #   make bench-authz    the authorization report at 1M grants
 #   make bench-http     req/s and p50/p99 of the main routes over HTTP, next to a bare gin handler
 #   make compose-check  validate docker-compose.yml offline
+#   make fuzz           every fuzz target in turn, FUZZTIME each (make fuzz FUZZTIME=3m)
 #   make clean
 
 GO      ?= go
@@ -26,7 +27,7 @@ LDFLAGS ?= -X main.version=$(VERSION)
 OPENLSC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
 .DEFAULT_GOAL := build
-.PHONY: run build test test-postgres lint bench bench-authz bench-http compose-check clean
+.PHONY: run build test test-postgres lint bench bench-authz bench-http bench-sqlite compose-check clean
 
 run:
 	$(GO) run ./cmd/openlsc serve --dev
@@ -68,6 +69,13 @@ bench-authz:
 bench-http:
 	OPENLSC_BENCH_HTTP=1 $(GO) test -v -run '^TestBenchHTTP$$' -count=1 -timeout 30m ./cmd/openlsc/
 
+# SQLite under load: `openlsc import` (another process) loads 100k agreements
+# and 200k keys into a running server's database while 16 clients read and
+# write over HTTP; prints latency percentiles and statuses (about a minute).
+bench-sqlite: build
+	OPENLSC_BENCH_BINARY='$(CURDIR)/bin/openlsc' env -u OPENLSC_TEST_DATABASE_URL \
+		$(GO) test -run '^$$' -bench SQLiteUnderImport -benchtime=1x -timeout 20m ./api/
+
 # docker-compose.yml refuses to start without real secrets (${VAR:?message}).
 # This target only checks the file's syntax and structure offline, so it
 # supplies obviously fake values for exactly those variables, for this command
@@ -79,6 +87,21 @@ compose-check:
 	KEYCLOAK_ADMIN_PASSWORD=compose-check-only \
 	S3_ACCESS_KEY=compose-check-only S3_SECRET_KEY=compose-check-only \
 	$(COMPOSE) -f docker-compose.yml config -q
+
+# Fuzzing runs one target at a time with FUZZ_WORKERS workers (the machine
+# may be shared), on SQLite; new crashers land in the package's
+# testdata/fuzz/<Target>/ and then run with `go test` like the seeds.
+FUZZTIME     ?= 1m
+FUZZ_WORKERS ?= 1
+FUZZ_TARGETS  = ./models:FuzzImportDecode ./models:FuzzImportValidate ./api:FuzzAPIBody
+.PHONY: fuzz
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name in $$pkg for $(FUZZTIME)"; \
+		env -u OPENLSC_TEST_DATABASE_URL $(GO) test -run '^$$' -fuzz "^$$name\$$" \
+			-fuzztime $(FUZZTIME) -parallel $(FUZZ_WORKERS) $$pkg; \
+	done
 
 clean:
 	rm -rf bin/ coverage.out coverage.html cover.out *.coverprofile

@@ -17,6 +17,9 @@ func (s *Server) activeUser(c *gin.Context) (int64, bool) {
 		return 0, false
 	}
 	active, err := s.opts.Accounts.Active(c.Request.Context(), user)
+	if err != nil {
+		authz.UserFailed(c, err)
+	}
 	return user, err == nil && active
 }
 

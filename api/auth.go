@@ -177,6 +177,10 @@ func decodeJSON(c *gin.Context, v any) bool {
 		WriteError(c, models.Invalid("The request body is not the JSON object this route expects: "+strings.TrimPrefix(err.Error(), "json: ")+"."))
 		return false
 	}
+	if err := models.CheckFields(v); err != nil { // the free-text rule, models/text.go
+		WriteError(c, err)
+		return false
+	}
 	return true
 }
 

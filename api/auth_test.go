@@ -60,8 +60,14 @@ type authEnv struct {
 
 func newAuthEnv(t *testing.T) *authEnv {
 	t.Helper()
+	return newAuthEnvAt(t, modelstest.URL(t))
+}
+
+// newAuthEnvAt is newAuthEnv on the database at dbURL.
+func newAuthEnvAt(t *testing.T, dbURL string) *authEnv {
+	t.Helper()
 	env := &authEnv{t: t, clock: &clock{t: time.Now().UTC()}}
-	env.store = modelstest.Open(t, modelstest.URL(t), models.Options{Keyring: modelstest.Keyring(t), Now: env.clock.Now})
+	env.store = modelstest.Open(t, dbURL, models.Options{Keyring: modelstest.Keyring(t), Now: env.clock.Now})
 	az, err := authz.New(context.Background(), env.store, authz.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +108,7 @@ func newAuthEnv(t *testing.T) *authEnv {
 	env.req = app.NewRequests(env.store, az, app.RequestsOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick})
 	gin.SetMode(gin.TestMode)
 	s, err := api.New(api.Options{
-		Logger: slog.New(slog.DiscardHandler), BaseURL: base,
+		Logger: slog.New(slog.DiscardHandler), BaseURL: base, Health: env.store,
 		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, accounts, 365*24*time.Hour, []*app.Provider{p}),
 			Tokens: app.NewTokens(env.store), InheritancePage: "/inheritance"},
 		Accounts:  accounts,

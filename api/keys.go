@@ -56,7 +56,9 @@ type keysHandler struct {
 func (h keysHandler) user(c *gin.Context) (int64, bool) {
 	user, ok := h.guard.User(c)
 	if !ok {
-		if _, signedIn := app.UserID(c.Request.Context()); signedIn {
+		if err := authz.UserError(c); err != nil {
+			h.guard.Fail(c, err)
+		} else if _, signedIn := app.UserID(c.Request.Context()); signedIn {
 			h.guard.Fail(c, app.ErrConfirmWorkEmail)
 		} else {
 			writeProblem(c, Problem{Type: "about:blank", Title: http.StatusText(http.StatusUnauthorized),

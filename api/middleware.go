@@ -61,8 +61,8 @@ func requestContext(base *slog.Logger) gin.HandlerFunc {
 		c.Next()
 		level := slog.LevelInfo
 		status := c.Writer.Status()
-		if status >= 500 {
-			level = slog.LevelError
+		if status >= 500 && status != http.StatusServiceUnavailable {
+			level = slog.LevelError // a 503 is logged once per burst (LogUnavailable)
 		}
 		if c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" || c.Request.URL.Path == "/metrics" {
 			level = slog.LevelDebug

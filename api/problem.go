@@ -45,7 +45,11 @@ func WriteError(c *gin.Context, err error) {
 		// Every cause of a failed access request gets the same bytes.
 		p.RequestID = ""
 	}
-	if status >= 500 {
+	switch {
+	case code == models.CodeUnavailable:
+		httperr.SetRetryAfter(c)
+		httperr.LogUnavailable(c, loggerFrom(c), err)
+	case status >= 500:
 		loggerFrom(c).ErrorContext(c.Request.Context(), "request failed", slog.Any("error", err))
 	}
 	writeProblem(c, p)

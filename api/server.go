@@ -73,6 +73,9 @@ type Options struct {
 	Audit     *app.Audit     // the audit log
 	Keys      *app.Keys      // product keys and activation requests
 	Downloads *app.Downloads // downloads
+	// ReadyChecks are more conditions of readiness (such as a readable
+	// storage directory), each answering nil when all is well.
+	ReadyChecks []ReadyCheck
 }
 
 // Access is the authorization policy and how licence ids in paths are
@@ -80,6 +83,18 @@ type Options struct {
 type Access struct {
 	Authz    *authz.Authorizer
 	Licences authz.LicenceResolver
+}
+
+// ReadyCheck is one condition /readyz checks besides the database.
+type ReadyCheck struct {
+	Detail string // what an unready answer says, e.g. "The storage directory cannot be read."
+	Check  func(ctx context.Context) error
+}
+
+// WriteProber is a Health that can also tell whether the database accepts
+// writes (a database that answers reads may be read-only or full).
+type WriteProber interface {
+	ProbeWrite(ctx context.Context) error
 }
 
 // Server is OpenLSC's HTTP handler.
@@ -91,6 +106,7 @@ type Server struct {
 	// imports admits one import upload at a time, bounding the memory
 	// that decoding them takes.
 	imports chan struct{}
+	faults  *httperr.FaultLog
 }
 
 // New builds the HTTP handler with its middleware and routes.
@@ -104,7 +120,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Access == nil && (opts.Admin != nil || opts.Operators != nil || opts.Keys != nil) {
 		return nil, errors.New("api: Options.Admin, Operators and Keys need Options.Access")
 	}
-	s := &Server{opts: opts, limits: opts.Limits, imports: make(chan struct{}, 1)}
+	s := &Server{opts: opts, limits: opts.Limits, imports: make(chan struct{}, 1), faults: &httperr.FaultLog{}}
 	if s.limits == nil {
 		s.limits = limits.Defaults()
 	}
@@ -154,8 +170,8 @@ func (s *Server) useMiddleware(e *gin.Engine) error {
 	for route, n := range opts.BodyLimits {
 		bodies[route] = n
 	}
-	e.Use(requestContext(opts.Logger), securityHeaders(opts.BaseURL != nil && opts.BaseURL.Scheme == "https"),
-		metrics.middleware, recovery(s.fail), limits.Body(bodies, s.fail))
+	e.Use(requestContext(opts.Logger), httperr.TrackFaults(s.faults), securityHeaders(opts.BaseURL != nil && opts.BaseURL.Scheme == "https"),
+		metrics.middleware, recovery(s.fail), limits.Body(bodies, s.fail), refuseBadText(s.fail))
 	e.NoRoute(func(c *gin.Context) {
 		s.fail(c, models.Errorf(models.CodeNotFound, "There is nothing at %s.", c.Request.URL.Path))
 	})
@@ -255,6 +271,7 @@ func (s *Server) ready(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	unready := func(detail string, err error) {
 		loggerFrom(c).WarnContext(ctx, "not ready", slog.String("reason", detail), slog.Any("error", err))
+		httperr.SetRetryAfter(c)
 		writeProblem(c, Problem{Type: "about:blank", Title: http.StatusText(http.StatusServiceUnavailable),
 			Status: http.StatusServiceUnavailable, Detail: detail, RequestID: RequestID(c)})
 	}
@@ -274,6 +291,18 @@ func (s *Server) ready(c *gin.Context) {
 	if !st.Ready() {
 		unready("Database migrations are pending.", nil)
 		return
+	}
+	if w, ok := s.opts.Health.(WriteProber); ok {
+		if err := w.ProbeWrite(ctx); err != nil {
+			unready("The database does not accept writes.", err)
+			return
+		}
+	}
+	for _, rc := range s.opts.ReadyChecks {
+		if err := rc.Check(ctx); err != nil {
+			unready(rc.Detail, err)
+			return
+		}
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "database": st.Database, "schema_version": st.SchemaVersion})
 }

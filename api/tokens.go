@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,11 +22,15 @@ func (s *Server) bearer(c *gin.Context) {
 		return
 	}
 	secret, ok := strings.CutPrefix(h, "Bearer ")
-	user, valid := int64(0), false
+	user, err := int64(0), app.ErrInvalidToken
 	if ok {
-		user, valid = s.opts.Auth.Tokens.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
+		user, err = s.opts.Auth.Tokens.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
 	}
-	if !valid {
+	if err != nil && !errors.Is(err, app.ErrInvalidToken) {
+		WriteError(c, err) // the database failed: not a bad credential
+		return
+	}
+	if err != nil {
 		c.Header("WWW-Authenticate", `Bearer error="invalid_token"`)
 		writeProblem(c, Problem{Type: "about:blank", Title: http.StatusText(http.StatusUnauthorized), Status: http.StatusUnauthorized,
 			Detail: "The access token is not valid: it is unknown, revoked or expired.", RequestID: RequestID(c)})

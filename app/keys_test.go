@@ -129,8 +129,10 @@ func details(t *testing.T, ev models.AuditEvent) map[string]any {
 }
 
 func (f *keysFixture) outbox() []models.OutboxMail {
-	var ms []models.OutboxMail
-	f.store.DB().Order("id").Find(&ms)
+	ms, err := f.store.OutboxMails(f.ctx)
+	if err != nil {
+		f.t.Fatal(err)
+	}
 	return ms
 }
 

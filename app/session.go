@@ -128,11 +128,13 @@ func (m *Sessions) Load(ctx context.Context, token string) (*Session, error) {
 	if err := json.Unmarshal([]byte(rec.Data), &s.Data); err != nil {
 		return nil, err
 	}
-	// Touch at most once a minute, so that reads do not all write.
+	// Touch at most once a minute, so that reads do not all write. The
+	// touch is best effort: a database that cannot take the write now
+	// (busy, read-only, full) must not fail the read; the readiness probe
+	// reports such a database.
 	if now.Sub(rec.LastSeenAt) > time.Minute {
-		rec.LastSeenAt = now
-		if err := m.store.UpdateSession(ctx, rec); err != nil {
-			return nil, err
+		if err := m.store.TouchSession(ctx, rec.IDHash, now); err == nil {
+			rec.LastSeenAt = now
 		}
 	}
 	return s, nil

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/openlsc/openlsc/models"
@@ -198,7 +200,7 @@ func (s *SignIn) Finish(ctx context.Context, sess *Session, state, code string) 
 		return "", nil, "", fmt.Errorf("%w: claims: %v", ErrSignInFailed, err)
 	}
 	user, identity, previous, err := s.store.SignIn(ctx, models.IdentityClaims{
-		Issuer: idt.Issuer, Subject: idt.Subject, Email: claims.Email, Name: claims.Name,
+		Issuer: idt.Issuer, Subject: idt.Subject, Email: claims.Email, Name: DisplayName(claims.Name),
 	})
 	if err != nil {
 		return "", nil, "", err
@@ -252,4 +254,47 @@ func LocalPath(p string) string {
 		return "/"
 	}
 	return p
+}
+
+// maxDisplayName is the most runes of a display name kept from a provider.
+const maxDisplayName = 200
+
+// DisplayName cleans a display name an OpenID provider sent: it drops
+// control characters (NUL included), bidirectional overrides and isolates
+// (which can make a name read as something else) and invalid UTF-8,
+// collapses runs of white space, and keeps at most 200 runes.
+func DisplayName(name string) string {
+	var b strings.Builder
+	n, space := 0, false
+	for _, r := range strings.ToValidUTF8(name, "") {
+		switch {
+		case unicode.IsSpace(r):
+			space = b.Len() > 0
+			continue
+		case unicode.IsControl(r), isBidiControl(r), r == utf8.RuneError:
+			continue
+		}
+		if space {
+			if n+1 >= maxDisplayName {
+				break
+			}
+			b.WriteByte(' ')
+			n++
+			space = false
+		}
+		if n >= maxDisplayName {
+			break
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
+// isBidiControl reports whether r is a bidirectional embedding, override,
+// isolate or mark, or an invisible character that can hide text (zero-width
+// space, word joiner, byte order mark). Zero-width joiners, which some
+// scripts and emoji need, are kept.
+func isBidiControl(r rune) bool {
+	return unicode.Is(unicode.Bidi_Control, r) || r == '\u200b' || r == '\u2060' || r == '\ufeff'
 }

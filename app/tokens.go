@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -62,66 +63,71 @@ func (t *Tokens) Create(ctx context.Context, user int64, name string, lifetime t
 	secret := tokenPrefix + randomToken(32)
 	var out *NewToken
 	err := t.store.InTx(ctx, func(tx *models.Tx) error {
-		var n int64
-		if err := tx.DB().Model(&models.APIToken{}).Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", user, tx.Now()).Count(&n).Error; err != nil {
-			return err
-		}
-		if n >= maxTokensPerUser {
-			return models.Errorf(models.CodeConflict, "You have %d active tokens, the most allowed; revoke one first.", n)
-		}
 		now := tx.Now()
 		rec := models.APIToken{
 			UserID: user, Name: name, TokenHash: t.store.Keyring().Hash(tokenHashPurpose, secret),
 			Prefix: secret[:len(tokenPrefix)+6], ExpiresAt: now.Add(lifetime), CreatedAt: now,
 		}
-		if err := tx.DB().Create(&rec).Error; err != nil {
+		if err := tx.CreateAPIToken(&rec, maxTokensPerUser); err != nil {
 			return err
 		}
 		out = &NewToken{TokenView: tokenView(rec), Token: secret}
 		return tx.AppendAudit(userActor(user), AuditTokenCreate, nil, map[string]any{"token_id": rec.ID, "name": name, "expires_at": rec.ExpiresAt})
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // List returns the user's tokens that are neither revoked nor expired.
 func (t *Tokens) List(ctx context.Context, user int64) ([]TokenView, error) {
-	var recs []models.APIToken
-	err := t.store.DB().WithContext(ctx).Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", user, t.store.Now()).Order("id").Find(&recs).Error
+	recs, err := t.store.ActiveAPITokens(ctx, user)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]TokenView, 0, len(recs))
 	for _, r := range recs {
 		out = append(out, tokenView(r))
 	}
-	return out, err
+	return out, nil
 }
 
 // Revoke ends one of the user's tokens at once.
 func (t *Tokens) Revoke(ctx context.Context, user, id int64) error {
 	return t.store.InTx(ctx, func(tx *models.Tx) error {
-		res := tx.DB().Model(&models.APIToken{}).Where("id = ? AND user_id = ? AND revoked_at IS NULL", id, user).Update("revoked_at", tx.Now())
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return models.Errorf(models.CodeNotFound, "No such token.")
+		if err := tx.RevokeAPIToken(user, id); err != nil {
+			return err
 		}
 		return tx.AppendAudit(userActor(user), AuditTokenRevoke, nil, map[string]any{"token_id": id})
 	})
 }
 
+// ErrInvalidToken answers a bearer token that is unknown, revoked or
+// expired.
+var ErrInvalidToken = errors.New("the access token is not valid")
+
 // Authenticate returns the user of a bearer token that is valid now, and
-// records its use (at most once a minute).
-func (t *Tokens) Authenticate(ctx context.Context, secret string) (int64, bool) {
+// records its use (at most once a minute, best effort). A token that is not
+// valid is ErrInvalidToken; a database fault is returned as it is, so that
+// it is never mistaken for a bad credential.
+func (t *Tokens) Authenticate(ctx context.Context, secret string) (int64, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) {
-		return 0, false
+		return 0, ErrInvalidToken
 	}
-	var rec models.APIToken
-	err := t.store.DB().WithContext(ctx).Where("token_hash = ?", t.store.Keyring().Hash(tokenHashPurpose, secret)).Take(&rec).Error
+	rec, err := t.store.APITokenByHash(ctx, t.store.Keyring().Hash(tokenHashPurpose, secret))
+	if models.ErrorCode(err) == models.CodeNotFound {
+		return 0, ErrInvalidToken
+	}
+	if err != nil {
+		return 0, err
+	}
 	now := t.store.Now()
-	if err != nil || rec.RevokedAt != nil || !now.Before(rec.ExpiresAt) {
-		return 0, false
+	if rec.RevokedAt != nil || !now.Before(rec.ExpiresAt) {
+		return 0, ErrInvalidToken
 	}
 	if rec.LastUsedAt == nil || now.Sub(*rec.LastUsedAt) > time.Minute {
-		_ = t.store.DB().WithContext(ctx).Model(&rec).Update("last_used_at", now).Error
+		_ = t.store.TouchAPIToken(ctx, rec.ID, now) // a missed touch costs nothing but accuracy
 	}
-	return rec.UserID, true
+	return rec.UserID, nil
 }

@@ -4,9 +4,12 @@
 //
 // Stored grants (models.Grant), agreements' parent MBSAs and users'
 // inheritance choices are turned into casbin g links (see model.conf); the
-// p rules are fixed (policy.csv). A change is written in the caller's
-// transaction, with its audit event, and applied to memory only after the
-// transaction commits.
+// p rules are fixed (policy.csv). A change is decided on what the database
+// holds, under an authorization lock (models.Tx.LockAuthz), and written in
+// the caller's transaction with its audit event and a change-journal entry;
+// it is applied to this instance's memory after the commit, and every other
+// instance (another replica, or a server beside an `openlsc import`) applies
+// it when it reads the journal, within a second.
 package authz
 
 import (
@@ -20,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
@@ -65,9 +69,9 @@ type Authorizer struct {
 	state atomic.Pointer[state]
 	// mu serialises changes to memory (Reload and per-user syncs).
 	mu sync.Mutex
-	// origin marks this instance's notifications, which it skips.
+	// origin marks this instance's journal entries, which it skips.
 	origin   string
-	listener *listener
+	follower *follower
 	onApply  func(Change, error)
 }
 
@@ -101,42 +105,50 @@ func (st *state) changeLinks(add, remove [][]string) error {
 // Options configure New.
 type Options struct {
 	Logger *slog.Logger
-	// ListenURL is the PostgreSQL URL of the store. When set, the
-	// Authorizer listens for changes committed by other instances and
-	// applies them within moments; Close stops it.
+	// ListenURL is the PostgreSQL URL of the store. When set, a commit by
+	// another instance wakes this one at once through LISTEN/NOTIFY;
+	// without it, changes are found by polling the journal.
 	ListenURL string
-	// OnApply, when set, is called after each change from another
-	// instance (or reload after reconnecting) is applied.
+	// PollInterval is how often the change journal is read; 250 ms when
+	// zero. Negative: never (tests of a single instance).
+	PollInterval time.Duration
+	// OnApply, when set, is called after changes from other instances (or
+	// a reload) are applied.
 	OnApply func(c Change, err error)
 }
 
-// New loads every policy from the store and returns a ready Authorizer.
+// New loads every policy from the store and returns a ready Authorizer,
+// which follows the store's change journal until Close, so that changes
+// committed by other instances and processes reach it within a second.
 func New(ctx context.Context, store *models.Store, opts Options) (*Authorizer, error) {
 	a := &Authorizer{store: store, logger: opts.Logger, origin: newOrigin(), onApply: opts.OnApply}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.ListenURL != "" {
-		if store.Dialect() != models.DialectPostgres {
-			return nil, errNoListen
-		}
-		// Listen before loading, so that no change falls between the two.
-		a.listener = &listener{a: a, url: opts.ListenURL, origin: a.origin, done: make(chan struct{})}
-		if err := a.listener.connect(ctx); err != nil {
-			return nil, err
-		}
+	if opts.ListenURL != "" && store.Dialect() != models.DialectPostgres {
+		return nil, errNoListen
+	}
+	// Note the journal's end before loading: entries written meanwhile
+	// are applied again, which is harmless.
+	cursor, err := store.LastAuthzChange(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("authz: read the change journal: %w", err)
 	}
 	if err := a.Reload(ctx); err != nil {
-		if a.listener != nil {
-			_ = a.listener.conn.Close(ctx)
-		}
 		return nil, err
 	}
-	if a.listener != nil {
-		lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		a.listener.cancel = cancel
-		go a.listener.run(lctx)
+	if opts.PollInterval < 0 {
+		return a, nil
 	}
+	f := &follower{a: a, poll: cmp.Or(opts.PollInterval, defaultPollInterval), cursor: cursor, lastRead: time.Now(), wake: make(chan struct{}, 1)}
+	if opts.ListenURL != "" {
+		f.listener, err = models.ListenAuthz(ctx, opts.ListenURL, "openlsc-authz-"+a.origin)
+		if err != nil {
+			return nil, fmt.Errorf("authz: %w", err)
+		}
+	}
+	a.follower = f
+	f.start(ctx)
 	return a, nil
 }
 
@@ -144,9 +156,8 @@ func New(ctx context.Context, store *models.Store, opts Options) (*Authorizer, e
 func (a *Authorizer) Reload(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	db := a.store.DB().WithContext(ctx)
-	var grants int64
-	if err := db.Table("grants").Count(&grants).Error; err != nil {
+	grants, err := a.store.CountGrants(ctx)
+	if err != nil {
 		return fmt.Errorf("authz: load policy: %w", err)
 	}
 	g := newGraph(maxDepth)
@@ -156,7 +167,7 @@ func (a *Authorizer) Reload(ctx context.Context) error {
 	}
 	// Nodes: roughly a user and a licence role per grant, plus slack.
 	err = g.load(int(grants)+1024, func(add func(string, string)) error {
-		return loadLinks(db, nil, add)
+		return loadLinks(ctx, a.store, nil, add)
 	})
 	if err != nil {
 		return fmt.Errorf("authz: load policy: %w", err)

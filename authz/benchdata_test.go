@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/openlsc/openlsc/models"
-	"gorm.io/gorm"
 )
 
 // benchConfig sizes a generated data set. Everything is drawn from a
@@ -333,7 +332,16 @@ func (d *benchData) fillDB(ctx context.Context, s *models.Store) error {
 		batch = 5000
 		ts    = "'2026-01-01 00:00:00+00:00'"
 	)
-	insert := func(tx *gorm.DB, head string, n int, row func(sb *strings.Builder, i int)) error {
+	db, err := s.SQL()
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	insert := func(head string, n int, row func(sb *strings.Builder, i int)) error {
 		var sb strings.Builder
 		for lo := 0; lo < n; lo += batch {
 			sb.Reset()
@@ -344,7 +352,7 @@ func (d *benchData) fillDB(ctx context.Context, s *models.Store) error {
 				}
 				row(&sb, i)
 			}
-			if err := tx.Exec(sb.String()).Error; err != nil {
+			if _, err := tx.ExecContext(ctx, sb.String()); err != nil {
 				return fmt.Errorf("%s: %w", head[:min(len(head), 40)], err)
 			}
 		}
@@ -352,58 +360,60 @@ func (d *benchData) fillDB(ctx context.Context, s *models.Store) error {
 	}
 	num := func(sb *strings.Builder, v int64) { sb.WriteString(strconv.FormatInt(v, 10)) }
 	programs := [...]string{benchStandAlone: "open_value", benchMBSA: "mbsa", benchEnrollment: "enterprise"}
-	return s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("INSERT INTO organizations (id, number, name, created_at, updated_at) VALUES (1, 'C1', 'Bench customer', " + ts + ", " + ts + ")").Error; err != nil {
-			return err
+	if _, err := tx.ExecContext(ctx, "INSERT INTO organizations (id, number, name, created_at, updated_at) VALUES (1, 'C1', 'Bench customer', "+ts+", "+ts+")"); err != nil {
+		return err
+	}
+	err = insert("INSERT INTO agreements (id, number, program, organization_id, parent_id, created_at, updated_at) VALUES ", d.cfg.licences, func(sb *strings.Builder, i int) {
+		id := int64(i + 1)
+		sb.WriteByte('(')
+		num(sb, id)
+		sb.WriteString(",'A")
+		num(sb, id)
+		sb.WriteString("','")
+		sb.WriteString(programs[d.program[id]])
+		sb.WriteString("',1,")
+		if p := d.parentOf[id]; p != 0 {
+			num(sb, int64(p))
+		} else {
+			sb.WriteString("NULL")
 		}
-		err := insert(tx, "INSERT INTO agreements (id, number, program, organization_id, parent_id, created_at, updated_at) VALUES ", d.cfg.licences, func(sb *strings.Builder, i int) {
-			id := int64(i + 1)
-			sb.WriteByte('(')
-			num(sb, id)
-			sb.WriteString(",'A")
-			num(sb, id)
-			sb.WriteString("','")
-			sb.WriteString(programs[d.program[id]])
-			sb.WriteString("',1,")
-			if p := d.parentOf[id]; p != 0 {
-				num(sb, int64(p))
-			} else {
-				sb.WriteString("NULL")
-			}
-			sb.WriteString("," + ts + "," + ts + ")")
-		})
-		if err != nil {
-			return err
-		}
-		err = insert(tx, "INSERT INTO users (id, display_name, language, created_at, updated_at) VALUES ", d.cfg.users, func(sb *strings.Builder, i int) {
-			sb.WriteByte('(')
-			num(sb, int64(i+1))
-			sb.WriteString(",'User ")
-			num(sb, int64(i+1))
-			sb.WriteString("','en'," + ts + "," + ts + ")")
-		})
-		if err != nil {
-			return err
-		}
-		err = insert(tx, "INSERT INTO grants (user_id, agreement_id, permission, source, created_at) VALUES ", len(d.grants), func(sb *strings.Builder, i int) {
-			g := d.grants[i]
-			sb.WriteByte('(')
-			num(sb, int64(g.user))
-			sb.WriteByte(',')
-			num(sb, int64(g.lic))
-			sb.WriteString(",'")
-			sb.WriteString(string(benchPerms[g.perm]))
-			sb.WriteString("','direct'," + ts + ")")
-		})
-		if err != nil {
-			return err
-		}
-		return insert(tx, "INSERT INTO inheritance_choices (user_id, mbsa_id, inherit, chosen_at) VALUES ", len(d.inheritors), func(sb *strings.Builder, i int) {
-			sb.WriteByte('(')
-			num(sb, int64(d.inheritors[i]))
-			sb.WriteString(",1,TRUE," + ts + ")")
-		})
+		sb.WriteString("," + ts + "," + ts + ")")
 	})
+	if err != nil {
+		return err
+	}
+	err = insert("INSERT INTO users (id, display_name, language, created_at, updated_at) VALUES ", d.cfg.users, func(sb *strings.Builder, i int) {
+		sb.WriteByte('(')
+		num(sb, int64(i+1))
+		sb.WriteString(",'User ")
+		num(sb, int64(i+1))
+		sb.WriteString("','en'," + ts + "," + ts + ")")
+	})
+	if err != nil {
+		return err
+	}
+	err = insert("INSERT INTO grants (user_id, agreement_id, permission, source, created_at) VALUES ", len(d.grants), func(sb *strings.Builder, i int) {
+		g := d.grants[i]
+		sb.WriteByte('(')
+		num(sb, int64(g.user))
+		sb.WriteByte(',')
+		num(sb, int64(g.lic))
+		sb.WriteString(",'")
+		sb.WriteString(string(benchPerms[g.perm]))
+		sb.WriteString("','direct'," + ts + ")")
+	})
+	if err != nil {
+		return err
+	}
+	err = insert("INSERT INTO inheritance_choices (user_id, mbsa_id, inherit, chosen_at) VALUES ", len(d.inheritors), func(sb *strings.Builder, i int) {
+		sb.WriteByte('(')
+		num(sb, int64(d.inheritors[i]))
+		sb.WriteString(",1,TRUE," + ts + ")")
+	})
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // TestBenchData checks the generator's promises on the small configuration

@@ -17,7 +17,9 @@ type LicenceResolver interface {
 type Guard struct {
 	Authorizer *Authorizer
 	Licences   LicenceResolver
-	// User returns the signed-in user of the request, if any.
+	// User returns the signed-in user of the request, if any. When it
+	// cannot tell (the database failed), it reports false after recording
+	// the error with UserFailed, and the guard answers with that error.
 	User func(c *gin.Context) (int64, bool)
 	// Fail answers the request with err (problem+json or a page).
 	Fail func(c *gin.Context, err error)
@@ -27,7 +29,21 @@ type Guard struct {
 // one the user may not act on, so that nobody can probe which exist.
 var ErrNoSuchLicence = models.Errorf(models.CodeNotFound, "There is no such licence, or you have no access to it.")
 
-const keyLicence = "openlsc.licence"
+const (
+	keyLicence = "openlsc.licence"
+	keyUserErr = "openlsc.guard.user_error"
+)
+
+// UserFailed records, from a Guard's User function, that the request's user
+// could not be looked up because of err (such as an unavailable database),
+// so that the request is answered with err and not as signed out.
+func UserFailed(c *gin.Context, err error) { c.Set(keyUserErr, err) }
+
+// UserError returns the error recorded by UserFailed for this request, if any.
+func UserError(c *gin.Context) error {
+	err, _ := c.Value(keyUserErr).(error)
+	return err
+}
 
 // Require lets a request through when its user may do action on the licence
 // whose number is in the route parameter param; the handler then finds the
@@ -36,7 +52,11 @@ func (g Guard) Require(action Action, param string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		user, ok := g.User(c)
 		if !ok {
-			g.Fail(c, models.Errorf(models.CodeForbidden, "Sign in first."))
+			err := UserError(c)
+			if err == nil {
+				err = models.Errorf(models.CodeForbidden, "Sign in first.")
+			}
+			g.Fail(c, err)
 			c.Abort()
 			return
 		}

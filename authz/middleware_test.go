@@ -69,3 +69,28 @@ func TestGuard(t *testing.T) {
 		t.Errorf("anonymous: %d", w.Code)
 	}
 }
+
+// TestGuardUserFailed: when the guard's User function cannot tell who the
+// user is because the database failed, the answer is that failure (503),
+// not "Sign in first" (403).
+func TestGuardUserFailed(t *testing.T) {
+	f := newFixture(t)
+	gin.SetMode(gin.TestMode)
+	r := gin.New()
+	down := &models.Error{Code: models.CodeUnavailable, Message: "The service is unavailable. Please try again shortly."}
+	g := authz.Guard{
+		Authorizer: f.a,
+		Licences:   f.s,
+		User: func(c *gin.Context) (int64, bool) {
+			authz.UserFailed(c, down)
+			return 0, false
+		},
+		Fail: api.WriteError,
+	}
+	r.GET("/licences/:number", g.Require(authz.ActView, "number"), func(c *gin.Context) { c.Status(http.StatusOK) })
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/licences/E1", nil))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Errorf("database down behind the guard: %d %v %s", w.Code, w.Header(), w.Body)
+	}
+}

@@ -4,67 +4,43 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/openlsc/openlsc/models"
-	"gorm.io/gorm"
 )
 
-// notifyChannel is the PostgreSQL channel policy changes are announced on.
-const notifyChannel = "openlsc_authz"
+// Journal timings.
+const (
+	defaultPollInterval = 250 * time.Millisecond
+	// journalKeep is how long journal entries are kept. An instance that
+	// could not read the journal for half of it reloads everything instead.
+	journalKeep = time.Hour
+	pruneEvery  = 10 * time.Minute
+	// journalBatch bounds the entries read at once.
+	journalBatch = 1000
+)
 
-// maxPayload keeps NOTIFY payloads under PostgreSQL's 8000-byte limit; a
-// larger change is announced as "reload everything".
-const maxPayload = 7000
-
-// Change names what a committed change touched, so that other instances
-// re-read just that.
+// Change names what committed changes from other instances touched, as
+// applied by one pass over the journal.
 type Change struct {
-	Origin     string  `json:"o"`
-	Users      []int64 `json:"u,omitempty"`
-	Agreements []int64 `json:"a,omitempty"`
-	Reload     bool    `json:"r,omitempty"`
+	Users      []int64
+	Agreements []int64
+	Reload     bool // everything was re-read
 }
 
-// publish announces c to the other instances, inside tx: PostgreSQL
-// delivers a NOTIFY when the transaction commits and drops it on rollback.
-// On SQLite there is only one instance and nothing to announce.
-func publish(db *gorm.DB, dialect string, c Change) error {
-	if dialect != models.DialectPostgres {
-		return nil
-	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	if len(b) > maxPayload {
-		b, _ = json.Marshal(Change{Origin: c.Origin, Reload: true})
-	}
-	return db.Exec("SELECT pg_notify(?, ?)", notifyChannel, string(b)).Error
-}
-
-// AnnounceAgreements tells every instance that agreements were added or
-// moved between MBSAs (after an import in another process, say).
+// AnnounceAgreements journals that agreements were added or moved between
+// MBSAs outside an import (an import journals its changes itself), so that
+// every running instance re-reads their parents.
 func AnnounceAgreements(ctx context.Context, store *models.Store, agreements []int64) error {
 	if len(agreements) == 0 {
 		return nil
 	}
-	return publish(store.DB().WithContext(ctx), store.Dialect(), Change{Origin: "announce", Agreements: agreements})
-}
-
-// listener keeps a LISTEN connection and applies other instances' changes.
-type listener struct {
-	a      *Authorizer
-	url    string
-	origin string
-	conn   *pgx.Conn
-	cancel context.CancelFunc
-	done   chan struct{}
+	return store.JournalAuthzChange(ctx, models.AuthzChange{Origin: "announce", Agreements: agreements})
 }
 
 func newOrigin() string {
@@ -73,106 +49,148 @@ func newOrigin() string {
 	return hex.EncodeToString(b)
 }
 
-// connect opens the LISTEN connection.
-func (l *listener) connect(ctx context.Context) error {
-	cfg, err := pgx.ParseConfig(l.url)
-	if err != nil {
-		return fmt.Errorf("authz: listen URL: %w", err)
-	}
-	cfg.RuntimeParams["application_name"] = "openlsc-authz-" + l.origin
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("authz: listen: %w", err)
-	}
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		_ = conn.Close(ctx)
-		return fmt.Errorf("authz: listen: %w", err)
-	}
-	l.conn = conn
-	return nil
+// follower applies the change journal: every poll interval, and at once
+// when the PostgreSQL listener hears of a commit.
+type follower struct {
+	a        *Authorizer
+	poll     time.Duration
+	cursor   int64     // the last journal entry applied
+	lastRead time.Time // when the journal was last read successfully
+	wake     chan struct{}
+	listener *models.AuthzListener
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
-// run applies notifications until ctx ends, reconnecting (with backoff)
-// and reloading the whole policy once after each reconnection, since
-// notifications sent while disconnected are lost.
-func (l *listener) run(ctx context.Context) {
-	defer close(l.done)
-	backoff := 100 * time.Millisecond
+// start runs the follower, and its listener, until stop.
+func (f *follower) start(ctx context.Context) {
+	ctx, f.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if f.listener != nil {
+		f.wg.Go(func() {
+			f.listener.Run(ctx, f.kick, func(err error) {
+				f.a.logger.Warn("authz: journal listener disconnected; reconnecting", slog.Any("error", err))
+			})
+		})
+	}
+	f.wg.Go(func() { f.run(ctx) })
+}
+
+// stop ends the follower and waits for it.
+func (f *follower) stop() {
+	f.cancel()
+	f.wg.Wait()
+}
+
+// kick makes the follower read the journal now. It never blocks.
+func (f *follower) kick() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run reads the journal until ctx ends or the store is closed.
+func (f *follower) run(ctx context.Context) {
+	timer := time.NewTimer(f.poll)
+	defer timer.Stop()
+	lastPrune := time.Now()
 	for {
-		err := l.receive(ctx)
-		if ctx.Err() != nil {
-			if l.conn != nil {
-				_ = l.conn.Close(context.Background())
-			}
+		err := f.catchUp(ctx)
+		switch {
+		case ctx.Err() != nil:
 			return
+		case err != nil && strings.Contains(err.Error(), "database is closed"):
+			return
+		case err != nil:
+			f.a.logger.Error("authz: read the change journal", slog.Any("error", err))
 		}
-		l.a.logger.Warn("authz: policy listener disconnected; reconnecting", slog.Any("error", err))
-		if l.conn != nil {
-			_ = l.conn.Close(context.Background())
-			l.conn = nil
-		}
-		for l.conn == nil {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			if err := l.connect(ctx); err != nil {
-				backoff = min(backoff*2, 5*time.Second)
-				l.a.logger.Warn("authz: reconnect failed", slog.Any("error", err), slog.Duration("retry_in", backoff))
-				continue
+		if time.Since(lastPrune) > pruneEvery {
+			lastPrune = time.Now()
+			if _, err := f.a.store.PruneAuthzChanges(ctx, f.a.store.Now().Add(-journalKeep)); err != nil {
+				f.a.logger.Warn("authz: prune the change journal", slog.Any("error", err))
 			}
 		}
-		backoff = 100 * time.Millisecond
-		err = l.a.Reload(ctx)
-		l.a.applied(Change{Reload: true}, err)
-		if err != nil {
-			l.a.logger.Error("authz: reload after reconnecting", slog.Any("error", err))
-		} else {
-			l.a.logger.Info("authz: policy listener reconnected and reloaded")
+		timer.Reset(f.poll)
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.wake:
+		case <-timer.C:
 		}
 	}
 }
 
-// receive applies notifications until the connection fails.
-func (l *listener) receive(ctx context.Context) error {
-	for {
-		n, err := l.conn.WaitForNotification(ctx)
+// catchUp applies the journal entries after the cursor that other
+// instances wrote. After a long outage, when entries may have been pruned,
+// it reloads everything instead.
+func (f *follower) catchUp(ctx context.Context) error {
+	a := f.a
+	if time.Since(f.lastRead) > journalKeep/2 {
+		last, err := a.store.LastAuthzChange(ctx)
 		if err != nil {
 			return err
 		}
-		var c Change
-		if err := json.Unmarshal([]byte(n.Payload), &c); err != nil {
-			l.a.logger.Error("authz: bad notification", slog.Any("error", err))
-			continue
-		}
-		if c.Origin == l.origin {
-			continue // applied on commit already
-		}
-		err = l.a.apply(ctx, c)
-		l.a.applied(c, err)
+		err = a.Reload(ctx)
+		a.applied(Change{Reload: true}, err)
 		if err != nil {
-			l.a.logger.Error("authz: apply a change from another instance; reloading", slog.Any("error", err))
-			if err := l.a.Reload(ctx); err != nil {
-				l.a.logger.Error("authz: reload", slog.Any("error", err))
+			return err
+		}
+		f.cursor, f.lastRead = last, time.Now()
+	}
+	for {
+		entries, err := a.store.AuthzChangesAfter(ctx, f.cursor, journalBatch)
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			f.lastRead = time.Now()
+			return nil
+		}
+		c := merge(entries, a.origin)
+		if len(c.Users) > 0 || len(c.Agreements) > 0 || c.Reload {
+			err = a.apply(ctx, c)
+			a.applied(c, err)
+			if err != nil {
+				// Start afresh: the entries are not lost, the cursor stays.
+				f.lastRead = time.Time{}
+				return err
 			}
 		}
+		f.cursor = entries[len(entries)-1].ID
 	}
+}
+
+// merge folds journal entries into one Change, leaving out those of origin
+// (applied on commit already).
+func merge(entries []models.AuthzChange, origin string) Change {
+	var c Change
+	for _, e := range entries {
+		if e.Origin == origin {
+			continue
+		}
+		c.Users = append(c.Users, e.Users...)
+		c.Agreements = append(c.Agreements, e.Agreements...)
+		c.Reload = c.Reload || e.Reload
+	}
+	slices.Sort(c.Users)
+	c.Users = slices.Compact(c.Users)
+	slices.Sort(c.Agreements)
+	c.Agreements = slices.Compact(c.Agreements)
+	return c
 }
 
 // apply re-reads what c names.
 func (a *Authorizer) apply(ctx context.Context, c Change) error {
-	db := a.store.DB().WithContext(ctx)
 	if c.Reload {
 		return a.Reload(ctx)
 	}
 	if len(c.Agreements) > 0 {
-		if err := a.syncParents(db, c.Agreements); err != nil {
+		if err := a.syncParents(ctx, c.Agreements); err != nil {
 			return err
 		}
 	}
 	if len(c.Users) > 0 {
-		return a.syncUsers(db, c.Users)
+		return a.syncUsers(ctx, c.Users)
 	}
 	return nil
 }
@@ -183,13 +201,11 @@ func (a *Authorizer) applied(c Change, err error) {
 	}
 }
 
-// Close stops listening for other instances' changes.
+// Close stops following the change journal.
 func (a *Authorizer) Close() error {
-	if a.listener == nil {
-		return nil
+	if a.follower != nil {
+		a.follower.stop()
 	}
-	a.listener.cancel()
-	<-a.listener.done
 	return nil
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/text/language"
 
+	"github.com/openlsc/openlsc/api/httperr"
 	"github.com/openlsc/openlsc/api/limits"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
@@ -236,6 +237,9 @@ func (u *UI) Error(c *gin.Context, status int, err error) {
 	}
 	v := errorView{TitleID: errorTitleID(status), Generic: errorGenericID(status)}
 	switch {
+	case status == http.StatusServiceUnavailable:
+		httperr.SetRetryAfter(c)
+		httperr.LogUnavailable(c, u.logger.With("method", c.Request.Method, "path", c.Request.URL.Path), err)
 	case status >= 500:
 		u.logger.ErrorContext(c.Request.Context(), "request failed",
 			"method", c.Request.Method, "path", c.Request.URL.Path, "status", status, "err", err)

@@ -453,6 +453,9 @@ func TestError(t *testing.T) {
 			if got := rec.Code; got != tt.status {
 				t.Fatalf("status = %d, want %d", got, tt.status)
 			}
+			if tt.status == http.StatusServiceUnavailable && rec.Header().Get("Retry-After") == "" {
+				t.Error("a 503 page without Retry-After")
+			}
 			body := rec.Body.String()
 			mustContain(t, body, `<html lang="`+tt.lang+`">`)
 			mustContain(t, body, tt.wants...)

@@ -81,7 +81,8 @@ func (u *UI) LicenceGuard(az *authz.Authorizer, licences authz.LicenceResolver, 
 // guardFail answers a request the licence guard refused.
 func (u *UI) guardFail(c *gin.Context, err error) {
 	if e, ok := c.Get(keyActiveFail); ok {
-		u.Error(c, http.StatusInternalServerError, fmt.Errorf("work email state: %v", e))
+		err, _ := e.(error)
+		u.Error(c, httperr.Status(err), fmt.Errorf("work email state: %w", err))
 		return
 	}
 	switch {

@@ -314,44 +314,9 @@ func (h operatorPage) importDocument(c *gin.Context) {
 	}
 	defer func() { _ = c.Request.MultipartForm.RemoveAll() }()
 
-	var data []byte
-	var name string
-	if apply {
-		var err error
-		data, err = base64.RawURLEncoding.DecodeString(c.Request.PostFormValue("document"))
-		sum := sha256.Sum256(data)
-		want, _ := hex.DecodeString(c.Request.PostFormValue("sha256"))
-		if err != nil || len(data) == 0 || subtle.ConstantTimeCompare(sum[:], want) != 1 {
-			h.importRefused(c, http.StatusBadRequest, "operator.import.changed")
-			return
-		}
-		name = c.Request.PostFormValue("file_name")
-	} else {
-		fh, err := c.FormFile("document")
-		if err != nil {
-			h.importRefused(c, http.StatusBadRequest, "operator.import.no_file")
-			return
-		}
-		name = fh.Filename
-		if fh.Size > maxImportDocument {
-			h.importRefused(c, http.StatusRequestEntityTooLarge, "operator.import.too_large")
-			return
-		}
-		f, err := fh.Open()
-		if err != nil {
-			h.ui.Error(c, http.StatusInternalServerError, err)
-			return
-		}
-		data, err = io.ReadAll(io.LimitReader(f, maxImportDocument+1))
-		_ = f.Close()
-		if err != nil {
-			h.ui.Error(c, http.StatusInternalServerError, err)
-			return
-		}
-		if len(data) > maxImportDocument {
-			h.importRefused(c, http.StatusRequestEntityTooLarge, "operator.import.too_large")
-			return
-		}
+	data, name, ok := h.uploadedDocument(c, apply)
+	if !ok {
+		return
 	}
 	sum := sha256.Sum256(data)
 	v := importView{SHA256: hex.EncodeToString(sum[:]), FileName: name}
@@ -380,6 +345,55 @@ func (h operatorPage) importDocument(c *gin.Context) {
 	}
 	v.Document = base64.RawURLEncoding.EncodeToString(data)
 	h.ui.render(c, http.StatusOK, "operator_import.html", "operator", v)
+}
+
+// uploadedDocument reads the import document of the request and its file
+// name: the uploaded file, or with apply the document the report page sent
+// back (checked against its SHA-256). It answers and reports false when
+// there is none or it is refused.
+func (h operatorPage) uploadedDocument(c *gin.Context, apply bool) (data []byte, name string, ok bool) {
+	if apply {
+		var err error
+		data, err = base64.RawURLEncoding.DecodeString(c.Request.PostFormValue("document"))
+		sum := sha256.Sum256(data)
+		want, _ := hex.DecodeString(c.Request.PostFormValue("sha256"))
+		if err != nil || len(data) == 0 || subtle.ConstantTimeCompare(sum[:], want) != 1 {
+			h.importRefused(c, http.StatusBadRequest, "operator.import.changed")
+			return nil, "", false
+		}
+		name = c.Request.PostFormValue("file_name")
+	} else {
+		fh, err := c.FormFile("document")
+		if err != nil {
+			h.importRefused(c, http.StatusBadRequest, "operator.import.no_file")
+			return nil, "", false
+		}
+		name = fh.Filename
+		if fh.Size > maxImportDocument {
+			h.importRefused(c, http.StatusRequestEntityTooLarge, "operator.import.too_large")
+			return nil, "", false
+		}
+		f, err := fh.Open()
+		if err != nil {
+			h.ui.Error(c, http.StatusInternalServerError, err)
+			return nil, "", false
+		}
+		data, err = io.ReadAll(io.LimitReader(f, maxImportDocument+1))
+		_ = f.Close()
+		if err != nil {
+			h.ui.Error(c, http.StatusInternalServerError, err)
+			return nil, "", false
+		}
+		if len(data) > maxImportDocument {
+			h.importRefused(c, http.StatusRequestEntityTooLarge, "operator.import.too_large")
+			return nil, "", false
+		}
+	}
+	if err := models.CheckLine("file_name", name, 255); err != nil { // the free-text rule
+		h.ui.Error(c, http.StatusUnprocessableEntity, err)
+		return nil, "", false
+	}
+	return data, name, true
 }
 
 // importRefused shows the upload form again with why the upload was refused.

@@ -119,8 +119,8 @@ func commit(t testing.TB, store *models.Store, w *Worker, msgs ...Message) {
 // outbox returns every outbox row in ID order.
 func outbox(t testing.TB, store *models.Store) []models.OutboxMail {
 	t.Helper()
-	var rows []models.OutboxMail
-	if err := store.DB().Order("id").Find(&rows).Error; err != nil {
+	rows, err := store.OutboxMails(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
 	return rows

@@ -22,8 +22,10 @@
 // value: a time.Time is an RFC 3339 string (the datetime function formats
 // it), a number is a json.Number, a slice is a list. A missing required
 // field is an error (Enqueue refuses the message); an optional one may be
-// left out. Never put secrets (authorization numbers, keys, tokens other
-// than the one in a verification link) into Data: the outbox keeps it.
+// left out. The outbox seals Data with the store's keyring until the
+// message is sent, then drops it; still, never put secrets (authorization
+// numbers, keys, tokens other than the one in a verification link) into
+// Data: the recipient's mailbox keeps them.
 //
 // Functions available in templates: datetime (a time in UTC, written the
 // way the language writes it), permissions (a list of permission names,
@@ -128,20 +130,17 @@ func normalizeLanguage(lang string) string {
 }
 
 // Enqueue adds msg to the outbox in tx; it is sent once tx commits, by
-// whichever worker polls next. Use Worker.Enqueue to wake an in-process
-// worker at once. An invalid recipient, an unknown template or data the
-// template cannot be rendered with is a models.CodeInvalid error.
+// whichever worker polls next. It checks the recipient, the template and
+// that the template's required fields are present; Worker.Enqueue checks
+// more (a trial rendering) and wakes an in-process worker at once. An
+// invalid message is a models.CodeInvalid error.
 func Enqueue(tx *models.Tx, msg Message) error {
-	r, err := defaultRenderer()
-	if err != nil {
-		return err
-	}
-	return enqueue(tx, r, msg)
+	return enqueue(tx, checkFields, msg)
 }
 
-// enqueue validates msg against r's templates and inserts it into the
-// outbox as a pending message due now.
-func enqueue(tx *models.Tx, r *Renderer, msg Message) error {
+// enqueue validates msg, check included, and inserts it into the outbox as
+// a pending message due now. The outbox seals its data.
+func enqueue(tx *models.Tx, check func(Message) error, msg Message) error {
 	msg.Language = normalizeLanguage(msg.Language)
 	if err := validateRecipient(msg.To); err != nil {
 		return models.Invalid("The mail cannot be queued.", models.FieldError{Field: "to", Message: err.Error()})
@@ -150,9 +149,9 @@ func enqueue(tx *models.Tx, r *Renderer, msg Message) error {
 	if err != nil {
 		return models.Invalid("The mail cannot be queued.", models.FieldError{Field: "data", Message: err.Error()})
 	}
-	// A trial rendering catches an unknown template or a missing field
-	// now, in the caller's transaction, rather than in the worker later.
-	if _, err := r.render(msg); err != nil {
+	// Catch an unknown template or a missing field now, in the caller's
+	// transaction, rather than in the worker later.
+	if err := check(msg); err != nil {
 		return err
 	}
 	now := tx.Now().Truncate(timePrecision)
@@ -161,12 +160,46 @@ func enqueue(tx *models.Tx, r *Renderer, msg Message) error {
 		Language:      msg.Language,
 		Template:      msg.Template,
 		Data:          string(data),
-		Status:        statusPending,
+		Status:        models.OutboxPending,
 		NextAttemptAt: now,
 		CreatedAt:     now,
 	}
-	if err := tx.DB().Create(&row).Error; err != nil {
+	if err := tx.EnqueueMail(&row); err != nil {
 		return fmt.Errorf("mail: queue %s: %w", msg.Template, err)
+	}
+	return nil
+}
+
+// requiredFields lists, by template, the Data fields a template cannot be
+// rendered without; "F if C" means F is needed when the field C is true.
+// TestRequiredFields keeps it in step with the templates.
+var requiredFields = map[string][]string{
+	TemplateVerifyEmail:          {"Link", "Expires"},
+	TemplateInvitation:           {"Licence", "Permissions", "Link"},
+	TemplateAccessRequestNew:     {"Requester", "Licence", "Permissions", "Link"},
+	TemplateAccessRequestDecided: {"Licence", "Approved", "Permissions if Approved", "Link"},
+	TemplateAccessRequestExpired: {"Licence"},
+	TemplatePermissionsChanged:   {"Licence", "Permissions", "Link"},
+	TemplateActivationDecided:    {"KeySuffix", "Quantity", "Approved", "Link"},
+}
+
+// checkFields checks that msg names a known template and carries its
+// required fields.
+func checkFields(msg Message) error {
+	fields, ok := requiredFields[msg.Template]
+	if !ok {
+		return models.Invalid("The mail cannot be queued.",
+			models.FieldError{Field: "template", Message: fmt.Sprintf("no template %q", msg.Template)})
+	}
+	for _, f := range fields {
+		f, cond, conditional := strings.Cut(f, " if ")
+		if on, _ := msg.Data[cond].(bool); conditional && !on {
+			continue
+		}
+		if _, ok := msg.Data[f]; !ok {
+			return models.Invalid("The mail cannot be queued.",
+				models.FieldError{Field: "data", Message: fmt.Sprintf("%s needs the field %s", msg.Template, f)})
+		}
 	}
 	return nil
 }

@@ -2,29 +2,13 @@ package mail
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/openlsc/openlsc/models"
 )
 
 // DevMail is a message kept by the development mailbox.
-type DevMail struct {
-	ID        int64
-	MessageID string // the Message-ID header, with angle brackets
-	Sender    string // the From header
-	Recipient string
-	Subject   string
-	TextBody  string
-	HTMLBody  string
-	CreatedAt time.Time
-}
-
-// TableName names the development mailbox table.
-func (DevMail) TableName() string { return "dev_mail" }
+type DevMail = models.DevMail
 
 // Mailbox is the development mailbox: a Sender that keeps every message in
 // the dev_mail table, for the /dev/mail page, instead of delivering it. It
@@ -36,7 +20,8 @@ type Mailbox struct {
 // NewMailbox returns the development mailbox kept in store.
 func NewMailbox(store *models.Store) *Mailbox { return &Mailbox{store: store} }
 
-// Send keeps m.
+// Send keeps m, once: a message sent again with the same Message-ID (after
+// its outcome was lost) is not kept twice.
 func (b *Mailbox) Send(ctx context.Context, m Rendered) error {
 	row := DevMail{
 		MessageID: m.MessageID,
@@ -47,7 +32,7 @@ func (b *Mailbox) Send(ctx context.Context, m Rendered) error {
 		HTMLBody:  m.HTML,
 		CreatedAt: b.store.Now().Truncate(timePrecision),
 	}
-	if err := b.store.DB().WithContext(ctx).Create(&row).Error; err != nil {
+	if _, err := b.store.KeepDevMail(ctx, &row); err != nil {
 		return fmt.Errorf("mail: keep the message in the development mailbox: %w", err)
 	}
 	return nil
@@ -58,8 +43,8 @@ func (b *Mailbox) List(ctx context.Context, limit int) ([]DevMail, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	var out []DevMail
-	if err := b.store.DB().WithContext(ctx).Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+	out, err := b.store.DevMails(ctx, limit)
+	if err != nil {
 		return nil, fmt.Errorf("mail: list the development mailbox: %w", err)
 	}
 	return out, nil
@@ -68,13 +53,5 @@ func (b *Mailbox) List(ctx context.Context, limit int) ([]DevMail, error) {
 // Get returns the message with the given ID, or a models.CodeNotFound
 // error.
 func (b *Mailbox) Get(ctx context.Context, id int64) (DevMail, error) {
-	var m DevMail
-	err := b.store.DB().WithContext(ctx).Where("id = ?", id).Take(&m).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return DevMail{}, &models.Error{Code: models.CodeNotFound, Message: "There is no such message.", Err: err}
-	}
-	if err != nil {
-		return DevMail{}, fmt.Errorf("mail: read the development mailbox: %w", err)
-	}
-	return m, nil
+	return b.store.DevMailByID(ctx, id)
 }

@@ -8,37 +8,7 @@ import (
 	"github.com/openlsc/openlsc/models"
 )
 
-// TestSchema checks that the tables this package uses have a column for
-// every field of its models, and no column without a field.
-func TestSchema(t *testing.T) {
-	store := newStore(t, newClock())
-	m := store.DB().Migrator()
-	for _, model := range []any{&DevMail{}, &models.OutboxMail{}} {
-		stmt := store.DB().Statement
-		if err := stmt.Parse(model); err != nil {
-			t.Fatal(err)
-		}
-		sch := stmt.Schema
-		if !m.HasTable(sch.Table) {
-			t.Errorf("table %s is missing", sch.Table)
-			continue
-		}
-		for _, f := range sch.Fields {
-			if f.DBName != "" && !m.HasColumn(model, f.DBName) {
-				t.Errorf("%s.%s (field %s) is missing", sch.Table, f.DBName, f.Name)
-			}
-		}
-		cols, err := m.ColumnTypes(model)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range cols {
-			if sch.LookUpField(c.Name()) == nil {
-				t.Errorf("column %s.%s has no field in %T", sch.Table, c.Name(), model)
-			}
-		}
-	}
-}
+// The tables' schema is checked in models (TestOutboxSchema).
 
 func TestMailbox(t *testing.T) {
 	ctx := context.Background()

@@ -12,7 +12,6 @@ import (
 	netmail "net/mail"
 	"strconv"
 	"strings"
-	"sync"
 	texttemplate "text/template"
 	"time"
 
@@ -63,9 +62,6 @@ func NewRenderer() (*Renderer, error) {
 	}
 	return newRenderer(sub)
 }
-
-// defaultRenderer is the Renderer of the embedded templates, for Enqueue.
-var defaultRenderer = sync.OnceValues(NewRenderer)
 
 // newRenderer parses the templates in fsys, which holds one directory per
 // language.

@@ -11,16 +11,24 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"gorm.io/gorm/clause"
-
 	"github.com/openlsc/openlsc/models"
 )
 
 // Outbox states.
 const (
-	statusPending = "pending"
-	statusSent    = "sent"
-	statusFailed  = "failed"
+	statusPending = models.OutboxPending
+	statusSent    = models.OutboxSent
+	statusFailed  = models.OutboxFailed
+)
+
+// Recording an outcome is tried this many times, waiting
+// recordBackoff·2^n (at most maxRecordBackoff) in between, while the lease
+// lasts: a message whose outcome is not recorded is sent again after its
+// lease ends.
+const (
+	recordAttempts   = 8
+	recordBackoff    = 50 * time.Millisecond
+	maxRecordBackoff = 2 * time.Second
 )
 
 // timePrecision is the precision of the outbox's times: PostgreSQL keeps
@@ -52,6 +60,16 @@ type WorkerOptions struct {
 	// Backoff returns the wait before the next attempt after attempt
 	// failed attempts. Default: 30s·2^(attempt-1), at most 1h, ±25% jitter.
 	Backoff func(attempt int) time.Duration
+	// Renderer renders the messages; nil parses the embedded templates.
+	Renderer *Renderer
+}
+
+// outboxStore is what a Worker needs of the store.
+type outboxStore interface {
+	Now() time.Time
+	ClaimOutboxMail(ctx context.Context, now, lease time.Time, limit int) ([]models.OutboxMail, error)
+	FinishOutboxMail(ctx context.Context, id int64, lease time.Time, o models.OutboxOutcome) (bool, error)
+	ReleaseOutboxMail(ctx context.Context, ids []int64, lease time.Time) error
 }
 
 // Worker sends the mail in the outbox. Several workers, in one process or
@@ -59,7 +77,7 @@ type WorkerOptions struct {
 // (with a lease) before it is sent, so it is sent once. It is safe for
 // concurrent use.
 type Worker struct {
-	store    *models.Store
+	store    outboxStore
 	sender   Sender
 	renderer *Renderer
 	opts     WorkerOptions
@@ -67,11 +85,13 @@ type Worker struct {
 	log      *slog.Logger
 	kick     chan struct{}
 
-	afterPass func() // tests: called after each pass of Run
+	afterPass     func()        // tests: called after each pass of Run
+	recordBackoff time.Duration // the first wait before recording an outcome again
 }
 
 // NewWorker returns a worker that sends the outbox of store through
-// sender. It parses the templates: a broken one is an error.
+// sender, rendered by opts.Renderer (or the embedded templates, parsed
+// now: a broken one is an error).
 func NewWorker(store *models.Store, sender Sender, opts WorkerOptions) (*Worker, error) {
 	if store == nil || sender == nil {
 		return nil, errors.New("mail: NewWorker needs a store and a sender")
@@ -104,18 +124,21 @@ func NewWorker(store *models.Store, sender Sender, opts WorkerOptions) (*Worker,
 	if opts.Backoff == nil {
 		opts.Backoff = DefaultBackoff
 	}
-	r, err := NewRenderer()
-	if err != nil {
-		return nil, err
+	r := opts.Renderer
+	if r == nil {
+		if r, err = NewRenderer(); err != nil {
+			return nil, err
+		}
 	}
 	return &Worker{
-		store:    store,
-		sender:   sender,
-		renderer: r,
-		opts:     opts,
-		from:     addr.Address,
-		log:      opts.Logger,
-		kick:     make(chan struct{}, 1),
+		store:         store,
+		sender:        sender,
+		renderer:      r,
+		opts:          opts,
+		from:          addr.Address,
+		log:           opts.Logger,
+		kick:          make(chan struct{}, 1),
+		recordBackoff: recordBackoff,
 	}, nil
 }
 
@@ -136,7 +159,8 @@ func DefaultBackoff(attempt int) time.Duration {
 // Enqueue adds msg to the outbox in tx, like the package's Enqueue, and
 // wakes the worker as soon as tx commits.
 func (w *Worker) Enqueue(tx *models.Tx, msg Message) error {
-	if err := enqueue(tx, w.renderer, msg); err != nil {
+	check := func(m Message) error { _, err := w.renderer.render(m); return err }
+	if err := enqueue(tx, check, msg); err != nil {
 		return err
 	}
 	tx.OnCommit(w.Kick)
@@ -231,32 +255,11 @@ func (w *Worker) pass(ctx context.Context) (passResult, error) {
 }
 
 // claim reserves up to BatchSize due messages for this worker until the
-// returned lease time. On PostgreSQL, FOR UPDATE SKIP LOCKED keeps
-// concurrent claims apart; SQLite transactions take the write lock at
-// BEGIN, so claims run one at a time.
+// returned lease time.
 func (w *Worker) claim(ctx context.Context) ([]models.OutboxMail, time.Time, error) {
-	var rows []models.OutboxMail
-	var lease time.Time
-	err := w.store.InTx(ctx, func(tx *models.Tx) error {
-		now := tx.Now()
-		lease = now.Add(w.opts.Lease).Truncate(timePrecision)
-		q := tx.DB().Where("status = ? AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)",
-			statusPending, now, now).Order("id").Limit(w.opts.BatchSize)
-		if w.store.Dialect() == models.DialectPostgres {
-			q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked})
-		}
-		if err := q.Find(&rows).Error; err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			return nil
-		}
-		ids := make([]int64, len(rows))
-		for i, r := range rows {
-			ids[i] = r.ID
-		}
-		return tx.DB().Model(&models.OutboxMail{}).Where("id IN ?", ids).Update("lease_until", lease).Error
-	})
+	now := w.store.Now()
+	lease := now.Add(w.opts.Lease).Truncate(timePrecision)
+	rows, err := w.store.ClaimOutboxMail(ctx, now, lease, w.opts.BatchSize)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("mail: claim due mail: %w", err)
 	}
@@ -267,19 +270,12 @@ func (w *Worker) claim(ctx context.Context) ([]models.OutboxMail, time.Time, err
 // It reports whether the message was sent.
 func (w *Worker) deliver(ctx, bg context.Context, row models.OutboxMail, lease time.Time) (bool, error) {
 	log := w.log.With("outbox_id", row.ID, "template", row.Template)
-	data, err := decodeData([]byte(row.Data))
-	var m Rendered
-	if err == nil {
-		m, err = w.renderer.Render(Message{To: row.Recipient, Language: row.Language, Template: row.Template, Data: data}, w.opts.From, row.ID)
-	}
+	m, err := w.render(row)
+	attempts := row.Attempts + 1
 	if err != nil {
 		// Trying again cannot help.
 		log.ErrorContext(ctx, "mail: cannot render the message; marked failed", "err", err)
-		return false, w.finish(bg, row, lease, map[string]any{
-			"status":     statusFailed,
-			"attempts":   row.Attempts + 1,
-			"last_error": errorText(err),
-		})
+		return false, w.finish(bg, row, lease, models.OutboxOutcome{Status: statusFailed, Attempts: attempts, LastError: errorText(err)})
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, w.opts.SendTimeout)
 	err = w.sender.Send(sendCtx, m)
@@ -287,60 +283,59 @@ func (w *Worker) deliver(ctx, bg context.Context, row models.OutboxMail, lease t
 	now := w.store.Now().Truncate(timePrecision)
 	if err == nil {
 		log.DebugContext(ctx, "mail: sent")
-		// The row stays as the record of what was sent to whom and when;
-		// its data (single-use links among it) is no longer needed.
-		return true, w.finish(bg, row, lease, map[string]any{
-			"status":     statusSent,
-			"attempts":   row.Attempts + 1,
-			"sent_at":    now,
-			"last_error": "",
-			"data":       "{}",
-		})
+		// The row stays as the record of what was sent to whom and when.
+		return true, w.finish(bg, row, lease, models.OutboxOutcome{Status: statusSent, Attempts: attempts, SentAt: &now})
 	}
-	attempts := row.Attempts + 1
 	if attempts >= w.opts.MaxAttempts {
 		log.ErrorContext(ctx, "mail: giving up on the message; marked failed", "attempts", attempts, "err", err)
-		return false, w.finish(bg, row, lease, map[string]any{
-			"status":     statusFailed,
-			"attempts":   attempts,
-			"last_error": errorText(err),
-		})
+		return false, w.finish(bg, row, lease, models.OutboxOutcome{Status: statusFailed, Attempts: attempts, LastError: errorText(err)})
 	}
 	next := now.Add(w.opts.Backoff(attempts)).Truncate(timePrecision)
 	log.WarnContext(ctx, "mail: send failed; will try again", "attempts", attempts, "next_attempt_at", next, "err", err)
-	return false, w.finish(bg, row, lease, map[string]any{
-		"attempts":        attempts,
-		"next_attempt_at": next,
-		"last_error":      errorText(err),
-	})
+	return false, w.finish(bg, row, lease, models.OutboxOutcome{Status: statusPending, Attempts: attempts, NextAttemptAt: &next, LastError: errorText(err)})
+}
+
+// render renders a claimed message.
+func (w *Worker) render(row models.OutboxMail) (Rendered, error) {
+	if row.DataErr != nil {
+		return Rendered{}, fmt.Errorf("the message data cannot be opened: %w", row.DataErr)
+	}
+	data, err := decodeData([]byte(row.Data))
+	if err != nil {
+		return Rendered{}, err
+	}
+	return w.renderer.Render(Message{To: row.Recipient, Language: row.Language, Template: row.Template, Data: data}, w.opts.From, row.ID)
 }
 
 // finish records the outcome of an attempt and ends the lease, provided
-// this worker still holds it.
-func (w *Worker) finish(ctx context.Context, row models.OutboxMail, lease time.Time, set map[string]any) error {
-	set["lease_until"] = nil
-	res := w.store.DB().WithContext(ctx).Model(&models.OutboxMail{}).
-		Where("id = ? AND status = ? AND lease_until = ?", row.ID, statusPending, lease).Updates(set)
-	if res.Error != nil {
-		return fmt.Errorf("mail: record the outcome for outbox message %d: %w", row.ID, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		// Another worker took the message after the lease ran out.
-		outcome, _ := set["status"].(string)
-		if outcome == "" {
-			outcome = "retry"
+// this worker still holds it. A failure to record (a locked database, a
+// dropped connection) is retried with backoff while the lease lasts: an
+// unrecorded send would be repeated once the lease runs out.
+func (w *Worker) finish(ctx context.Context, row models.OutboxMail, lease time.Time, o models.OutboxOutcome) error {
+	wait := w.recordBackoff
+	for attempt := 1; ; attempt++ {
+		done, err := w.store.FinishOutboxMail(ctx, row.ID, lease, o)
+		if err == nil {
+			if !done {
+				// Another worker took the message after the lease ran out.
+				w.log.WarnContext(ctx, "mail: the lease on an outbox message ran out before its outcome was recorded",
+					"outbox_id", row.ID, "outcome", o.Status)
+			}
+			return nil
 		}
-		w.log.WarnContext(ctx, "mail: the lease on an outbox message ran out before its outcome was recorded",
-			"outbox_id", row.ID, "outcome", outcome)
+		if attempt == recordAttempts || !w.store.Now().Add(wait).Before(lease) || ctx.Err() != nil {
+			return fmt.Errorf("mail: record the outcome for outbox message %d: %w", row.ID, err)
+		}
+		w.log.WarnContext(ctx, "mail: recording the outcome failed; trying again",
+			"outbox_id", row.ID, "attempt", attempt, "retry_in", wait, "err", err)
+		time.Sleep(wait)
+		wait = min(wait*2, maxRecordBackoff)
 	}
-	return nil
 }
 
 // release gives up the lease on messages this worker did not get to.
 func (w *Worker) release(ctx context.Context, ids []int64, lease time.Time) error {
-	err := w.store.DB().WithContext(ctx).Model(&models.OutboxMail{}).
-		Where("id IN ? AND lease_until = ?", ids, lease).Update("lease_until", nil).Error
-	if err != nil {
+	if err := w.store.ReleaseOutboxMail(ctx, ids, lease); err != nil {
 		return fmt.Errorf("mail: release outbox messages: %w", err)
 	}
 	return nil

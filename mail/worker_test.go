@@ -36,8 +36,16 @@ func TestEnqueue(t *testing.T) {
 			!r.NextAttemptAt.Equal(now) || !r.CreatedAt.Equal(now) {
 			t.Errorf("row = %+v", r)
 		}
-		if r.Data != `{"Approved":true,"KeySuffix":"ABCDE","Link":"https://x.example/","Quantity":10}` {
-			t.Errorf("data = %s", r.Data)
+		// At rest the data is sealed; a claim opens it.
+		if raw := rawOutboxData(t, store)[0]; !strings.HasPrefix(raw, "sealed:") || strings.Contains(raw, "x.example") {
+			t.Errorf("stored data = %s", raw)
+		}
+		claimed, err := store.ClaimOutboxMail(context.Background(), clk.Now(), clk.Now().Add(time.Minute), 10)
+		if err != nil || len(claimed) != 1 {
+			t.Fatalf("claimed %d, %v", len(claimed), err)
+		}
+		if d := claimed[0].Data; d != `{"Approved":true,"KeySuffix":"ABCDE","Link":"https://x.example/","Quantity":10}` {
+			t.Errorf("data = %s", d)
 		}
 	})
 	t.Run("Invalid", func(t *testing.T) {
@@ -57,13 +65,16 @@ func TestEnqueue(t *testing.T) {
 				msg := valid
 				msg.Data = map[string]any{"Licence": "X 1"}
 				change(&msg)
-				var enqueueErr error
-				_ = store.InTx(context.Background(), func(tx *models.Tx) error {
-					enqueueErr = Enqueue(tx, msg)
-					return errors.New("roll back")
-				})
-				if got := models.ErrorCode(enqueueErr); got != models.CodeInvalid {
-					t.Errorf("error %v has code %s, want invalid", enqueueErr, got)
+				w := newWorker(t, store, &Recorder{}, WorkerOptions{})
+				for _, enqueue := range []func(*models.Tx, Message) error{Enqueue, w.Enqueue} {
+					var enqueueErr error
+					_ = store.InTx(context.Background(), func(tx *models.Tx) error {
+						enqueueErr = enqueue(tx, msg)
+						return errors.New("roll back")
+					})
+					if got := models.ErrorCode(enqueueErr); got != models.CodeInvalid {
+						t.Errorf("error %v has code %s, want invalid", enqueueErr, got)
+					}
 				}
 			})
 		}
@@ -210,7 +221,7 @@ func TestWorkerRenderFailure(t *testing.T) {
 		{Recipient: "a@example.com", Language: "en", Template: TemplateAccessRequestExpired, Data: `[1,2]`},
 	} {
 		row.Status, row.NextAttemptAt, row.CreatedAt = statusPending, now, now
-		if err := store.DB().Create(&row).Error; err != nil {
+		if err := store.InTx(context.Background(), func(tx *models.Tx) error { return tx.EnqueueMail(&row) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -253,7 +264,7 @@ func TestWorkerLease(t *testing.T) {
 	}
 
 	// a comes back late and records a failure: nothing changes.
-	if err := a.finish(ctx, rowsA[0], leaseA, map[string]any{"attempts": 1, "last_error": "late"}); err != nil {
+	if err := a.finish(ctx, rowsA[0], leaseA, models.OutboxOutcome{Status: statusPending, Attempts: 1, LastError: "late"}); err != nil {
 		t.Fatal(err)
 	}
 	row := outbox(t, store)[0]
@@ -261,7 +272,7 @@ func TestWorkerLease(t *testing.T) {
 		t.Errorf("row after a's late outcome = %+v", row)
 	}
 	// b records its success.
-	if err := b.finish(ctx, rowsB[0], leaseB, map[string]any{"status": statusSent, "attempts": 1, "sent_at": clk.Now()}); err != nil {
+	if err := b.finish(ctx, rowsB[0], leaseB, models.OutboxOutcome{Status: statusSent, Attempts: 1, SentAt: new(clk.Now())}); err != nil {
 		t.Fatal(err)
 	}
 	row = outbox(t, store)[0]

@@ -19,12 +19,13 @@ const (
 	CodeConflict  Code = "conflict"
 	CodeForbidden Code = "forbidden"
 	CodeTooMany   Code = "too_many" // a limit on attempts was reached
-	CodeInternal  Code = "internal"
+	// CodeUnavailable: something the service needs (the database, the file
+	// storage) cannot serve the request now (down, read-only, full, or busy
+	// past the request's wait); the client should retry later. It never
+	// means the request itself is wrong.
+	CodeUnavailable Code = "unavailable"
+	CodeInternal    Code = "internal"
 )
-
-// CodeUnavailable classifies an error of something the service needs (such
-// as the file storage) that cannot be used now; trying later may work.
-const CodeUnavailable Code = "unavailable"
 
 // FieldError says what is wrong with one input field, named by its path
 // (for example "agreements[3].parent").

@@ -11,7 +11,9 @@ import (
 
 // ImportDocument is the JSON document that `openlsc import` loads. Every
 // record is matched to what is stored by its natural key (numbers, product
-// ids); records the document does not mention are left alone.
+// ids); records the document does not mention are left alone. Every
+// string follows the one-line free-text rule (see CheckLine) after
+// surrounding white space is trimmed.
 type ImportDocument struct {
 	Organizations []ImportOrganization `json:"organizations"`
 	Agreements    []ImportAgreement    `json:"agreements"`

@@ -396,3 +396,79 @@ func TestDecodeImportErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestImportAfterApplyFailureRollsBack makes the AfterApply hook write in
+// the import's transaction and then fail: neither the import, nor the
+// hook's write, nor the import's audit event may remain.
+func TestImportAfterApplyFailureRollsBack(t *testing.T) {
+	boom := errors.New("contact grants failed")
+	for _, tc := range []struct {
+		name  string
+		first bool // import the valid document before the failing one
+	}{{"empty database", false}, {"over a stored import", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := modelstest.New(t)
+			if tc.first {
+				mustImport(t, s, loadValid(t))
+			}
+			before := snap(t, s)
+			doc := loadValid(t)
+			doc.Organizations = append(doc.Organizations, models.ImportOrganization{Number: "C3003", Name: "Northwind"})
+			doc.Agreements[1].Name = "renamed"
+			called := false
+			_, err := s.Import(context.Background(), doc, models.ImportOptions{Actor: cli,
+				AfterApply: func(tx *models.Tx, res *models.ImportResult) error {
+					called = true
+					if err := tx.AppendAudit(cli, models.AuditImport, nil, res); err != nil {
+						return err
+					}
+					return boom
+				}})
+			if !errors.Is(err, boom) {
+				t.Fatalf("error %v, want the hook's", err)
+			}
+			if !called {
+				t.Fatal("AfterApply was not called")
+			}
+			if after := snap(t, s); !reflect.DeepEqual(before, after) {
+				t.Errorf("an import whose AfterApply failed left changes:\nbefore %d orgs, %d audit events\n after %d orgs, %d audit events",
+					len(before.Orgs), len(before.Audit), len(after.Orgs), len(after.Audit))
+			}
+		})
+	}
+}
+
+// TestImportRefusesControlAndBidiText puts a NUL, a right-to-left override
+// or a line break in free-text fields: the import is refused with each field
+// named by its JSON path (once), and nothing is stored.
+func TestImportRefusesControlAndBidiText(t *testing.T) {
+	s := modelstest.New(t)
+	before := snap(t, s)
+	doc := loadValid(t)
+	doc.Organizations[0].Name = "Contoso\x00Ltd"
+	doc.Agreements[1].Name = "Enterprise \u202eevil"
+	doc.Agreements[0].Number = "M1000001\u2066"
+	doc.Products[0].Name = "Windows\n11"
+	doc.Products[0].Versions[0].Files[0].Name = "ja\u202d.iso"
+	_, err := s.Import(context.Background(), doc, models.ImportOptions{Actor: cli})
+	var e *models.Error
+	if !errors.As(err, &e) || e.Code != models.CodeInvalid {
+		t.Fatalf("error %v, want invalid input", err)
+	}
+	count := map[string]int{}
+	for _, f := range e.Fields {
+		count[f.Field]++
+	}
+	for _, field := range []string{"organizations[0].name", "agreements[1].name", "agreements[0].number", "products[0].name", "products[0].versions[0].files[0].name"} {
+		if count[field] != 1 {
+			t.Errorf("%s reported %d times, want once:\n%s", field, count[field], fmtErr(err))
+		}
+	}
+	if after := snap(t, s); !reflect.DeepEqual(before, after) {
+		t.Error("a refused import changed the database")
+	}
+	// Surrounding white space is trimmed before the rule applies.
+	doc = loadValid(t)
+	doc.Organizations[0].Name = "\tContoso\n"
+	mustImport(t, s, doc)
+}

@@ -9,7 +9,7 @@ type OutboxMail struct {
 	Recipient     string
 	Language      string
 	Template      string
-	Data          string // JSON object for the template
+	Data          string // JSON object for the template; sealed at rest (Tx.EnqueueMail)
 	Status        string // pending, sent, failed
 	Attempts      int
 	NextAttemptAt time.Time
@@ -17,6 +17,8 @@ type OutboxMail struct {
 	LastError     string
 	SentAt        *time.Time
 	CreatedAt     time.Time
+	// DataErr is set by ClaimOutboxMail when Data could not be opened.
+	DataErr error `gorm:"-"`
 }
 
 // TableName names the outbox table.

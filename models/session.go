@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Session is a server-side sign-in session, keyed by the hash of the
@@ -17,9 +19,19 @@ type Session struct {
 	ExpiresAt  time.Time
 }
 
+// touchWait bounds how long a best-effort write made on the way of a read
+// (a session's or a token's last-seen time) waits for the write lock: a
+// busy database skips the touch rather than slowing the read.
+const touchWait = 100 * time.Millisecond
+
+// write runs fn on the writer in a transaction of its own.
+func (s *Store) write(ctx context.Context, fn func(db *gorm.DB) error) error {
+	return s.InTx(ctx, func(tx *Tx) error { return fn(tx.db) })
+}
+
 // CreateSession stores a new session.
 func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
-	return mapError(s.db.WithContext(ctx).Create(sess).Error)
+	return s.write(ctx, func(db *gorm.DB) error { return db.Create(sess).Error })
 }
 
 // Session returns the session whose id hashes to idHash.
@@ -33,17 +45,36 @@ func (s *Store) Session(ctx context.Context, idHash string) (*Session, error) {
 
 // UpdateSession saves a session's user, identity, data and times.
 func (s *Store) UpdateSession(ctx context.Context, sess *Session) error {
-	return mapError(s.db.WithContext(ctx).Model(&Session{}).Where("id_hash = ?", sess.IDHash).
-		Select("user_id", "identity_id", "data", "last_seen_at", "expires_at").Updates(sess).Error)
+	return s.write(ctx, func(db *gorm.DB) error {
+		return db.Model(&Session{}).Where("id_hash = ?", sess.IDHash).
+			Select("user_id", "identity_id", "data", "last_seen_at", "expires_at").Updates(sess).Error
+	})
+}
+
+// TouchSession records that the session was seen at at. It is best effort:
+// it waits only briefly for the write lock, and callers may ignore its
+// error, since a missed touch only brings the idle timeout closer.
+func (s *Store) TouchSession(ctx context.Context, idHash string, at time.Time) error {
+	return s.inTx(ctx, touchWait, func(tx *Tx) error {
+		return tx.db.Model(&Session{}).Where("id_hash = ? AND last_seen_at < ?", idHash, at).
+			Update("last_seen_at", at).Error
+	})
 }
 
 // DeleteSession removes a session; removing one that is gone is no error.
 func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
-	return mapError(s.db.WithContext(ctx).Where("id_hash = ?", idHash).Delete(&Session{}).Error)
+	return s.write(ctx, func(db *gorm.DB) error {
+		return db.Where("id_hash = ?", idHash).Delete(&Session{}).Error
+	})
 }
 
 // DeleteExpiredSessions removes sessions past their absolute expiry.
 func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
-	res := s.db.WithContext(ctx).Where("expires_at < ?", s.now()).Delete(&Session{})
-	return res.RowsAffected, mapError(res.Error)
+	var n int64
+	err := s.write(ctx, func(db *gorm.DB) error {
+		res := db.Where("expires_at < ?", s.now()).Delete(&Session{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	return n, err
 }

@@ -3,12 +3,16 @@ package models
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -26,11 +30,23 @@ const (
 )
 
 // Store persists OpenLSC's data in SQLite or PostgreSQL.
+//
+// Reads outside a transaction use db. Every write goes through InTx, which
+// runs on w. On SQLite, db is a pool of connections that read from the WAL
+// without ever waiting for a writer, and w is one connection: writes of
+// this process queue for it in Go (writer), each no longer than its
+// context allows and at most WriteWait, so a write held up by another
+// process (such as a command-line import) answers CodeUnavailable instead
+// of holding up reads. On PostgreSQL db and w are the same pool.
 type Store struct {
-	db      *gorm.DB
-	dialect string
-	keys    *Keyring
-	now     func() time.Time
+	db        *gorm.DB
+	w         *gorm.DB
+	writer    chan struct{} // SQLite: the token of the one writer connection; nil on PostgreSQL
+	writeWait time.Duration
+	path      string // the SQLite file; empty on PostgreSQL
+	dialect   string
+	keys      *Keyring
+	now       func() time.Time
 }
 
 // Options configure Open.
@@ -39,7 +55,16 @@ type Options struct {
 	Keyring *Keyring
 	// Now returns the current time; time.Now when nil. Tests set it.
 	Now func() time.Time
+	// WriteWait bounds how long a transaction waits for the database's
+	// write lock (its context may cut it shorter) before it fails with
+	// CodeUnavailable; DefaultWriteWait when zero.
+	WriteWait time.Duration
 }
+
+// DefaultWriteWait is how long a write waits for the write lock by default:
+// long enough for other writers' short transactions, short enough for an
+// interactive request to be told to retry.
+const DefaultWriteWait = 5 * time.Second
 
 // ParseDatabaseURL tells which dialect a database URL is for and returns the
 // driver DSN. It accepts a postgres:// or postgresql:// URL, a sqlite: URL
@@ -89,34 +114,87 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &gorm.Config{
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := &Store{dialect: dialect, keys: opts.Keyring, writeWait: opts.WriteWait, now: func() time.Time { return now().UTC() }}
+	if s.writeWait <= 0 {
+		s.writeWait = DefaultWriteWait
+	}
+	switch dialect {
+	case DialectSQLite:
+		err = s.openSQLite(ctx, dsn)
+	case DialectPostgres:
+		s.db, err = openPool(ctx, DialectPostgres, postgres.Open(dsn), func(db *sql.DB) {
+			db.SetMaxOpenConns(20)
+			db.SetMaxIdleConns(10)
+			db.SetConnMaxIdleTime(5 * time.Minute)
+		})
+		s.w = s.db
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// SQLite connection settings. The writer waits for another process's lock
+// only briefly inside SQLite (sqliteBusyStep), then again in Go, so that a
+// wait honours the request's context. The readers never wait for the
+// write lock in WAL mode; their busy timeout only matters for a stray write.
+const (
+	sqliteBusyStep    = 100 * time.Millisecond
+	sqliteReaderConns = 8
+)
+
+// openSQLite opens the writer connection first (it switches the file to
+// WAL, which then persists) and the pool of readers second.
+func (s *Store) openSQLite(ctx context.Context, path string) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("create the database directory: %w", err)
+		}
+	}
+	dsn := func(q url.Values) string {
+		q.Set("_foreign_keys", "on")
+		q.Set("_synchronous", "NORMAL")
+		return "file:" + path + "?" + q.Encode()
+	}
+	// An immediate transaction takes the write lock at BEGIN, so a writer
+	// never fails with SQLITE_BUSY half-way.
+	w, err := openPool(ctx, DialectSQLite, sqlite.Open(dsn(url.Values{
+		"_journal_mode": {"WAL"}, "_txlock": {"immediate"},
+		"_busy_timeout": {fmt.Sprint(sqliteBusyStep.Milliseconds())},
+	})), func(db *sql.DB) {
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+	})
+	if err != nil {
+		return err
+	}
+	r, err := openPool(ctx, DialectSQLite, sqlite.Open(dsn(url.Values{
+		"_txlock": {"deferred"}, "_busy_timeout": {fmt.Sprint(DefaultWriteWait.Milliseconds())},
+	})), func(db *sql.DB) {
+		db.SetMaxOpenConns(sqliteReaderConns)
+		db.SetMaxIdleConns(sqliteReaderConns)
+	})
+	if err != nil {
+		closeGorm(w)
+		return err
+	}
+	s.db, s.w, s.writer, s.path = r, w, make(chan struct{}, 1), path
+	return nil
+}
+
+// openPool opens a gorm handle, sizes its pool and checks that it answers.
+func openPool(ctx context.Context, dialect string, dial gorm.Dialector, size func(*sql.DB)) (*gorm.DB, error) {
+	db, err := gorm.Open(dial, &gorm.Config{
 		Logger:                                   logger.Discard,
 		NowFunc:                                  func() time.Time { return time.Now().UTC() },
 		DisableForeignKeyConstraintWhenMigrating: true,
 		TranslateError:                           false,
-	}
-	var dial gorm.Dialector
-	switch dialect {
-	case DialectSQLite:
-		if dir := filepath.Dir(dsn); dir != "" {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return nil, fmt.Errorf("create the database directory: %w", err)
-			}
-		}
-		// WAL lets readers run beside the writer; an immediate transaction
-		// takes the write lock at BEGIN, so two writers queue (busy_timeout)
-		// instead of failing with SQLITE_BUSY half-way.
-		q := url.Values{}
-		q.Set("_foreign_keys", "on")
-		q.Set("_journal_mode", "WAL")
-		q.Set("_busy_timeout", "10000")
-		q.Set("_txlock", "immediate")
-		q.Set("_synchronous", "NORMAL")
-		dial = sqlite.Open("file:" + dsn + "?" + q.Encode())
-	case DialectPostgres:
-		dial = postgres.Open(dsn)
-	}
-	db, err := gorm.Open(dial, cfg)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
 	}
@@ -124,22 +202,20 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if dialect == DialectPostgres {
-		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(10)
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	} else {
-		sqlDB.SetMaxOpenConns(8)
-	}
+	size(sqlDB)
 	if err := sqlDB.PingContext(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("connect to the %s database: %w", dialect, err)
 	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
+	return db, nil
+}
+
+func closeGorm(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
 	}
-	return &Store{db: db, dialect: dialect, keys: opts.Keyring, now: func() time.Time { return now().UTC() }}, nil
+	return sqlDB.Close()
 }
 
 // Dialect returns DialectSQLite or DialectPostgres.
@@ -151,29 +227,35 @@ func (s *Store) Keyring() *Keyring { return s.keys }
 // Now returns the store's current time in UTC.
 func (s *Store) Now() time.Time { return s.now() }
 
-// DB returns the underlying gorm handle, for packages (such as authz) that
-// keep tables of their own in the same database.
+// DB returns the underlying gorm handle for reads, for packages (such as
+// authz) that keep tables of their own in the same database. Writes belong
+// in InTx: a write here bypasses the writer's queue.
 func (s *Store) DB() *gorm.DB { return s.db }
 
-// SQL returns the underlying database/sql handle.
+// SQL returns the underlying database/sql handle for reads.
 func (s *Store) SQL() (*sql.DB, error) { return s.db.DB() }
 
 // Close closes the database connections.
 func (s *Store) Close() error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
+	err := closeGorm(s.db)
+	if s.w != s.db {
+		err = errors.Join(err, closeGorm(s.w))
 	}
-	return sqlDB.Close()
+	return err
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers, on both handles.
 func (s *Store) Ping(ctx context.Context) error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
+	for _, db := range []*gorm.DB{s.db, s.w} {
+		sqlDB, err := db.DB()
+		if err != nil {
+			return err
+		}
+		if err := sqlDB.PingContext(ctx); err != nil {
+			return mapError(err)
+		}
 	}
-	return sqlDB.PingContext(ctx)
+	return nil
 }
 
 // Tx is a database transaction. Code that must change several things
@@ -196,17 +278,42 @@ func (tx *Tx) DB() *gorm.DB { return tx.db }
 func (tx *Tx) Now() time.Time { return tx.store.now() }
 
 // InTx runs fn in a transaction, committing when it returns nil and rolling
-// back otherwise. Database errors are mapped to the error vocabulary.
+// back otherwise. Database errors are mapped to the error vocabulary; a
+// transaction that cannot get the write lock within ctx and WriteWait fails
+// with CodeUnavailable before fn runs.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.inTx(ctx, s.writeWait, fn)
+}
+
+// inTx is InTx waiting at most wait for the write lock.
+func (s *Store) inTx(ctx context.Context, wait time.Duration, fn func(tx *Tx) error) error {
+	deadline := time.Now().Add(wait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	release, err := s.acquireWriter(ctx, deadline)
+	if err != nil {
+		return err
+	}
+	defer release()
 	var committed []func()
-	err := s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
-		tx := &Tx{db: db, store: s}
-		if err := fn(tx); err != nil {
-			return err
+	for {
+		began := false
+		err = s.w.WithContext(ctx).Transaction(func(db *gorm.DB) error {
+			began = true
+			tx := &Tx{db: db, store: s}
+			if err := fn(tx); err != nil {
+				return err
+			}
+			committed = tx.onCommit
+			return nil
+		})
+		// Another process holds the write lock: wait for it in steps that
+		// notice the context, until the deadline.
+		if began || !isLockBusy(err) || !pause(ctx, deadline, 20*time.Millisecond) {
+			break
 		}
-		committed = tx.onCommit
-		return nil
-	})
+	}
 	if err != nil {
 		return mapError(err)
 	}
@@ -216,8 +323,53 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return nil
 }
 
+// acquireWriter waits, until deadline, for this process's one SQLite writer;
+// on PostgreSQL it returns at once.
+func (s *Store) acquireWriter(ctx context.Context, deadline time.Time) (release func(), err error) {
+	if s.writer == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.writer <- struct{}{}:
+		return func() { <-s.writer }, nil
+	default:
+	}
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	select {
+	case s.writer <- struct{}{}:
+		return func() { <-s.writer }, nil
+	case <-wctx.Done():
+		return nil, errBusy(wctx.Err())
+	}
+}
+
+// pause sleeps for step, or less when deadline comes first, and reports
+// whether it is still worth trying (the deadline has not passed and ctx is
+// not done).
+func pause(ctx context.Context, deadline time.Time, step time.Duration) bool {
+	left := time.Until(deadline)
+	if left <= 0 || ctx.Err() != nil {
+		return false
+	}
+	t := time.NewTimer(min(step, left))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return ctx.Err() == nil
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// errBusy is the answer to a write that waited for the write lock too long.
+func errBusy(cause error) *Error {
+	return &Error{Code: CodeUnavailable, Message: "The service is busy. Please try again in a few seconds.", Err: cause}
+}
+
 // mapError maps driver errors to the error vocabulary: unique violations
-// become conflicts, missing rows not found; Errors pass through unchanged.
+// become conflicts, missing rows not found, a database that is down,
+// read-only, full or locked unavailable; Errors pass through unchanged.
 func mapError(err error) error {
 	if err == nil {
 		return nil
@@ -228,6 +380,12 @@ func mapError(err error) error {
 	}
 	if errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, sql.ErrNoRows) {
 		return &Error{Code: CodeNotFound, Message: "Not found.", Err: err}
+	}
+	if isLockBusy(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return errBusy(err)
+	}
+	if isUnavailable(err) {
+		return &Error{Code: CodeUnavailable, Message: "The service is unavailable. Please try again shortly.", Err: err}
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -248,4 +406,81 @@ func mapError(err error) error {
 		}
 	}
 	return &Error{Code: CodeInternal, Message: "database error", Err: err}
+}
+
+// isLockBusy reports whether err says another connection holds a lock the
+// statement needed (SQLITE_BUSY, SQLITE_LOCKED, PostgreSQL lock_not_available).
+func isLockBusy(err error) bool {
+	var sqErr sqlite3.Error
+	if errors.As(err, &sqErr) {
+		return sqErr.Code == sqlite3.ErrBusy || sqErr.Code == sqlite3.ErrLocked
+	}
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "55P03"
+}
+
+// isUnavailable reports whether err is a fault of the database rather than
+// of the request: no connection, a server shutting down or out of
+// connections, storage that is read-only, full or failing.
+func isUnavailable(err error) bool {
+	var sqErr sqlite3.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code {
+		case sqlite3.ErrReadonly, sqlite3.ErrFull, sqlite3.ErrIoErr, sqlite3.ErrCantOpen, sqlite3.ErrNotADB, sqlite3.ErrCorrupt:
+			return true
+		}
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
+			strings.HasPrefix(pgErr.Code, "53"),  // insufficient resources: disk full, too many connections
+			strings.HasPrefix(pgErr.Code, "57P"), // admin shutdown, crash shutdown, cannot connect now
+			pgErr.Code == "25006":                // read-only transaction (a standby, or read-only by setting)
+			return true
+		}
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		pgconn.Timeout(err) || strings.Contains(err.Error(), "conn closed")
+}
+
+// probeWait bounds the readiness probe's wait for the write lock.
+const probeWait = time.Second
+
+// minFreeBytes is the free space below which a SQLite database's disk
+// counts as full.
+const minFreeBytes = 1 << 20
+
+// ProbeWrite checks that the database accepts a write (and, on SQLite, that
+// its disk has room left): it rewrites, in a
+// committed transaction, the newest row of the migration history with the
+// values it has (nothing changes, but the write reaches the disk). A
+// database that is read-only, full or failing fails it with
+// CodeUnavailable. Waiting for a lock another writer holds (such as an
+// import) is not a failure: writes queue, they do not fail.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	if s.path != "" {
+		// SQLite rewrites WAL pages it already has, so a full disk can go
+		// unnoticed by a small write until the next one that grows a file.
+		free, err := freeBytes(filepath.Dir(s.path))
+		if err == nil && free < minFreeBytes {
+			return &Error{Code: CodeUnavailable, Message: "The database's disk is full.",
+				Err: fmt.Errorf("%d bytes free on the file system of %s", free, s.path)}
+		}
+	}
+	err := s.inTx(ctx, probeWait, func(tx *Tx) error {
+		return tx.db.Exec("UPDATE goose_db_version SET is_applied = is_applied WHERE id = (SELECT MAX(id) FROM goose_db_version)").Error
+	})
+	var e *Error
+	if errors.As(err, &e) && e.Code == CodeUnavailable && (isLockBusy(e.Err) || errors.Is(e.Err, context.DeadlineExceeded)) && ctx.Err() == nil {
+		return nil
+	}
+	return err
 }

@@ -6,8 +6,13 @@ package httperr
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/openlsc/openlsc/models"
 )
@@ -65,4 +70,64 @@ func size(n int64) string {
 		return strconv.FormatInt(n>>10, 10) + " KiB"
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// RetryAfter is the Retry-After of a 503 answer, in seconds.
+const RetryAfter = 5
+
+// SetRetryAfter tells the client of a 503 answer when to try again.
+func SetRetryAfter(c *gin.Context) {
+	c.Header("Retry-After", strconv.Itoa(RetryAfter))
+}
+
+// LogUnavailable logs a database fault (CodeUnavailable) behind a request:
+// at ERROR for the first of a burst, at DEBUG for the rest of it, so that
+// an outage is one line rather than one per request.
+func LogUnavailable(c *gin.Context, logger *slog.Logger, err error) {
+	f, _ := c.Get(keyFaults)
+	burst, _ := f.(*FaultLog)
+	first, repeats := burst.seen(time.Now())
+	level := slog.LevelDebug
+	if first {
+		level = slog.LevelError
+	}
+	logger.Log(c.Request.Context(), level, "database unavailable", slog.Any("error", err), slog.Int("repeats_before", repeats))
+}
+
+// faultQuiet is how long without a fault ends a burst of them.
+const faultQuiet = 30 * time.Second
+
+// FaultLog tells the first fault of a burst from the rest. A nil
+// *FaultLog calls every fault the first.
+type FaultLog struct {
+	mu      sync.Mutex
+	last    time.Time // when the last fault was seen
+	repeats int       // faults since the last one logged at ERROR
+}
+
+// seen records a fault at now and reports whether it starts a burst, with
+// the number of faults of the previous burst that were not logged at ERROR.
+func (f *FaultLog) seen(now time.Time) (first bool, repeats int) {
+	if f == nil {
+		return true, 0
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	first = f.last.IsZero() || now.Sub(f.last) > faultQuiet
+	f.last = now
+	if first {
+		repeats, f.repeats = f.repeats, 0
+		return true, repeats
+	}
+	f.repeats++
+	return false, f.repeats
+}
+
+// keyFaults keys the server's FaultLog in a request's gin context.
+const keyFaults = "openlsc.faults"
+
+// TrackFaults is middleware that makes f the fault log of every request,
+// so that LogUnavailable can tell the first fault of a burst.
+func TrackFaults(f *FaultLog) gin.HandlerFunc {
+	return func(c *gin.Context) { c.Set(keyFaults, f) }
 }

@@ -271,8 +271,9 @@ func (m *Main) newHandler(context.Context) error {
 	h, err := api.New(api.Options{
 		Health: m.Store, Pages: pages, Logger: m.Logger, BaseURL: m.Config.BaseURL, TrustedProxies: m.Config.TrustedProxies,
 		Mounts: uc.mounts, Routes: m.pageRoutes(pages), BodyLimits: pages.BodyLimits(), Limits: lim,
-		Auth:     &api.Auth{Sessions: uc.sessions, SignIn: uc.signIn, Tokens: uc.tokens, InheritancePage: inheritancePage},
-		Accounts: uc.accounts, Access: &api.Access{Authz: m.Authz, Licences: m.Store},
+		ReadyChecks: []api.ReadyCheck{storageReady(m.Config.StorageDir)},
+		Auth:        &api.Auth{Sessions: uc.sessions, SignIn: uc.signIn, Tokens: uc.tokens, InheritancePage: inheritancePage},
+		Accounts:    uc.accounts, Access: &api.Access{Authz: m.Authz, Licences: m.Store},
 		Requests: uc.requests, Admin: uc.admin, Operators: uc.operators, Audit: uc.audit, Keys: uc.keys, Downloads: uc.downloads,
 	})
 	m.handler = h
@@ -289,6 +290,9 @@ func (m *Main) pageRoutes(pages *frontend.UI) []func(gin.IRouter) {
 			return 0, false
 		}
 		active, err := uc.accounts.Active(c.Request.Context(), user)
+		if err != nil {
+			authz.UserFailed(c, err)
+		}
 		return user, err == nil && active
 	}
 	guard := authz.Guard{Authorizer: az, Licences: m.Store, User: activeUser}

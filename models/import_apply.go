@@ -1,0 +1,249 @@
+package models
+
+import (
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// apply writes the plan. It runs inside the import's transaction.
+func (im *importer) apply() error {
+	db := im.tx.db
+	if err := upsert(db, im.orgRows, []string{"number"}, "name", "updated_at"); err != nil {
+		return fmt.Errorf("store organizations: %w", err)
+	}
+	orgIDs, err := idsByKey[string](db, "organizations", "number", keysOf(im.docOrgs))
+	if err != nil {
+		return err
+	}
+	for n, o := range im.orgs {
+		if _, ok := orgIDs[n]; !ok {
+			orgIDs[n] = o.ID
+		}
+	}
+	// Parents are MBSAs and MBSAs have no parents: store MBSAs first.
+	var mbsas, others []Agreement
+	for _, a := range im.agreementRows {
+		if a.Program == ProgramMBSA {
+			mbsas = append(mbsas, a)
+		} else {
+			others = append(others, a)
+		}
+	}
+	agreementIDs := make(map[string]int64, len(im.agreements)+len(im.docAgreements))
+	for n, a := range im.agreements {
+		agreementIDs[n] = a.ID
+	}
+	for _, group := range [][]Agreement{mbsas, others} {
+		for i := range group {
+			a := &group[i]
+			a.OrganizationID = orgIDs[strings.TrimSpace(im.doc.Agreements[im.docAgreements[a.Number]].Organization)]
+			if par := im.agreementPar[a.Number]; par != "" {
+				id := agreementIDs[par]
+				a.ParentID = &id
+			}
+		}
+		err := upsert(db, group, []string{"number"}, "name", "organization_id", "parent_id", "starts", "ends", "auth_hash", "updated_at")
+		if err != nil {
+			return fmt.Errorf("store agreements: %w", err)
+		}
+		ids, err := idsByKey[string](db, "agreements", "number", numbersOf(group))
+		if err != nil {
+			return err
+		}
+		for n, id := range ids {
+			agreementIDs[n] = id
+			im.res.ChangedAgreements = append(im.res.ChangedAgreements, id)
+		}
+	}
+	if err := im.applyContacts(db, agreementIDs); err != nil {
+		return err
+	}
+	if err := im.applyCatalog(db); err != nil {
+		return err
+	}
+	return im.applyEntitlementsAndKeys(db, agreementIDs)
+}
+
+func (im *importer) applyContacts(db *gorm.DB, agreementIDs map[string]int64) error {
+	for _, ids := range chunks(im.contactDel, importBatch) {
+		if err := db.Where("id IN ?", ids).Delete(&AgreementContact{}).Error; err != nil {
+			return fmt.Errorf("remove contacts: %w", err)
+		}
+	}
+	rows := make([]AgreementContact, 0, len(im.contactAdd))
+	for _, c := range im.contactAdd {
+		id := agreementIDs[c.agreement]
+		rows = append(rows, AgreementContact{AgreementID: id, Email: c.email, Role: c.role, CreatedAt: im.now})
+		im.res.ContactChanges = append(im.res.ContactChanges, ContactChange{AgreementID: id, Email: c.email, Role: c.role, Added: true})
+	}
+	if len(rows) > 0 {
+		if err := db.CreateInBatches(rows, importBatch).Error; err != nil {
+			return fmt.Errorf("store contacts: %w", err)
+		}
+	}
+	return nil
+}
+
+func (im *importer) applyCatalog(db *gorm.DB) error {
+	if err := upsert(db, im.productRows, []string{"code"}, "name", "updated_at"); err != nil {
+		return fmt.Errorf("store products: %w", err)
+	}
+	var products []Product
+	if err := db.Select("id", "code").Find(&products).Error; err != nil {
+		return err
+	}
+	productIDs := make(map[string]int64, len(products))
+	for _, p := range products {
+		productIDs[p.Code] = p.ID
+	}
+	vrows := make([]ProductVersion, 0, len(im.versionRows))
+	for _, v := range im.versionRows {
+		vrows = append(vrows, ProductVersion{
+			ProductID: productIDs[v.key.product], Version: v.key.version, Edition: v.key.edition,
+			Released: v.released, CreatedAt: im.now, UpdatedAt: im.now,
+		})
+	}
+	if err := upsert(db, vrows, []string{"product_id", "version", "edition"}, "released", "updated_at"); err != nil {
+		return fmt.Errorf("store product versions: %w", err)
+	}
+	versionIDs, err := im.versionIDs(db, productIDs)
+	if err != nil {
+		return err
+	}
+	frows := make([]ProductFile, 0, len(im.fileRows))
+	for _, f := range im.fileRows {
+		frows = append(frows, ProductFile{
+			VersionID: versionIDs[f.version], Name: f.file.Name, Language: f.file.Language, Size: f.file.Size,
+			SHA256: f.file.SHA256, Path: f.file.Path, CreatedAt: im.now, UpdatedAt: im.now,
+		})
+	}
+	if err := upsert(db, frows, []string{"version_id", "name"}, "language", "size", "sha256", "path", "updated_at"); err != nil {
+		return fmt.Errorf("store product files: %w", err)
+	}
+	im.products = make(map[string]*Product, len(productIDs))
+	for code, id := range productIDs {
+		im.products[code] = &Product{ID: id, Code: code}
+	}
+	im.versions = make(map[versionKey]*ProductVersion, len(versionIDs))
+	for k, id := range versionIDs {
+		im.versions[k] = &ProductVersion{ID: id}
+	}
+	return nil
+}
+
+func (im *importer) versionIDs(db *gorm.DB, productIDs map[string]int64) (map[versionKey]int64, error) {
+	codes := make(map[int64]string, len(productIDs))
+	for c, id := range productIDs {
+		codes[id] = c
+	}
+	var versions []ProductVersion
+	if err := db.Select("id", "product_id", "version", "edition").Find(&versions).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[versionKey]int64, len(versions))
+	for _, v := range versions {
+		out[versionKey{codes[v.ProductID], v.Version, v.Edition}] = v.ID
+	}
+	return out, nil
+}
+
+func (im *importer) applyEntitlementsAndKeys(db *gorm.DB, agreementIDs map[string]int64) error {
+	erows := make([]Entitlement, 0, len(im.entRows))
+	for _, e := range im.entRows {
+		erows = append(erows, Entitlement{AgreementID: agreementIDs[e.agreement], VersionID: im.versions[e.version].ID, CreatedAt: im.now})
+	}
+	if len(erows) > 0 {
+		err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(erows, importBatch).Error
+		if err != nil {
+			return fmt.Errorf("store entitlements: %w", err)
+		}
+	}
+	var created, updated []ProductKey
+	for _, k := range im.keyRows {
+		row := k.row
+		row.AgreementID = agreementIDs[k.key.agreement]
+		row.ProductID = im.products[k.key.product].ID
+		if k.isNew {
+			row.SealedKey = im.keys.SealKey(k.material, row.Fingerprint)
+			created = append(created, row)
+		} else {
+			row.SealedKey = []byte{} // not written: the conflict update leaves it
+			updated = append(updated, row)
+		}
+	}
+	if len(created) > 0 {
+		if err := db.CreateInBatches(created, importBatch).Error; err != nil {
+			return fmt.Errorf("store product keys: %w", err)
+		}
+	}
+	err := upsert(db, updated, []string{"agreement_id", "product_id", "fingerprint"},
+		"key_type", "activation_limit", "activations_used", "activations_as_of", "updated_at")
+	if err != nil {
+		return fmt.Errorf("update product keys: %w", err)
+	}
+	return nil
+}
+
+// upsert inserts rows in batches; a row whose conflict columns match a
+// stored row updates that row's update columns instead.
+func upsert[T any](db *gorm.DB, rows []T, conflict []string, update ...string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	cols := make([]clause.Column, len(conflict))
+	for i, c := range conflict {
+		cols[i] = clause.Column{Name: c}
+	}
+	return db.Clauses(clause.OnConflict{Columns: cols, DoUpdates: clause.AssignmentColumns(update)}).
+		CreateInBatches(rows, importBatch).Error
+}
+
+// idsByKey returns the ids of the rows of table whose column is in keys.
+func idsByKey[K comparable](db *gorm.DB, table, column string, keys []K) (map[K]int64, error) {
+	out := make(map[K]int64, len(keys))
+	for _, chunk := range chunks(keys, importBatch) {
+		var rows []struct {
+			ID  int64
+			Key K
+		}
+		err := db.Table(table).Select("id, "+column+" AS key").Where(column+" IN ?", chunk).Scan(&rows).Error
+		if err != nil {
+			return nil, fmt.Errorf("read back %s ids: %w", table, err)
+		}
+		for _, r := range rows {
+			out[r.Key] = r.ID
+		}
+	}
+	return out, nil
+}
+
+func chunks[T any](s []T, n int) [][]T {
+	var out [][]T
+	for len(s) > n {
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	if len(s) > 0 {
+		out = append(out, s)
+	}
+	return out
+}
+
+func keysOf[K comparable, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func numbersOf(as []Agreement) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.Number
+	}
+	return out
+}

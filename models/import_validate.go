@@ -1,0 +1,364 @@
+package models
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// collecting every problem and, when there are none, the plan.
+func (im *importer) validate() {
+	im.checkText()
+	im.validateOrganizations()
+	im.validateAgreements()
+	im.validateProducts()
+	im.validateEntitlements()
+	im.validateKeys()
+}
+
+// checkText reports every string of the document that breaks the
+// one-line free-text rule (see text.go) as it would be stored, that is
+// trimmed; the other checks then report nothing more for those fields.
+func (im *importer) checkText() {
+	im.badText = make(map[string]bool)
+	walkText(im.doc, func(s string) string { return textProblem(strings.TrimSpace(s), false) }, func(path, msg string) {
+		im.problem(path, "%s", msg)
+		im.badText[path] = true
+	})
+}
+
+func (im *importer) validateOrganizations() {
+	im.docOrgs = make(map[string]int, len(im.doc.Organizations))
+	for i, o := range im.doc.Organizations {
+		p := fmt.Sprintf("organizations[%d]", i)
+		number, name := strings.TrimSpace(o.Number), strings.TrimSpace(o.Name)
+		ok := true
+		if !numberPattern.MatchString(number) {
+			im.problem(p+".number", "%s; use 1 to 64 letters, digits, '.', '_' or '-'", describe(o.Number))
+			ok = false
+		} else if j, dup := im.docOrgs[number]; dup {
+			im.problem(p+".number", "organization %q is listed twice (first at organizations[%d])", number, j)
+			ok = false
+		}
+		if name == "" || utf8.RuneCountInString(name) > 200 {
+			im.problem(p+".name", "give the organization's name (1 to 200 characters)")
+			ok = false
+		}
+		if !ok {
+			continue
+		}
+		im.docOrgs[number] = i
+		stored := im.orgs[number]
+		switch {
+		case stored == nil:
+			im.res.Organizations.Created++
+		case stored.Name != name:
+			im.res.Organizations.Updated++
+		default:
+			im.res.Organizations.Unchanged++
+			continue
+		}
+		im.orgRows = append(im.orgRows, Organization{Number: number, Name: name, CreatedAt: im.now, UpdatedAt: im.now})
+	}
+}
+
+func (im *importer) validateAgreements() {
+	im.agreementPar = make(map[string]string)
+	// Programs first, so that parents can be checked whatever the order.
+	programs := im.agreementPrograms()
+	for i, a := range im.doc.Agreements {
+		number := strings.TrimSpace(a.Number)
+		if j, ok := im.docAgreements[number]; !ok || j != i {
+			continue // reported by agreementPrograms
+		}
+		im.validateAgreement(fmt.Sprintf("agreements[%d]", i), number, a, programs)
+	}
+}
+
+// agreementPrograms indexes the document's agreements by number, reporting
+// malformed and repeated numbers, and returns their programs.
+func (im *importer) agreementPrograms() map[string]Program {
+	im.docAgreements = make(map[string]int, len(im.doc.Agreements))
+	programs := make(map[string]Program, len(im.doc.Agreements))
+	for i, a := range im.doc.Agreements {
+		number := strings.TrimSpace(a.Number)
+		if !numberPattern.MatchString(number) {
+			im.problem(fmt.Sprintf("agreements[%d].number", i), "%s; use 1 to 64 letters, digits, '.', '_' or '-'", describe(a.Number))
+			continue
+		}
+		if j, dup := im.docAgreements[number]; dup {
+			im.problem(fmt.Sprintf("agreements[%d].number", i), "agreement %q is listed twice (first at agreements[%d])", number, j)
+			continue
+		}
+		im.docAgreements[number] = i
+		programs[number] = Program(a.Program)
+	}
+	return programs
+}
+
+// validateAgreement checks the agreement at path p and, when it is valid,
+// plans it and its contacts.
+func (im *importer) validateAgreement(p, number string, a ImportAgreement, programs map[string]Program) {
+	prog := Program(a.Program)
+	stored := im.agreements[number]
+	ok := im.checkProgram(p, number, prog, stored)
+	org := strings.TrimSpace(a.Organization)
+	ok = im.checkAgreementOrganization(p, org) && ok
+	parent := strings.TrimSpace(a.Parent)
+	ok = im.checkParent(p, parent, prog, programs) && ok
+	starts, ends := im.date(p+".starts", a.Starts), im.date(p+".ends", a.Ends)
+	if !starts.IsZero() && !ends.IsZero() && ends.Before(starts) {
+		im.problem(p+".ends", "ends (%s) is before starts (%s)", ends, starts)
+		ok = false
+	}
+	if utf8.RuneCountInString(a.Name) > 200 {
+		im.problem(p+".name", "the name is longer than 200 characters")
+		ok = false
+	}
+	authHash, authOK := im.authorizationHash(p, prog, a.AuthorizationNumber, stored)
+	ok = authOK && ok
+	contacts := im.validateContacts(p, a.Contacts)
+	if !ok || contacts == nil {
+		return
+	}
+	row := Agreement{
+		Number: number, Program: prog, Name: strings.TrimSpace(a.Name),
+		Starts: starts, Ends: ends, AuthHash: authHash,
+		CreatedAt: im.now, UpdatedAt: im.now,
+	}
+	im.agreementPar[number] = parent
+	im.planAgreement(row, stored, org, parent)
+	im.planContacts(number, stored, contacts)
+}
+
+func (im *importer) checkProgram(p, number string, prog Program, stored *Agreement) bool {
+	if !prog.Valid() {
+		im.problem(p+".program", "%s is not a program; use one of %s", describe(string(prog)), programList())
+		return false
+	}
+	if stored != nil && stored.Program != prog {
+		im.problem(p+".program", "agreement %q is stored as %s; the program of an agreement cannot change", number, stored.Program)
+		return false
+	}
+	return true
+}
+
+func (im *importer) checkAgreementOrganization(p, org string) bool {
+	if _, inDoc := im.docOrgs[org]; inDoc || im.orgs[org] != nil {
+		return true
+	}
+	if org == "" {
+		im.problem(p+".organization", "give the number of the organization the agreement belongs to")
+	} else {
+		im.problem(p+".organization", "organization %q not found; list it under organizations or import it first", org)
+	}
+	return false
+}
+
+// checkParent checks that parent, when given, is an MBSA in the document or
+// the database and that an agreement of program prog may hang under it.
+func (im *importer) checkParent(p, parent string, prog Program, programs map[string]Program) bool {
+	if parent == "" {
+		return true
+	}
+	parentProg, inDoc := programs[parent]
+	if !inDoc {
+		if sp := im.agreements[parent]; sp != nil {
+			parentProg = sp.Program
+		}
+	}
+	switch {
+	case parentProg == "":
+		im.problem(p+".parent", "agreement %q not found", parent)
+	case parentProg != ProgramMBSA:
+		im.problem(p+".parent", "agreement %q is %s; a parent must be an mbsa", parent, parentProg)
+	case prog.Valid() && !prog.CanHaveParent():
+		im.problem(p+".parent", "a %s agreement cannot have a parent; only enterprise and select_plus hang under an MBSA", prog)
+	default:
+		return true
+	}
+	return false
+}
+
+// authorizationHash returns the authorization-number hash the agreement is
+// to have (only Open License agreements have one), reporting false after a
+// problem.
+func (im *importer) authorizationHash(p string, prog Program, number string, stored *Agreement) (*string, bool) {
+	switch auth := strings.TrimSpace(number); {
+	case prog != ProgramOpenLicense && auth != "":
+		im.problem(p+".authorization_number", "only open_license agreements have an authorization number")
+	case prog == ProgramOpenLicense && auth == "" && (stored == nil || stored.AuthHash == nil):
+		im.problem(p+".authorization_number", "a new open_license agreement needs its authorization number")
+	case auth != "" && !authNumPattern.MatchString(auth):
+		im.problem(p+".authorization_number", "use 4 to 64 letters, digits or '-'")
+	case auth != "":
+		h := im.keys.HashAuthorizationNumber(auth)
+		return &h, true
+	case stored != nil:
+		return stored.AuthHash, true
+	default:
+		return nil, true
+	}
+	return nil, false
+}
+
+// planAgreement counts the agreement row and plans it when it is new or
+// differs from the stored one.
+func (im *importer) planAgreement(row Agreement, stored *Agreement, org, parent string) {
+	changed := true
+	if stored != nil {
+		changed = stored.Name != row.Name || !stored.Starts.Equal(row.Starts) || !stored.Ends.Equal(row.Ends) ||
+			!equalPtr(stored.AuthHash, row.AuthHash) || im.orgByID[stored.OrganizationID] != org ||
+			im.agreementNumber(stored.ParentID) != parent
+	}
+	switch {
+	case stored == nil:
+		im.res.Agreements.Created++
+	case changed:
+		im.res.Agreements.Updated++
+	default:
+		im.res.Agreements.Unchanged++
+	}
+	if changed {
+		im.agreementRows = append(im.agreementRows, row)
+	}
+}
+
+// validateContacts returns the normalised contacts, or nil after reporting
+// a problem. An agreement without contacts yields an empty, non-nil slice.
+func (im *importer) validateContacts(p string, in []ImportContact) []contactPlan {
+	out := make([]contactPlan, 0, len(in))
+	seen := make(map[contactPlan]int)
+	ok := true
+	for j, c := range in {
+		cp := fmt.Sprintf("%s.contacts[%d]", p, j)
+		email := NormalizeEmail(c.Email)
+		if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email || addr.Name != "" {
+			im.problem(cp+".email", "%s is not an email address such as it-admin@contoso.example", describe(c.Email))
+			ok = false
+		}
+		role := ContactRole(c.Role)
+		if !role.Valid() {
+			im.problem(cp+".role", "%s is not a contact role; use primary, notices or online_admin", describe(c.Role))
+			ok = false
+		}
+		plan := contactPlan{email: email, role: role}
+		if k, dup := seen[plan]; dup {
+			im.problem(cp, "%s is already listed as %s at %s.contacts[%d]", email, role, p, k)
+			ok = false
+		}
+		seen[plan] = j
+		out = append(out, plan)
+	}
+	if !ok {
+		return nil
+	}
+	return out
+}
+
+func (im *importer) planContacts(number string, stored *Agreement, want []contactPlan) {
+	have := map[contactPlan]int64{}
+	if stored != nil {
+		for _, c := range im.contacts[stored.ID] {
+			have[contactPlan{email: c.Email, role: c.Role}] = c.ID
+		}
+	}
+	for _, c := range want {
+		if _, ok := have[c]; ok {
+			delete(have, c)
+			im.res.Contacts.Unchanged++
+			continue
+		}
+		c.agreement = number
+		im.contactAdd = append(im.contactAdd, c)
+		im.res.Contacts.Created++
+	}
+	for c, id := range have {
+		im.contactDel = append(im.contactDel, id)
+		im.res.Contacts.Removed++
+		im.res.ContactChanges = append(im.res.ContactChanges, ContactChange{AgreementID: stored.ID, Email: c.email, Role: c.role})
+	}
+}
+
+// or the database, reporting a problem at field when not.
+func (im *importer) agreementKnown(field, number string) bool {
+	if _, ok := im.docAgreements[number]; ok {
+		return true
+	}
+	if im.agreements[number] != nil {
+		return true
+	}
+	im.problem(field, "agreement %q not found", number)
+	return false
+}
+
+func (im *importer) productKnown(field, code string) bool {
+	if im.docProducts[code] || im.products[code] != nil {
+		return true
+	}
+	im.problem(field, "product %q not found", code)
+	return false
+}
+
+func (im *importer) date(field, s string) Date {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Date{}
+	}
+	d, err := ParseDate(s)
+	if err != nil {
+		im.problem(field, "%v", err)
+	}
+	return d
+}
+
+func (im *importer) agreementNumber(id *int64) string {
+	if id == nil {
+		return ""
+	}
+	return im.agrByID[*id]
+}
+
+// suffix returns the last five characters of a key, as lists show them.
+func suffix(key string) string {
+	r := []rune(key)
+	if len(r) <= 5 {
+		return string(r)
+	}
+	return string(r[len(r)-5:])
+}
+
+// describe quotes a value for an error message, or says it is missing.
+func describe(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "missing"
+	}
+	if utf8.RuneCountInString(s) > 80 {
+		s = string([]rune(s)[:80]) + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func programList() string {
+	names := make([]string, len(Programs))
+	for i, p := range Programs {
+		names[i] = string(p)
+	}
+	return strings.Join(names, ", ")
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func equalTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}

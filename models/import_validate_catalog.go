@@ -1,0 +1,272 @@
+package models
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/language"
+)
+
+func (im *importer) validateProducts() {
+	im.docVersions = make(map[versionKey]bool)
+	im.docProducts = make(map[string]bool, len(im.doc.Products))
+	seen := make(map[string]int, len(im.doc.Products))
+	for i, pr := range im.doc.Products {
+		p := fmt.Sprintf("products[%d]", i)
+		code, name := strings.TrimSpace(pr.ID), strings.TrimSpace(pr.Name)
+		if !productIDPattern.MatchString(code) {
+			im.problem(p+".id", "%s; use 1 to 64 lower-case letters, digits, '.', '_' or '-'", describe(pr.ID))
+			continue
+		}
+		if j, dup := seen[code]; dup {
+			im.problem(p+".id", "product %q is listed twice (first at products[%d])", code, j)
+			continue
+		}
+		seen[code] = i
+		im.docProducts[code] = true
+		if name == "" || utf8.RuneCountInString(name) > 200 {
+			im.problem(p+".name", "give the product's name (1 to 200 characters)")
+		}
+		stored := im.products[code]
+		switch {
+		case stored == nil:
+			im.res.Products.Created++
+			im.productRows = append(im.productRows, Product{Code: code, Name: name, CreatedAt: im.now, UpdatedAt: im.now})
+		case stored.Name != name:
+			im.res.Products.Updated++
+			im.productRows = append(im.productRows, Product{Code: code, Name: name, CreatedAt: im.now, UpdatedAt: im.now})
+		default:
+			im.res.Products.Unchanged++
+		}
+		for j, v := range pr.Versions {
+			im.validateVersion(fmt.Sprintf("%s.versions[%d]", p, j), code, v)
+		}
+	}
+}
+
+func (im *importer) validateVersion(p, code string, v ImportVersion) {
+	key := versionKey{code, strings.TrimSpace(v.Version), strings.TrimSpace(v.Edition)}
+	if key.version == "" || utf8.RuneCountInString(key.version) > 64 {
+		im.problem(p+".version", "give the version (1 to 64 characters), such as \"11 24H2\"")
+		return
+	}
+	if utf8.RuneCountInString(key.edition) > 64 {
+		im.problem(p+".edition", "the edition is longer than 64 characters")
+		return
+	}
+	if im.docVersions[key] {
+		im.problem(p, "version %q edition %q of product %q is listed twice", key.version, key.edition, code)
+		return
+	}
+	im.docVersions[key] = true
+	if im.versions[key] == nil {
+		im.byProduct[code] = append(im.byProduct[code], key)
+	}
+	released := im.date(p+".released", v.Released)
+	stored := im.versions[key]
+	switch {
+	case stored == nil:
+		im.res.Versions.Created++
+		im.versionRows = append(im.versionRows, versionPlan{key, released})
+	case !stored.Released.Equal(released):
+		im.res.Versions.Updated++
+		im.versionRows = append(im.versionRows, versionPlan{key, released})
+	default:
+		im.res.Versions.Unchanged++
+	}
+	im.validateFiles(p, key, v.Files)
+}
+
+// validateFiles checks the files of the version at path p and plans those
+// that are new or changed.
+func (im *importer) validateFiles(p string, key versionKey, files []ImportFile) {
+	names := map[string]int{}
+	for k, f := range files {
+		fp := fmt.Sprintf("%s.files[%d]", p, k)
+		f.Name, f.Path, f.SHA256 = strings.TrimSpace(f.Name), strings.TrimSpace(f.Path), strings.ToLower(strings.TrimSpace(f.SHA256))
+		ok := true
+		if f.Name == "" || strings.ContainsAny(f.Name, "/\\\"") || utf8.RuneCountInString(f.Name) > 255 {
+			im.problem(fp+".name", "%s; give a file name without '/', '\\' or '\"' (1 to 255 characters)", describe(f.Name))
+			ok = false
+		} else if l, dup := names[f.Name]; dup {
+			im.problem(fp+".name", "file %q is listed twice in this version (first at files[%d])", f.Name, l)
+			ok = false
+		}
+		names[f.Name] = k
+		if tag, err := language.Parse(f.Language); err != nil || f.Language == "" {
+			im.problem(fp+".language", "%s is not a language tag such as \"ja\" or \"en-US\"", describe(f.Language))
+			ok = false
+		} else {
+			f.Language = tag.String()
+		}
+		if f.Size < 0 {
+			im.problem(fp+".size", "the size is negative")
+			ok = false
+		}
+		if !sha256Pattern.MatchString(f.SHA256) {
+			im.problem(fp+".sha256", "give the SHA-256 of the file as 64 hexadecimal digits")
+			ok = false
+		}
+		if f.Path == "" || path.IsAbs(f.Path) || strings.Contains(f.Path, "\\") || path.Clean(f.Path) != f.Path || strings.HasPrefix(f.Path, "../") || f.Path == ".." {
+			im.problem(fp+".path", "%s; give a clean path relative to the storage directory, such as \"win/11/ja.iso\"", describe(f.Path))
+			ok = false
+		}
+		if !ok {
+			continue
+		}
+		sf := im.files[fileKey{key, f.Name}]
+		switch {
+		case sf == nil:
+			im.res.Files.Created++
+		case sf.Language != f.Language || sf.Size != f.Size || sf.SHA256 != f.SHA256 || sf.Path != f.Path:
+			im.res.Files.Updated++
+		default:
+			im.res.Files.Unchanged++
+			continue
+		}
+		im.fileRows = append(im.fileRows, filePlan{key, f})
+	}
+}
+
+func (im *importer) validateEntitlements() {
+	seen := map[entitlementPlan]int{}
+	for i, e := range im.doc.Entitlements {
+		p := fmt.Sprintf("entitlements[%d]", i)
+		number, code, version := strings.TrimSpace(e.Agreement), strings.TrimSpace(e.Product), strings.TrimSpace(e.Version)
+		ok := im.agreementKnown(p+".agreement", number)
+		if !im.productKnown(p+".product", code) {
+			continue
+		}
+		var matches []versionKey
+		for _, k := range im.byProduct[code] {
+			if k.version == version && (e.Edition == nil || strings.TrimSpace(*e.Edition) == k.edition) {
+				matches = append(matches, k)
+			}
+		}
+		if len(matches) == 0 {
+			if e.Edition != nil {
+				im.problem(p+".version", "product %q has no version %q in edition %q", code, version, *e.Edition)
+			} else {
+				im.problem(p+".version", "product %q has no version %q", code, version)
+			}
+			continue
+		}
+		if !ok {
+			continue
+		}
+		for _, k := range matches {
+			plan := entitlementPlan{number, k}
+			if _, dup := seen[plan]; dup {
+				continue
+			}
+			seen[plan] = i
+			a, v := im.agreements[number], im.versions[k]
+			if a != nil && v != nil && im.entitled[[2]int64{a.ID, v.ID}] {
+				im.res.Entitlements.Unchanged++
+				continue
+			}
+			im.res.Entitlements.Created++
+			im.entRows = append(im.entRows, plan)
+		}
+	}
+}
+
+func (im *importer) validateKeys() {
+	seen := map[keyKey]int{}
+	for i, k := range im.doc.Keys {
+		p := fmt.Sprintf("keys[%d]", i)
+		number, code := strings.TrimSpace(k.Agreement), strings.TrimSpace(k.Product)
+		ok := im.agreementKnown(p+".agreement", number)
+		ok = im.productKnown(p+".product", code) && ok
+		typ := strings.ToLower(strings.TrimSpace(k.Type))
+		if !keyTypePattern.MatchString(typ) {
+			im.problem(p+".type", "%s is not a key type; use mak, kms or another lower-case word", describe(k.Type))
+			ok = false
+		}
+		material := strings.TrimSpace(k.Key)
+		if n := utf8.RuneCountInString(material); n < 5 || n > 128 || strings.ContainsAny(material, " \t\r\n") {
+			im.problem(p+".key", "give the product key (5 to 128 characters, no spaces)")
+			ok = false
+		}
+		ok = im.checkActivations(p, typ, k) && ok
+		var asOf *time.Time
+		if s := strings.TrimSpace(k.ActivationsAsOf); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				im.problem(p+".activations_as_of", "%s is not a time such as 2026-11-01T09:00:00Z", describe(s))
+				ok = false
+			}
+			t = t.UTC()
+			asOf = &t
+		}
+		if !ok {
+			continue
+		}
+		key := keyKey{number, code, im.keys.KeyFingerprint(material)}
+		if j, dup := seen[key]; dup {
+			im.problem(p+".key", "this key is listed twice for agreement %q and product %q (first at keys[%d])", number, code, j)
+			continue
+		}
+		seen[key] = i
+		row := ProductKey{
+			KeyType: typ, Suffix: suffix(material), Fingerprint: key.fingerprint,
+			ActivationLimit: k.ActivationLimit, ActivationsUsed: k.ActivationsUsed,
+			CreatedAt: im.now, UpdatedAt: im.now,
+		}
+		im.planKey(key, row, asOf, material)
+	}
+}
+
+// checkActivations checks the activation counts of the key at path p.
+func (im *importer) checkActivations(p, typ string, k ImportKey) bool {
+	ok := true
+	for _, c := range []struct {
+		name string
+		v    *int64
+	}{{"activation_limit", k.ActivationLimit}, {"activations_used", k.ActivationsUsed}} {
+		if c.v != nil && *c.v < 0 {
+			im.problem(p+"."+c.name, "%s cannot be negative", c.name)
+			ok = false
+		}
+	}
+	if typ == KeyTypeMAK && k.ActivationLimit == nil {
+		im.problem(p+".activation_limit", "a MAK needs its activation limit")
+		ok = false
+	}
+	if k.ActivationLimit != nil && k.ActivationsUsed != nil && *k.ActivationsUsed > *k.ActivationLimit {
+		im.problem(p+".activations_used", "%d activations used exceed the limit of %d", *k.ActivationsUsed, *k.ActivationLimit)
+		ok = false
+	}
+	return ok
+}
+
+// planKey counts the key row and plans it when it is new or differs from
+// the stored one. asOf, when given, is the document's activations_as_of.
+func (im *importer) planKey(key keyKey, row ProductKey, asOf *time.Time, material string) {
+	stored := im.storedKeys[key]
+	countsChanged := stored == nil || !equalPtr(stored.ActivationLimit, row.ActivationLimit) || !equalPtr(stored.ActivationsUsed, row.ActivationsUsed)
+	switch {
+	case asOf != nil:
+		row.ActivationsAsOf = asOf
+	case countsChanged && (row.ActivationLimit != nil || row.ActivationsUsed != nil):
+		now := im.now
+		row.ActivationsAsOf = &now
+	case stored != nil:
+		row.ActivationsAsOf = stored.ActivationsAsOf
+	}
+	switch {
+	case stored == nil:
+		im.res.Keys.Created++
+	case countsChanged || stored.KeyType != row.KeyType || !equalTime(stored.ActivationsAsOf, row.ActivationsAsOf):
+		im.res.Keys.Updated++
+	default:
+		im.res.Keys.Unchanged++
+		return
+	}
+	im.keyRows = append(im.keyRows, keyPlan{key: key, row: row, isNew: stored == nil, material: material})
+}
+
+// agreementKnown reports whether number names an agreement in the document
