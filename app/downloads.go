@@ -242,7 +242,7 @@ func (d *Downloads) List(ctx context.Context, user int64, f DownloadFilter) ([]P
 	if err != nil || len(licences) == 0 {
 		return []ProductDownloads{}, err
 	}
-	ents, err := d.store.EntitledVersions(ctx, licences, models.EntitlementFilter{ProductCode: strings.TrimSpace(f.Product)})
+	ents, err := d.store.EntitledVersions(ctx, licences, models.EntitlementFilter{ProductCode: strings.TrimSpace(f.Product), VersionsOnly: true})
 	if err != nil || len(ents) == 0 {
 		return []ProductDownloads{}, err
 	}
