@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"slices"
@@ -89,8 +88,8 @@ func benchHTTPSizeFromEnv(t *testing.T) benchHTTPSize {
 // OPENLSC_BENCH_DATABASE_URL is a postgres:// URL. cpu/req is the
 // process's CPU time (server and load generator) per request, steadier
 // than latency on a shared machine. With
-// OPENLSC_BENCH_PPROF=host:port the server's process serves
-// net/http/pprof there while the benchmark runs.
+// OPENLSC_BENCH_PPROF=127.0.0.1:port the server serves net/http/pprof
+// there (OPENLSC_PPROF_ADDR) while the benchmark runs.
 func TestBenchHTTP(t *testing.T) {
 	if os.Getenv("OPENLSC_BENCH_HTTP") == "" {
 		t.Skip("set OPENLSC_BENCH_HTTP=1 (make bench-http)")
@@ -99,9 +98,6 @@ func TestBenchHTTP(t *testing.T) {
 	db := os.Getenv("OPENLSC_BENCH_DATABASE_URL")
 	if db == "" {
 		db = filepath.Join(t.TempDir(), "bench.db")
-	}
-	if addr := os.Getenv("OPENLSC_BENCH_PPROF"); addr != "" {
-		servePprof(t, addr)
 	}
 	gin.SetMode(gin.ReleaseMode)
 	m, base := startBenchServer(t, db)
@@ -135,21 +131,6 @@ func TestBenchHTTP(t *testing.T) {
 	}
 }
 
-// servePprof serves net/http/pprof on addr (a loopback address) for the
-// benchmark's process.
-func servePprof(t *testing.T, addr string) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-}
-
 // startBenchServer runs the real server (production mode: a configured
 // OpenID provider that is never asked, an SMTP server never reached) on db.
 func startBenchServer(t *testing.T, db string) (*Main, string) {
@@ -166,6 +147,7 @@ func startBenchServer(t *testing.T, db string) (*Main, string) {
 		"OPENLSC_ADDR":        addr, "OPENLSC_BASE_URL": "http://" + addr, "OPENLSC_LOG_LEVEL": "error",
 		"OPENLSC_OIDC_ISSUER": "http://127.0.0.1:1/unused", "OPENLSC_OIDC_CLIENT_ID": "bench", "OPENLSC_OIDC_CLIENT_SECRET": "bench",
 		"OPENLSC_SMTP_URL": "smtp://127.0.0.1:1?tls=none", "OPENLSC_MAIL_FROM": "OpenLSC <bench@openlsc.example>",
+		"OPENLSC_PPROF_ADDR": os.Getenv("OPENLSC_BENCH_PPROF"),
 	}
 	cfg, err := serveConfig(runEnv{getenv: envOf(env), stderr: io.Discard}, nil)
 	if err != nil {

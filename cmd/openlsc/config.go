@@ -33,6 +33,7 @@ type config struct {
 	LogFormat       string // "text" or "json"
 	StorageDir      string
 	StorageURL      string // s3://…; when set, files come from object storage (never logged whole)
+	PprofAddr       string // loopback address serving net/http/pprof; "" serves none
 	ShutdownTimeout time.Duration
 
 	Providers    []app.ProviderConfig // OpenID providers; the dev provider is added in dev mode
@@ -94,6 +95,7 @@ func loadConfig(getenv func(string) string, dev bool) (config, error) {
 		LogFormat:       get("OPENLSC_LOG_FORMAT", "text"),
 		StorageDir:      get("OPENLSC_STORAGE_DIR", "./data/files"),
 		StorageURL:      get("OPENLSC_STORAGE_URL", ""),
+		PprofAddr:       get("OPENLSC_PPROF_ADDR", ""),
 		ShutdownTimeout: 20 * time.Second,
 	}
 
@@ -135,6 +137,11 @@ func loadConfig(getenv func(string) string, dev bool) (config, error) {
 	if c.StorageURL != "" {
 		if _, err := app.ParseS3URL(c.StorageURL); err != nil {
 			problems = append(problems, fmt.Sprintf("OPENLSC_STORAGE_URL: %v (e.g. s3://bucket/prefix?endpoint=http://minio:9000&region=us-east-1)", err))
+		}
+	}
+	if c.PprofAddr != "" {
+		if err := checkPprofAddr(c.PprofAddr); err != nil {
+			problems = append(problems, err.Error())
 		}
 	}
 	problems = append(problems, c.loadOperations(getenv, get)...)

@@ -341,6 +341,9 @@ func (m *Main) Run(ctx context.Context) error {
 	defer stop()
 	wg.Go(func() { m.worker.Run(bg) })
 	wg.Go(func() { housekeeping(bg, m.uc.sessions, m.uc.requests, m.Logger) })
+	if addr := m.Config.PprofAddr; addr != "" {
+		wg.Go(func() { servePprof(bg, addr, m.Logger) })
+	}
 
 	srv := &http.Server{
 		Handler:           http.HandlerFunc(m.serveCounted),
