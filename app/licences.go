@@ -22,8 +22,8 @@ type TreeNode struct {
 // MBSA → enrollments and Select Plus; Open License and Open Value stand
 // alone. Nothing is shown before the work email is confirmed.
 func (a *Accounts) Tree(ctx context.Context, user int64) ([]TreeNode, error) {
-	me, err := a.Summary(ctx, user)
-	if err != nil || !me.WorkEmailVerified {
+	active, err := a.Active(ctx, user)
+	if err != nil || !active {
 		return []TreeNode{}, err
 	}
 	held := a.authz.Licences(user)
