@@ -17,6 +17,15 @@ func appendTreeJSON(b []byte, tree []app.TreeNode) []byte {
 	return append(b, '}')
 }
 
+// treeSize is the number of nodes of tree.
+func treeSize(tree []app.TreeNode) int {
+	n := len(tree)
+	for i := range tree {
+		n += len(tree[i].Children)
+	}
+	return n
+}
+
 func appendNodes(b []byte, nodes []app.TreeNode) []byte {
 	b = append(b, '[')
 	for i := range nodes {
