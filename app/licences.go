@@ -101,16 +101,6 @@ type LicenceAccessView struct {
 	Inherited   bool
 }
 
-func byNumber(x, y TreeNode) int {
-	switch {
-	case x.Number < y.Number:
-		return -1
-	case x.Number > y.Number:
-		return 1
-	}
-	return 0
-}
-
 // LicenceDetail is the detail page of one licence.
 type LicenceDetail struct {
 	TreeNode
