@@ -155,7 +155,7 @@ func (h keysPage) render(c *gin.Context, status int, v keysView) {
 }
 
 func (h keysPage) show(c *gin.Context) {
-	v := keysView{}
+	v := keysView{Suffix: cutString(strings.ToUpper(strings.TrimSpace(c.Query("suffix"))), 5)}
 	if c.Query("requested") == "1" {
 		v.Notice = "activations.notice.requested"
 	}
@@ -310,7 +310,7 @@ func (h keysPage) renderQueue(c *gin.Context, status int, v activationsView) {
 		return
 	}
 	v.Requests = list
-	h.ui.render(c, status, "activations.html", "operator", v)
+	h.ui.render(c, status, "activations.html", "activations", v)
 }
 
 func (h keysPage) decide(c *gin.Context) {

@@ -3,8 +3,7 @@ package frontend
 import (
 	"context"
 	"net/http"
-	"slices"
-	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -34,7 +33,7 @@ func (u *UI) MountLicences(r gin.IRouter, views LicenceViews, guard authz.Guard)
 			u.Error(c, httperr.Status(err), err)
 			return
 		}
-		u.render(c, http.StatusOK, "licences.html", "licences", pageTree(tree, c.Query("under"), c.Query("after")))
+		u.render(c, http.StatusOK, "licences.html", "licences", pageTree(tree, c.Query("under"), c.Query("after"), time.Now()))
 	}))
 	guard.Fail = func(c *gin.Context, err error) {
 		if _, ok := app.UserID(c.Request.Context()); !ok {
@@ -52,56 +51,4 @@ func (u *UI) MountLicences(r gin.IRouter, views LicenceViews, guard authz.Guard)
 		}
 		u.render(c, http.StatusOK, "licence.html", "licences", d)
 	}))
-}
-
-// Page sizes of the relationship summary: the licences under an MBSA
-// shown in its collapsed entry, and per page of one MBSA's licences.
-const (
-	treePreview  = 20
-	treePageSize = 200
-)
-
-// treePage is the relationship summary as the page shows it: every root,
-// each MBSA collapsed with the first licences under it; or, with Under
-// set, one page of the licences under that MBSA, after the cursor.
-type treePage struct {
-	Roots    []treeRoot
-	Under    *app.TreeNode // the MBSA whose licences are listed
-	Children []app.TreeNode
-	Next     string // cursor of the next page of Children ("" on the last)
-}
-
-// treeRoot is a root with at most treePreview of its children.
-type treeRoot struct {
-	app.TreeNode
-	Total int // number of children
-}
-
-// pageTree cuts tree down to what one page shows: a page's rendering cost
-// follows what it shows, not the size of the tree.
-func pageTree(tree []app.TreeNode, under, after string) treePage {
-	if under != "" {
-		for i := range tree {
-			if tree[i].Number != under {
-				continue
-			}
-			kids := tree[i].Children
-			start, _ := slices.BinarySearchFunc(kids, after, func(n app.TreeNode, k string) int { return strings.Compare(n.Number, k) })
-			if start < len(kids) && kids[start].Number == after {
-				start++
-			}
-			end := min(start+treePageSize, len(kids))
-			p := treePage{Under: &tree[i], Children: kids[start:end]}
-			if end < len(kids) {
-				p.Next = kids[end-1].Number
-			}
-			return p
-		}
-	}
-	roots := make([]treeRoot, len(tree))
-	for i, n := range tree {
-		roots[i] = treeRoot{TreeNode: n, Total: len(n.Children)}
-		roots[i].Children = n.Children[:min(len(n.Children), treePreview)]
-	}
-	return treePage{Roots: roots}
 }

@@ -3,12 +3,14 @@ package frontend
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/openlsc/openlsc/app"
 )
 
-// TestPageTree: the relationship summary page shows each MBSA collapsed
-// with its first licences, and one MBSA's licences page by page.
+// TestPageTree: the relationship summary page shows each MBSA with its
+// first licences and a link to all of them, and one MBSA's licences page
+// by page.
 func TestPageTree(t *testing.T) {
 	var kids []app.TreeNode
 	for i := range 450 {
@@ -18,19 +20,21 @@ func TestPageTree(t *testing.T) {
 		{LicenceView: app.LicenceView{Number: "M1"}, Children: kids},
 		{LicenceView: app.LicenceView{Number: "V1"}},
 	}
-	p := pageTree(tree, "", "")
-	if len(p.Roots) != 2 || p.Roots[0].Total != 450 || len(p.Roots[0].Children) != treePreview || p.Under != nil {
-		t.Fatalf("summary: %d roots, %d of %d shown", len(p.Roots), len(p.Roots[0].Children), p.Roots[0].Total)
+	now := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	p := pageTree(tree, "", "", now)
+	// M1, its first treePreview licences, the link to all 450, V1.
+	if len(p.Rows) != treePreview+3 || p.Rows[treePreview+1].More != 450 || p.Rows[treePreview+1].Number != "M1" || p.Under != "" {
+		t.Fatalf("summary: %d rows", len(p.Rows))
 	}
 	var seen []string
 	after := ""
 	for range 5 {
-		p = pageTree(tree, "M1", after)
-		if p.Under == nil || p.Under.Number != "M1" || len(p.Children) > treePageSize {
-			t.Fatalf("page after %q: %+v", after, p.Under)
+		p = pageTree(tree, "M1", after, now)
+		if p.Under != "M1" || len(p.Rows) > treePageSize+1 || p.Rows[0].Number != "M1" {
+			t.Fatalf("page after %q: under %q, %d rows", after, p.Under, len(p.Rows))
 		}
-		for _, c := range p.Children {
-			seen = append(seen, c.Number)
+		for _, r := range p.Rows[1:] {
+			seen = append(seen, r.Number)
 		}
 		if p.Next == "" {
 			break
@@ -38,10 +42,10 @@ func TestPageTree(t *testing.T) {
 		after = p.Next
 	}
 	if len(seen) != 450 || seen[0] != "E0000" || seen[449] != "E0449" {
-		t.Errorf("pages gave %d licences, %v … %v", len(seen), seen[:1], seen[len(seen)-1:])
+		t.Errorf("pages gave %d licences", len(seen))
 	}
-	if p := pageTree(tree, "M9", ""); p.Under != nil || len(p.Roots) != 2 {
-		t.Errorf("unknown MBSA: %+v", p)
+	if p := pageTree(tree, "M9", "", now); p.Under != "" || len(p.Rows) != treePreview+3 {
+		t.Errorf("unknown MBSA: %+v", p.Under)
 	}
 }
 
