@@ -12,7 +12,7 @@ import (
 // without reflection (a large licence has thousands of keys).
 func (s *Store) KeyListingsOf(ctx context.Context, licence int64) ([]KeyListing, error) {
 	rows, err := s.db.WithContext(ctx).Table("product_keys AS k").
-		Select("k.id, k.product_id, k.key_type, k.suffix, k.activation_limit, k.activations_used, k.activations_as_of, " +
+		Select("k.id, k.product_id, k.key_type, k.suffix, k.activation_limit, k.activations_used, k.activations_as_of, "+
 			"k.status, k.block_reason, k.replaces_id, p.name, p.code, COALESCE(rk.suffix, '')").
 		Joins("JOIN products p ON p.id = k.product_id").
 		Joins("LEFT JOIN product_keys rk ON rk.id = k.replaces_id").
