@@ -9,7 +9,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-		"sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,4 +181,151 @@ func TestLastAdministratorHTTP(t *testing.T) {
 			t.Logf("%d of %d losers got 409 (the others 404)", conflicts, httpRaceRounds)
 		})
 	}
+}
+
+// makeMAK imports licence V1 with one MAK (limit 500) and returns the
+// tokens of its key reader and of an operator.
+func (env *authEnv) makeMAK() (reader, operator string) {
+	env.t.Helper()
+	limit, ent := int64(500), "Enterprise"
+	env.importDoc(&models.ImportDocument{
+		Organizations: []models.ImportOrganization{{Number: "C1", Name: "Contoso"}},
+		Agreements:    []models.ImportAgreement{{Program: "open_value", Number: "V1", Organization: "C1"}},
+		Products:      []models.ImportProduct{{ID: "win-ent", Name: "Windows Enterprise", Versions: []models.ImportVersion{{Version: "11", Edition: ent}}}},
+		Entitlements:  []models.ImportEntitlement{{Agreement: "V1", Product: "win-ent", Version: "11", Edition: &ent}},
+		Keys:          []models.ImportKey{{Agreement: "V1", Product: "win-ent", Type: "mak", Key: apiKeyMAK, ActivationLimit: &limit}},
+	})
+	reader = env.token(env.person("reader", "reader@contoso.example"))
+	env.grantDirect("reader@contoso.example", "V1", models.PermKeyReader)
+	operator = env.token(env.person("op", "operator@contoso.example"))
+	return reader, operator
+}
+
+// makLimit is the activation limit of V1's MAK as its key reader sees it.
+func (env *authEnv) makLimit(reader string) int64 {
+	env.t.Helper()
+	code, body := env.withToken(reader, http.MethodGet, "/api/v1/licences/V1/keys", nil)
+	env.ok("keys", code, http.StatusOK, body)
+	for _, k := range body["keys"].([]any) {
+		if m := k.(map[string]any); m["type"] == "mak" {
+			return int64(m["activation_limit"].(float64))
+		}
+	}
+	env.t.Fatalf("no MAK in %v", body)
+	return 0
+}
+
+// requestActivations files a request for quantity more activations of
+// V1's MAK and returns the approval and denial paths.
+func (env *authEnv) requestActivations(reader string, quantity int) (approve, deny string) {
+	env.t.Helper()
+	code, body := env.withToken(reader, http.MethodPost, "/api/v1/licences/V1/activation-requests",
+		map[string]any{"key_suffix": "WFP4D", "quantity": quantity, "reason": "rollout"})
+	env.ok("activation request", code, http.StatusCreated, body)
+	base := fmt.Sprintf("/api/v1/operator/activation-requests/%v/", body["id"])
+	return base + "approve", base + "deny"
+}
+
+// TestActivationApprovalsHTTP: approving two requests for one MAK at once
+// raises the limit by both; deciding one request twice at once decides it
+// once (one 204, one 409) and raises the limit at most once.
+func TestActivationApprovalsHTTP(t *testing.T) {
+	env := newRaceEnv(t)
+	reader, op := env.makeMAK()
+	want := env.makLimit(reader)
+	t.Run("two requests", func(t *testing.T) {
+		for round := range httpRaceRounds {
+			a, _ := env.requestActivations(reader, 3)
+			b, _ := env.requestActivations(reader, 5)
+			codes := env.atOnce(call{op, http.MethodPost, a, map[string]string{}, nil}, call{op, http.MethodPost, b, map[string]string{}, nil})
+			if count(codes, http.StatusNoContent) != 2 {
+				t.Fatalf("round %d: %v, want two 204", round, codes)
+			}
+			want += 8
+			if got := env.makLimit(reader); got != want {
+				t.Fatalf("round %d: limit %d, want %d (an approval was lost)", round, got, want)
+			}
+		}
+	})
+	t.Run("one request twice", func(t *testing.T) {
+		for round := range httpRaceRounds {
+			approve, deny := env.requestActivations(reader, 7)
+			second := approve
+			if round%2 == 1 {
+				second = deny
+			}
+			codes := env.atOnce(call{op, http.MethodPost, approve, map[string]string{}, nil}, call{op, http.MethodPost, second, map[string]string{}, nil})
+			if count(codes, http.StatusNoContent) != 1 || count(codes, http.StatusConflict) != 1 {
+				t.Fatalf("round %d: %v, want one 204 and one 409", round, codes)
+			}
+			if codes[0] == http.StatusNoContent || second == approve {
+				want += 7
+			}
+			if got := env.makLimit(reader); got != want {
+				t.Fatalf("round %d: limit %d, want %d", round, got, want)
+			}
+		}
+	})
+}
+
+// failuresSince is how many failed access requests user, and anyone at
+// client, made since the clock's time minus window.
+func (env *authEnv) failuresSince(user int64, client string, window time.Duration) (byUser, byClient int64) {
+	env.t.Helper()
+	err := env.store.InTx(context.Background(), func(tx *models.Tx) error {
+		var err error
+		byUser, byClient, err = tx.FailedAccessRequests(user, client, tx.Now().Add(-window))
+		return err
+	})
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	return byUser, byClient
+}
+
+// TestAccessRequestLockoutHTTP: 12 wrong access requests at once by one
+// user, or by 12 users from one client address, record exactly 5
+// failures; the other 7 are refused with 429. The clock then moves past
+// the lock window for the next round.
+func TestAccessRequestLockoutHTTP(t *testing.T) {
+	env := newRaceEnv(t)
+	const n, allowed = 12, 5
+	wrong := map[string]any{"program": "enterprise", "license_number": "NOPE", "permissions": []string{"license_viewer"}}
+	tokens := make([]string, n)
+	ids := make([]int64, n)
+	for i := range tokens {
+		email := fmt.Sprintf("u%d@fabrikam.example", i)
+		tokens[i] = env.token(env.person(fmt.Sprint("u", i), email))
+		ids[i] = env.userID(email)
+	}
+	check := func(t *testing.T, round int, codes []int, user int64) {
+		t.Helper()
+		failed := count(codes, http.StatusUnprocessableEntity) + count(codes, http.StatusBadRequest)
+		if failed != allowed || count(codes, http.StatusTooManyRequests) != n-allowed {
+			t.Fatalf("round %d: %v, want %d failed and %d refused with 429", round, codes, allowed, n-allowed)
+		}
+		byUser, byClient := env.failuresSince(user, "127.0.0.1", time.Hour)
+		if byClient != allowed {
+			t.Fatalf("round %d: %d failures recorded at the address (user's: %d), want %d", round, byClient, byUser, allowed)
+		}
+		env.clock.Add(time.Hour + time.Minute)
+	}
+	t.Run("one user", func(t *testing.T) {
+		for round := range httpRaceRounds {
+			calls := make([]call, n)
+			for i := range calls {
+				calls[i] = call{tokens[0], http.MethodPost, "/api/v1/access-requests", wrong, nil}
+			}
+			check(t, round, env.atOnce(calls...), ids[0])
+		}
+	})
+	t.Run("one address", func(t *testing.T) {
+		for round := range httpRaceRounds {
+			calls := make([]call, n)
+			for i := range calls {
+				calls[i] = call{tokens[i], http.MethodPost, "/api/v1/access-requests", wrong, nil}
+			}
+			check(t, round, env.atOnce(calls...), ids[0])
+		}
+	})
 }
