@@ -296,7 +296,7 @@ func TestAccessRequestLockoutHTTP(t *testing.T) {
 	for i := range tokens {
 		email := fmt.Sprintf("u%d@fabrikam.example", i)
 		tokens[i] = env.token(env.person(fmt.Sprint("u", i), email))
-		ids[i] = env.userID(email)
+		ids[i] = env.meByToken(tokens[i]).id()
 	}
 	check := func(t *testing.T, round int, codes []int, user int64) {
 		t.Helper()
@@ -328,4 +328,138 @@ func TestAccessRequestLockoutHTTP(t *testing.T) {
 			check(t, round, env.atOnce(calls...), ids[0])
 		}
 	})
+}
+
+// meView is GET /api/v1/me.
+type meView map[string]any
+
+// meByToken is GET /api/v1/me for a token holder.
+func (env *authEnv) meByToken(token string) meView {
+	env.t.Helper()
+	code, body := env.withToken(token, http.MethodGet, "/api/v1/me", nil)
+	env.ok("me", code, http.StatusOK, body)
+	return body
+}
+
+func (me meView) id() int64 { return int64(me["id"].(float64)) }
+
+// on is the user's permission on licence ("" when none).
+func (me meView) on(licence string) string { return licences(me)[licence] }
+
+// TestTokenLimitHTTP: a user one token short of the limit of 20 creates
+// 4 tokens at once: one creation wins, the others get 409, and the user
+// never holds more than 20 active tokens. The winner is revoked for the
+// next round.
+func TestTokenLimitHTTP(t *testing.T) {
+	env := newRaceEnv(t)
+	const limit, racers = 20, 4
+	c := env.person("t", "t@contoso.example")
+	for i := range limit - 1 {
+		code, body := env.send(c, http.MethodPost, "/api/v1/tokens", map[string]any{"name": fmt.Sprint("t", i)})
+		env.ok("token", code, http.StatusCreated, body)
+	}
+	for round := range httpRaceRounds {
+		codes := make([]int, racers)
+		ids := make([]any, racers)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() {
+				<-start
+				var body map[string]any
+				codes[i], body = env.send(c, http.MethodPost, "/api/v1/tokens", map[string]any{"name": fmt.Sprint("racer", i)})
+				ids[i] = body["id"]
+			})
+		}
+		close(start)
+		wg.Wait()
+		code, body := env.send(c, http.MethodGet, "/api/v1/tokens", nil)
+		env.ok("tokens", code, http.StatusOK, body)
+		if n := len(body["tokens"].([]any)); n != limit || count(codes, http.StatusCreated) != 1 || count(codes, http.StatusConflict) != racers-1 {
+			t.Fatalf("round %d: %v, %d active tokens; want one 201, %d 409 and %d tokens", round, codes, n, racers-1, limit)
+		}
+		for i, id := range ids {
+			if codes[i] == http.StatusCreated {
+				code, body := env.send(c, http.MethodDelete, fmt.Sprintf("/api/v1/tokens/%v", id), nil)
+				env.ok("revoke", code, http.StatusNoContent, body)
+			}
+		}
+	}
+}
+
+// TestDecideAccessRequestHTTP: the licence administrator approves and
+// denies one access request three times each, all at once: one decision
+// wins (204), the five others get 409, and the requester has access
+// exactly when the request ended approved.
+func TestDecideAccessRequestHTTP(t *testing.T) {
+	env := newRaceEnv(t)
+	env.importDoc(&models.ImportDocument{
+		Organizations: []models.ImportOrganization{{Number: "C1", Name: "Contoso"}},
+		Agreements: []models.ImportAgreement{{Program: "enterprise", Number: "E1", Organization: "C1",
+			Contacts: []models.ImportContact{{Email: "boss@contoso.example", Role: "primary"}}}},
+	})
+	boss := env.token(env.person("boss", "boss@contoso.example"))
+	ask := map[string]any{"program": "enterprise", "license_number": "E1", "permissions": []string{"license_viewer"}}
+	for round := range httpRaceRounds {
+		requester := env.token(env.person(fmt.Sprint("q", round), fmt.Sprintf("q%d@fabrikam.example", round)))
+		code, body := env.withToken(requester, http.MethodPost, "/api/v1/access-requests", ask)
+		env.ok("access request", code, http.StatusCreated, body)
+		base := fmt.Sprintf("/api/v1/access-requests/%v/", body["id"])
+		calls := make([]call, 6)
+		for i := range calls {
+			if i%2 == 0 {
+				calls[i] = call{boss, http.MethodPost, base + "approve", nil, nil}
+			} else {
+				calls[i] = call{boss, http.MethodPost, base + "deny", map[string]string{"message": "no"}, nil}
+			}
+		}
+		codes := env.atOnce(calls...)
+		if count(codes, http.StatusNoContent) != 1 || count(codes, http.StatusConflict) != 5 {
+			t.Fatalf("round %d: %v, want one 204 and five 409", round, codes)
+		}
+		code, body = env.withToken(requester, http.MethodGet, "/api/v1/access-requests", nil)
+		env.ok("my requests", code, http.StatusOK, body)
+		status := body["requests"].([]any)[0].(map[string]any)["status"]
+		approved := status == string(models.RequestApproved)
+		if !approved && status != string(models.RequestDenied) {
+			t.Fatalf("round %d: status %v", round, status)
+		}
+		if has := env.meByToken(requester).on("E1") != ""; has != approved {
+			t.Fatalf("round %d: request %v, yet the requester's access is %v", round, status, has)
+		}
+	}
+}
+
+// TestAppointFirstAdministratorHTTP: the operator appoints P and Q as the
+// first administrator of one licence at once: one appointment wins (204),
+// the other gets 409, and the licence has exactly one administrator.
+func TestAppointFirstAdministratorHTTP(t *testing.T) {
+	env := newRaceEnv(t)
+	doc := &models.ImportDocument{Organizations: []models.ImportOrganization{{Number: "C1", Name: "Contoso"}}}
+	for round := range httpRaceRounds {
+		doc.Agreements = append(doc.Agreements, models.ImportAgreement{Program: "enterprise", Number: fmt.Sprint("A", round), Organization: "C1"})
+	}
+	env.importDoc(doc)
+	op := env.token(env.person("op", "operator@contoso.example"))
+	people := []string{"p@contoso.example", "q@contoso.example"}
+	tokens := []string{env.token(env.person("p", people[0])), env.token(env.person("q", people[1]))}
+	for round := range httpRaceRounds {
+		licence := fmt.Sprint("A", round)
+		path := "/api/v1/operator/licences/" + licence + "/appoint"
+		codes := env.atOnce(call{op, http.MethodPost, path, map[string]string{"email": people[0]}, nil},
+			call{op, http.MethodPost, path, map[string]string{"email": people[1]}, nil})
+		if count(codes, http.StatusNoContent) != 1 || count(codes, http.StatusConflict) != 1 {
+			t.Fatalf("round %d: %v, want one 204 and one 409", round, codes)
+		}
+		winner := 0
+		if codes[1] == http.StatusNoContent {
+			winner = 1
+		}
+		if admins := env.administrators(tokens[winner], licence); len(admins) != 1 || admins[people[winner]] == "" {
+			t.Fatalf("round %d: administrators %v, want only %s", round, admins, people[winner])
+		}
+		if got := env.meByToken(tokens[1-winner]).on(licence); got != "" {
+			t.Fatalf("round %d: the loser %s has %q on %s", round, people[1-winner], got, licence)
+		}
+	}
 }
