@@ -164,6 +164,9 @@ func TestLastAdministratorHTTP(t *testing.T) {
 					t.Fatalf("round %d: %v, want one 204 and one 409 (or 404)", round, codes)
 				}
 				conflicts += count(codes, http.StatusConflict)
+				if servers == 2 { // each server learns the other's change now
+					env.reload(env, other)
+				}
 				winner, loser := "p@contoso.example", "q@contoso.example"
 				if codes[1] == http.StatusNoContent {
 					winner, loser = loser, winner
@@ -174,9 +177,7 @@ func TestLastAdministratorHTTP(t *testing.T) {
 				code, body := env.withToken(people[winner], http.MethodPost, "/api/v1/licences/E1/users",
 					map[string]any{"email": loser, "permissions": []string{"administrator"}})
 				env.ok("re-adding "+loser, code, http.StatusNoContent, body)
-				if err := other.az.Reload(context.Background()); err != nil {
-					t.Fatal(err)
-				}
+				env.reload(other)
 			}
 			t.Logf("%d of %d losers got 409 (the others 404)", conflicts, httpRaceRounds)
 		})
@@ -479,4 +480,15 @@ func latest(requests []any) map[string]any {
 		}
 	}
 	return out
+}
+
+// reload makes the authorizers of others read the grants again, so that a
+// change made through one server is seen by the others before the next step.
+func (env *authEnv) reload(others ...*authEnv) {
+	env.t.Helper()
+	for _, e := range others {
+		if err := e.az.Reload(context.Background()); err != nil {
+			env.t.Fatal(err)
+		}
+	}
 }
