@@ -63,8 +63,9 @@ func newAuthEnv(t *testing.T) *authEnv {
 	return newAuthEnvAt(t, modelstest.URL(t))
 }
 
-// newAuthEnvAt is newAuthEnv on the database at dbURL.
-func newAuthEnvAt(t *testing.T, dbURL string) *authEnv {
+// newAuthEnvAt is newAuthEnv on the database at dbURL; options, if any,
+// change the server's options before it is made.
+func newAuthEnvAt(t *testing.T, dbURL string, options ...func(*api.Options)) *authEnv {
 	t.Helper()
 	env := &authEnv{t: t, clock: &clock{t: time.Now().UTC()}}
 	env.store = modelstest.Open(t, dbURL, models.Options{Keyring: modelstest.Keyring(t), Now: env.clock.Now})
@@ -107,7 +108,7 @@ func newAuthEnvAt(t *testing.T, dbURL string) *authEnv {
 	env.acc = accounts
 	env.req = app.NewRequests(env.store, az, app.RequestsOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick})
 	gin.SetMode(gin.TestMode)
-	s, err := api.New(api.Options{
+	opts := api.Options{
 		Logger: slog.New(slog.DiscardHandler), BaseURL: base, Health: env.store,
 		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, accounts, 365*24*time.Hour, []*app.Provider{p}),
 			Tokens: app.NewTokens(env.store), InheritancePage: "/inheritance"},
@@ -118,7 +119,11 @@ func newAuthEnvAt(t *testing.T, dbURL string) *authEnv {
 		Operators: app.NewOperators(env.store, az, accounts, app.OperatorsOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
 		Keys:      app.NewKeys(env.store, az, app.KeysOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
 		Summary:   app.NewSummary(env.store, az),
-	})
+	}
+	for _, o := range options {
+		o(&opts)
+	}
+	s, err := api.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
