@@ -143,7 +143,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 // SQLite connection settings. The writer waits for another process's lock
 // only briefly inside SQLite (sqliteBusyStep), then again in Go, so that a
 // wait honours the request's context. The readers never wait for the
-// write lock in WAL mode; their busy timeout only matters for a stray write.
+// write lock in WAL mode, and they cannot write.
 const (
 	sqliteBusyStep    = 100 * time.Millisecond
 	sqliteReaderConns = 8
@@ -174,8 +174,11 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
+	// The readers are query-only, so a write outside InTx fails at once
+	// (SQLITE_READONLY) instead of bypassing the writer's queue.
 	r, err := openPool(ctx, DialectSQLite, sqlite.Open(dsn(url.Values{
 		"_txlock": {"deferred"}, "_busy_timeout": {fmt.Sprint(DefaultWriteWait.Milliseconds())},
+		"_query_only": {"1"},
 	})), func(db *sql.DB) {
 		db.SetMaxOpenConns(sqliteReaderConns)
 		db.SetMaxIdleConns(sqliteReaderConns)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/openlsc/openlsc/models"
 )
 
 // SetReadOnly makes the cluster read-only (default_transaction_read_only,
@@ -69,6 +70,23 @@ func TerminateConnections(tb testing.TB, rawURL, prefix string) int {
 		"WHERE starts_with(application_name, $1) AND datname = current_database()", prefix).Scan(&n)
 	if err != nil {
 		tb.Fatalf("terminate connections: %v", err)
+	}
+	return n
+}
+
+// LockWaiters returns how many sessions of s's PostgreSQL database wait
+// for an advisory lock (such as Tx.LockAuthz's), so a test can tell that a
+// transaction is blocked; 0 on SQLite.
+func LockWaiters(tb testing.TB, s *models.Store) int {
+	tb.Helper()
+	if s.Dialect() != models.DialectPostgres {
+		return 0
+	}
+	var n int
+	err := reader(s).Raw("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted " +
+		"AND database = (SELECT oid FROM pg_database WHERE datname = current_database())").Scan(&n).Error
+	if err != nil {
+		tb.Fatalf("count lock waiters: %v", err)
 	}
 	return n
 }

@@ -4,6 +4,7 @@
 // database through store methods.
 package rawdb
 
-// Key unlocks models.Store.Gorm and models.Tx.Gorm. Its field keeps other
-// packages from writing a value of it.
-type Key struct{ unexported bool }
+// Key unlocks models.Store.Gorm and models.Tx.Gorm. Its blank field keeps
+// other packages from writing a value of it (struct{ _ bool } elsewhere is
+// another type).
+type Key struct{ _ bool }
