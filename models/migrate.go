@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -42,8 +43,21 @@ func (s *Store) migrationProvider(db *gorm.DB) (*goose.Provider, error) {
 }
 
 // Migrate applies every pending migration, each in its own transaction, and
-// returns the schema version reached.
+// returns the schema version reached. On SQLite it runs on the writer
+// connection, waiting up to WriteWait for it and for another process's
+// write lock.
 func (s *Store) Migrate(ctx context.Context) (int64, error) {
+	release, err := s.acquireWriter(ctx, time.Now().Add(s.writeWait))
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	if s.writer != nil {
+		if err := s.w.WithContext(ctx).Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", s.writeWait.Milliseconds())).Error; err != nil {
+			return 0, mapError(err)
+		}
+		defer s.w.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", sqliteBusyStep.Milliseconds()))
+	}
 	p, err := s.migrationProvider(s.w)
 	if err != nil {
 		return 0, fmt.Errorf("load migrations: %w", err)
