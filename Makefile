@@ -6,6 +6,7 @@
 #   make test-postgres  the same tests against PostgreSQL (see OPENLSC_TEST_DATABASE_URL)
 #   make lint           gofmt, go vet, staticcheck (a go.mod tool), persistence
 #                       in models/ only and a tidy go.mod (.ci/persistence-lint)
+#   make screenshots    the README's screenshots (docs/screenshots), from the browser tests
 #   make bench          benchmarks only
 #   make bench-authz    the authorization report at 1M grants
 #   make compose-check  validate docker-compose.yml offline
@@ -27,7 +28,7 @@ LDFLAGS ?= -X main.version=$(VERSION)
 OPENLSC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
 .DEFAULT_GOAL := build
-.PHONY: run build test test-postgres lint bench bench-authz bench-sqlite compose-check clean
+.PHONY: run build browser-deps test test-postgres lint screenshots bench bench-authz bench-sqlite compose-check clean
 
 run:
 	$(GO) run ./cmd/openlsc serve --dev
@@ -36,11 +37,22 @@ build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/openlsc ./cmd/openlsc
 
 # `env -u` keeps a PostgreSQL URL from the caller's environment out of the SQLite run.
-test:
-	env -u OPENLSC_TEST_DATABASE_URL $(GO) test -race -count=1 ./...
+# axe-core for the browser tests (pinned in frontend/browsertest/package-lock.json).
+AXE = frontend/browsertest/node_modules/axe-core/axe.min.js
 
-test-postgres:
+$(AXE): frontend/browsertest/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix frontend/browsertest --no-audit --no-fund; \
+	else echo "npm not found: the browser tests need axe-core (apt-get install npm)"; fi
+
+browser-deps: $(AXE)
+
+test: browser-deps
+	env -u OPENLSC_TEST_DATABASE_URL $(GO) test -race -count=1 ./...
+	@$(GO) run ./frontend/browsertest/check
+
+test-postgres: browser-deps
 	OPENLSC_TEST_DATABASE_URL='$(OPENLSC_TEST_DATABASE_URL)' $(GO) test -race -count=1 ./...
+	@$(GO) run ./frontend/browsertest/check
 
 # gofmt skips testdata (fixtures need not be valid Go) and fails on any output.
 lint:
@@ -54,6 +66,13 @@ lint:
 	$(GO) tool staticcheck ./...
 	@echo ".ci/persistence-lint"
 	@GO='$(GO)' .ci/persistence-lint
+
+# The README's screenshots of the main pages, English and Japanese, desktop
+# and phone width, taken by the browser test that visits every page (needs
+# Chromium and axe-core: npm ci --prefix frontend/browsertest).
+screenshots:
+	rm -rf docs/screenshots && mkdir -p docs/screenshots
+	env -u OPENLSC_TEST_DATABASE_URL OPENLSC_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowserEveryPage$$' ./cmd/openlsc/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

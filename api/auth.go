@@ -103,7 +103,9 @@ func (s *Server) callback(c *gin.Context) {
 		s.fail(c, app.ErrSignInFailed)
 		return
 	}
-	token, user, returnTo, err := s.opts.Auth.SignIn.Finish(c.Request.Context(), sess, c.Query("state"), c.Query("code"))
+	// A first sign-in keeps the language of the pages as the user's.
+	ctx := app.WithLanguage(c.Request.Context(), app.RequestLanguage(c.Request))
+	token, user, returnTo, err := s.opts.Auth.SignIn.Finish(ctx, sess, c.Query("state"), c.Query("code"))
 	if err != nil {
 		s.clearSessionCookie(c)
 		loggerFrom(c).Warn("sign-in failed", slog.Any("error", err))

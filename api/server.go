@@ -213,6 +213,7 @@ func (s *Server) mountSignedIn(e *gin.Engine) {
 	v1.PUT("/me/work-email", s.rateLimit(s.limits.WorkEmail), s.putWorkEmail)
 	v1.POST("/me/work-email/verify", s.rateLimit(s.limits.Verify), s.verifyWorkEmail)
 	s.mountPermissions(v1)
+	v1.PUT("/me/preferences", s.putPreferences)
 	if o.Auth.Tokens != nil {
 		s.mountTokens(v1)
 	}

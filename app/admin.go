@@ -253,7 +253,11 @@ func (a *Admin) invite(tx *models.Tx, admin, licence int64, number, email string
 	if err := tx.CreateInvitation(&inv); err != nil {
 		return err
 	}
-	if err := a.mail(tx, email, "en", mailer.TemplateInvitation, number, in.Permissions, "/signin"); err != nil {
+	lang, err := inviterLanguage(tx, admin)
+	if err != nil {
+		return err
+	}
+	if err := a.mail(tx, email, lang, mailer.TemplateInvitation, number, in.Permissions, "/signin"); err != nil {
 		return err
 	}
 	return tx.AppendAudit(userActor(admin), AuditInvited, &licence, map[string]any{"invitation_id": inv.ID, "email": email, "permissions": in.Permissions})
@@ -354,7 +358,11 @@ func (a *Admin) ResendInvitation(ctx context.Context, admin, licence, id int64) 
 		if err != nil {
 			return err
 		}
-		if err := a.mail(tx, inv.Email, "en", mailer.TemplateInvitation, number, splitPerms(inv.Permissions), "/signin"); err != nil {
+		lang, err := inviterLanguage(tx, admin)
+		if err != nil {
+			return err
+		}
+		if err := a.mail(tx, inv.Email, lang, mailer.TemplateInvitation, number, splitPerms(inv.Permissions), "/signin"); err != nil {
 			return err
 		}
 		return tx.AppendAudit(userActor(admin), AuditInvitationSent, &licence, map[string]any{"invitation_id": id})

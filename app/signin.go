@@ -208,6 +208,11 @@ func (s *SignIn) Finish(ctx context.Context, sess *Session, state, code string) 
 	if err := s.accounts.markDormantIfAway(ctx, user, previous, s.dormantAfter); err != nil {
 		return "", nil, "", err
 	}
+	if previous == nil {
+		if err := s.accounts.firstSignInLanguage(ctx, user); err != nil {
+			return "", nil, "", err
+		}
+	}
 	token, _, err = s.sessions.New(ctx, &user.ID, &identity.ID, SessionData{Provider: p.Name(), IDToken: raw})
 	if err != nil {
 		return "", nil, "", err

@@ -32,6 +32,13 @@ type userView struct {
 	WorkEmail string
 	Verified  bool
 	Operator  bool
+	Nav       app.Navigation // what the side navigation offers
+}
+
+// navigator is implemented by account sources that can say which parts of
+// the UI a user may use (*app.Accounts).
+type navigator interface {
+	Navigation(user int64, verified bool) app.Navigation
 }
 
 // currentUser describes the request's signed-in user, or nil.
@@ -48,6 +55,10 @@ func (u *UI) currentUser(c *gin.Context) *userView {
 	v := &userView{Name: me.DisplayName, WorkEmail: me.WorkEmail, Verified: me.WorkEmailVerified, Operator: me.Operator}
 	if v.Name == "" {
 		v.Name = me.WorkEmail
+	}
+	v.Nav.Operator = me.Operator
+	if n, ok := u.accounts.(navigator); ok {
+		v.Nav = n.Navigation(id, v.Verified)
 	}
 	return v
 }

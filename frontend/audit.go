@@ -47,6 +47,7 @@ type auditView struct {
 	Events                           []auditRow
 	NextURL                          string
 	CSVURL                           string
+	Kinds                            []kindOption
 }
 
 // Invalid reports whether the filter field is in error.
@@ -66,6 +67,82 @@ func (v auditView) OtherInvalid() bool {
 type auditRow struct {
 	app.AuditEventView
 	DetailsText string
+	Details     []auditDetail // the details, named in the page's language where known
+	ActorName   string        // the acting user's name and email, when known
+	ActorLabel  string        // message ID naming a non-user actor ("system", "cli"); "" otherwise
+	KindID      string        // message ID of the kind's name; "" for a kind without one
+}
+
+// actorNamer names the users who acted (*app.Audit).
+type actorNamer interface {
+	ActorNames(ctx context.Context, ids []int64) (map[int64]string, error)
+}
+
+// auditKinds are the event kinds the filter offers, each named by the
+// message audit.kind.<kind>.
+var auditKinds = []string{
+	"grant", "revoke", "inheritance",
+	"access_request.created", "access_request.failed", "access_request.approved", "access_request.denied",
+	"access_request.cancelled", "access_request.expired",
+	"invitation.created", "invitation.resent", "invitation.accepted",
+	"key.reveal", "key.export", "activation.requested", "activation.approved", "activation.denied", "activation.counts",
+	"download", "import", "token.created", "token.revoked",
+	"work_email.registered", "work_email.verified", "work_email.taken_over", "user.dormant",
+}
+
+// kindOption is one choice of the kind filter.
+type kindOption struct {
+	Value, ID string // the kind, and its message ID ("" for an unknown kind)
+}
+
+// kindOptions lists the kind filter's choices; a kind in the URL that is
+// not a known one is kept as a choice of its own.
+func kindOptions(current string) []kindOption {
+	out := make([]kindOption, 0, len(auditKinds)+1)
+	for _, k := range auditKinds {
+		out = append(out, kindOption{Value: k, ID: "audit.kind." + k})
+	}
+	if current != "" && !slices.Contains(auditKinds, current) {
+		out = append(out, kindOption{Value: current})
+	}
+	return out
+}
+
+// kindID returns the message ID naming kind, or "".
+func kindID(kind string) string {
+	if slices.Contains(auditKinds, kind) {
+		return "audit.kind." + kind
+	}
+	return ""
+}
+
+// auditRows makes the table rows of events, naming the actors.
+func (h auditPage) auditRows(ctx context.Context, events []app.AuditEventView) []auditRow {
+	names := map[int64]string{}
+	if n, ok := h.audit.(actorNamer); ok {
+		var ids []int64
+		for _, ev := range events {
+			if ev.ActorID != nil && !slices.Contains(ids, *ev.ActorID) {
+				ids = append(ids, *ev.ActorID)
+			}
+		}
+		if got, err := n.ActorNames(ctx, ids); err == nil {
+			names = got
+		} else {
+			h.ui.logger.WarnContext(ctx, "actor names unavailable", "err", err)
+		}
+	}
+	rows := make([]auditRow, 0, len(events))
+	for _, ev := range events {
+		r := auditRow{AuditEventView: ev, DetailsText: detailsText(ev.Details), Details: auditDetails(ev.Details), KindID: kindID(ev.Kind)}
+		if ev.ActorID != nil {
+			r.ActorName = names[*ev.ActorID]
+		} else if ev.Actor == "system" || ev.Actor == "cli" {
+			r.ActorLabel = "audit.actor." + ev.Actor
+		}
+		rows = append(rows, r)
+	}
+	return rows
 }
 
 // auditFilterParams are the query parameters carried to the next page and
@@ -80,6 +157,7 @@ func (h auditPage) show(c *gin.Context) {
 	q := c.Request.URL.Query()
 	v := auditView{
 		Licence: q.Get("licence"), Kind: q.Get("kind"), From: q.Get("from"), To: q.Get("to"), ActorID: q.Get("actor_id"),
+		Kinds: kindOptions(strings.TrimSpace(q.Get("kind"))),
 	}
 	filters := url.Values{}
 	for _, p := range auditFilterParams {
@@ -112,9 +190,7 @@ func (h auditPage) show(c *gin.Context) {
 		h.ui.Error(c, httperr.Status(err), err)
 		return
 	}
-	for _, ev := range page.Events {
-		v.Events = append(v.Events, auditRow{AuditEventView: ev, DetailsText: detailsText(ev.Details)})
-	}
+	v.Events = h.auditRows(c.Request.Context(), page.Events)
 	if page.Next != "" {
 		next := url.Values{"cursor": {page.Next}}
 		for k, vs := range filters {

@@ -114,12 +114,17 @@ func TestAuditPage(t *testing.T) {
 		}
 		mustContain(t, body, "<h1>Audit log</h1>", "<caption>Audit events, newest first</caption>",
 			`<th scope="col">Time (UTC)</th>`, `<label for="audit-licence">`, `<label for="audit-from">`,
-			`<form method="get" action="/audit"`, `<code>download</code>`, `<code>grant</code>`, "192.0.2.7",
-			// Details as key=value text, escaped.
-			"file=&lt;b&gt;setup.iso&lt;/b&gt; size=42",
+			`<form method="get" action="/audit"`, `<span title="download">Download</span>`, `<span title="grant">Permission given</span>`, "192.0.2.7",
+			// The kind filter is a select of named kinds.
+			`<select id="audit-kind" name="kind">`, `<option value="key.reveal">Product key revealed</option>`,
+			// Details named in the page's language, values escaped.
+			`<li><span class="detail-key">File:</span> &lt;b&gt;setup.iso&lt;/b&gt;</li><li><span class="detail-key">Size:</span> 42</li>`,
 			`<time datetime="2026-03-14T09:00:00Z">2026-03-14 09:00:00</time>`,
 			`href="/api/v1/audit?format=csv"`)
 		mustNotContain(t, body, "secret-of-v2", "<b>setup", "<style", "style=", "<script>", "onclick")
+		// Actors are named, not shown as user:<id>.
+		mustContain(t, body, "<td>admin</td>")
+		mustNotContain(t, body, "<td>user:"+strconv.FormatInt(env.users["admin"], 10)+"</td>")
 	})
 
 	t.Run("FiltersEchoAndCSVLink", func(t *testing.T) {
@@ -128,7 +133,7 @@ func TestAuditPage(t *testing.T) {
 			t.Fatalf("status %d\n%s", code, body)
 		}
 		mustContain(t, body, `name="licence" type="text" autocomplete="off" spellcheck="false" value="V1"`,
-			`value="download"`, `value="2026-03-01"`, `value="2026-03-31"`,
+			`<option value="download" selected>Download</option>`, `value="2026-03-01"`, `value="2026-03-31"`,
 			`<input type="hidden" name="actor_id" value="`+strconv.FormatInt(env.users["admin"], 10)+`">`)
 		m := regexp.MustCompile(`href="(/api/v1/audit\?[^"]*)"`).FindStringSubmatch(body)
 		if m == nil {
@@ -140,7 +145,7 @@ func TestAuditPage(t *testing.T) {
 			q.Get("to") != "2026-03-31" || q.Get("actor_id") != strconv.FormatInt(env.users["admin"], 10) {
 			t.Errorf("CSV link %s", u)
 		}
-		if strings.Count(body, "<code>download</code>") != 1 || strings.Contains(body, "<code>grant</code>") {
+		if strings.Count(body, `<span title="download">`) != 1 || strings.Contains(body, `<span title="grant">`) {
 			t.Errorf("the filter did not apply:\n%s", body)
 		}
 	})

@@ -67,7 +67,7 @@ func (h devMail) list(c *gin.Context) {
 		h.ui.Error(c, http.StatusInternalServerError, err)
 		return
 	}
-	h.ui.render(c, http.StatusOK, "devmail.html", "", devMailView{List: list})
+	h.ui.render(c, http.StatusOK, "devmail.html", "devmail", devMailView{List: list})
 }
 
 func (h devMail) show(c *gin.Context) {
@@ -85,7 +85,7 @@ func (h devMail) show(c *gin.Context) {
 		h.ui.Error(c, http.StatusInternalServerError, err)
 		return
 	}
-	h.ui.render(c, http.StatusOK, "devmail.html", "", devMailView{Message: &devMessage{
+	h.ui.render(c, http.StatusOK, "devmail.html", "devmail", devMailView{Message: &devMessage{
 		DevMail: m,
 		Text:    linkify(m.TextBody),
 		Links:   links(m.TextBody, m.HTMLBody),

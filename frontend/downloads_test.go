@@ -89,7 +89,7 @@ func TestDownloadsPage(t *testing.T) {
 			`<h3 id="version-11">11 24H2 <span class="edition">Enterprise</span></h3>`,
 			`<span class="badge badge-warn">Downgrade right</span>`,
 			"<caption>Files of Windows Enterprise 11 24H2 Enterprise</caption>",
-			`<code class="sha256">`+strings.Repeat("ab", 32)+`</code>`,
+			`<code class="sha256" title="`+strings.Repeat("ab", 32)+`">`+strings.Repeat("ab", 32)+`</code>`,
 			"<data value=\"5000000000\">4.7\u00a0GB</data>", "<data value=\"1573\">1.5\u00a0KB</data>", "<data value=\"900\">900\u00a0bytes</data>",
 			`<form method="post" action="/downloads/101/link" class="inline-form">`,
 			`aria-label="Get download link: win11_en.iso">Get download link</button>`,

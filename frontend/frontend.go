@@ -345,7 +345,9 @@ func (u *UI) render(c *gin.Context, status int, name, nav string, data any) {
 	h.Set("Content-Language", v.Lang)
 	h.Add("Vary", "Accept-Language")
 	h.Add("Vary", "Cookie")
-	h.Set("Cache-Control", "private, no-cache")
+	if h.Get("Cache-Control") == "" { // a page may ask for no-store
+		h.Set("Cache-Control", "private, no-cache")
+	}
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 

@@ -261,10 +261,12 @@ func TestLanguageSwitch(t *testing.T) {
 	})
 }
 
+// TestHomeStatus checks the service status on the home page, which only
+// operators see (TestHomeAnonymous checks that nobody else does).
 func TestHomeStatus(t *testing.T) {
 	t.Run("Ready", func(t *testing.T) {
-		s := newTestServer(t, Options{})
-		body := s.get(t, "/").Body.String()
+		s := newOperatorServer(t, Options{})
+		body := s.get(t, "/", asStatusOperator).Body.String()
 		mustContain(t, body,
 			"<dd>SQLite</dd>",
 			"7 of 7", "Ready",
@@ -272,29 +274,29 @@ func TestHomeStatus(t *testing.T) {
 			`<time datetime="2026-03-14T09:26:00Z" data-local>14 March 2026, 09:26 UTC</time>`)
 		mustNotContain(t, body, "Migrations pending", "Never", "status is unavailable")
 
-		body = s.get(t, "/", "Accept-Language: ja").Body.String()
+		body = s.get(t, "/", asStatusOperator, "Accept-Language: ja").Body.String()
 		mustContain(t, body,
 			"<dt>データベース</dt>", "7 / 7", "準備完了", "<dd>1,234,567</dd>",
 			"2026年3月14日 09:26 (UTC)")
 	})
 	t.Run("PendingNeverImported", func(t *testing.T) {
 		st := models.Status{Database: "postgres", SchemaVersion: 3, SchemaLatest: 5}
-		s := newTestServer(t, Options{Status: fakeStatus{status: st}})
-		body := s.get(t, "/").Body.String()
+		s := newOperatorServer(t, Options{Status: fakeStatus{status: st}})
+		body := s.get(t, "/", asStatusOperator).Body.String()
 		mustContain(t, body, "<dd>PostgreSQL</dd>", "3 of 5", "Migrations pending", "<dd>Never</dd>")
 		mustNotContain(t, body, ">Ready<")
 
-		body = s.get(t, "/", "Accept-Language: ja").Body.String()
+		body = s.get(t, "/", asStatusOperator, "Accept-Language: ja").Body.String()
 		mustContain(t, body, "未適用のマイグレーションがあります", "<dd>未実施</dd>")
 	})
 	t.Run("Unavailable", func(t *testing.T) {
 		secret := "dial tcp 10.1.2.3:5432: password authentication failed for user admin"
-		s := newTestServer(t, Options{Status: fakeStatus{err: errors.New(secret)}})
+		s := newOperatorServer(t, Options{Status: fakeStatus{err: errors.New(secret)}})
 		for _, tt := range []struct{ lang, notice string }{
 			{"en", "The service status is unavailable at the moment."},
 			{"ja", "現在、サービスの状態を取得できません。"},
 		} {
-			rec := s.get(t, "/", "Accept-Language: "+tt.lang)
+			rec := s.get(t, "/", asStatusOperator, "Accept-Language: "+tt.lang)
 			if got, want := rec.Code, http.StatusOK; got != want {
 				t.Fatalf("status = %d, want %d", got, want)
 			}
@@ -324,11 +326,14 @@ func TestLayout(t *testing.T) {
 		mustContain(t, s.get(t, "/").Body.String(), "version v1.2.3")
 		mustContain(t, s.get(t, "/", "Accept-Language: ja").Body.String(), "バージョン v1.2.3")
 	})
+	// Anonymous pages have no side navigation (there is nothing to
+	// navigate to before signing in), only the brand link home; the side
+	// navigation of signed-in users is tested in TestSideNavigation.
 	t.Run("Navigation", func(t *testing.T) {
 		s := newTestServer(t, Options{})
-		mustContain(t, s.get(t, "/").Body.String(),
-			`<nav class="site-nav" aria-label="Main">`, `<a href="/" aria-current="page">Home</a>`)
-		mustContain(t, s.get(t, "/nowhere").Body.String(), `<a href="/">Home</a>`)
+		mustContain(t, s.get(t, "/").Body.String(), `<a class="brand" href="/">`)
+		mustNotContain(t, s.get(t, "/").Body.String(), `class="sidenav"`)
+		mustContain(t, s.get(t, "/nowhere").Body.String(), `<a class="brand" href="/">`)
 	})
 }
 

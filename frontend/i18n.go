@@ -107,16 +107,7 @@ func (u *UI) switchLanguage(c *gin.Context) bool {
 		return false
 	}
 	if tag, ok := u.i18n.lookup(q.Get("lang")); ok {
-		http.SetCookie(c.Writer, &http.Cookie{
-			Name:     langCookie,
-			Value:    tag.String(),
-			Path:     "/",
-			MaxAge:   langCookieMaxAge,
-			Expires:  time.Now().Add(langCookieMaxAge * time.Second),
-			HttpOnly: true,
-			Secure:   c.Request.TLS != nil,
-			SameSite: http.SameSiteLaxMode,
-		})
+		setLanguageCookie(c, tag)
 	}
 	q.Del("lang")
 	target := c.Request.URL.EscapedPath()
@@ -201,4 +192,18 @@ func dateTimeFormatter(lang language.Tag) func(time.Time) string {
 		layout = "2006年1月2日 15:04 (UTC)"
 	}
 	return func(t time.Time) string { return t.UTC().Format(layout) }
+}
+
+// setLanguageCookie remembers the visitor's choice of page language.
+func setLanguageCookie(c *gin.Context, tag language.Tag) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name:     langCookie,
+		Value:    tag.String(),
+		Path:     "/",
+		MaxAge:   langCookieMaxAge,
+		Expires:  time.Now().Add(langCookieMaxAge * time.Second),
+		HttpOnly: true,
+		Secure:   c.Request.TLS != nil,
+		SameSite: http.SameSiteLaxMode,
+	})
 }

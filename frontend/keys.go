@@ -305,7 +305,7 @@ func (h keysPage) renderQueue(c *gin.Context, status int, v activationsView) {
 		return
 	}
 	v.Requests = list
-	h.ui.render(c, status, "activations.html", "operator", v)
+	h.ui.render(c, status, "activations.html", "activations", v)
 }
 
 func (h keysPage) decide(c *gin.Context) {

@@ -169,6 +169,7 @@ type usersView struct {
 	Add       addForm
 	Others    []licenceChoice // other administered licences, as checkboxes
 	OtherText bool            // no list: a text field takes License IDs
+	List      peopleList      // filter, order and page of People
 }
 
 // HasError reports whether the page shows a refused change.
@@ -317,6 +318,7 @@ func (h usersPage) renderPage(c *gin.Context, status int, v usersView) {
 		p.Removable = len(direct) > 0
 		v.People = append(v.People, p)
 	}
+	v.People, v.List = parsePeopleQuery(c).apply(v.Licence, v.People)
 	if v.Add.Permissions == nil {
 		v.Add.Permissions = permChecks(nil)
 	}

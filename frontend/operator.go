@@ -253,7 +253,7 @@ func (h operatorPage) importForm(c *gin.Context) {
 		v.Report = parseReport(c.Request.URL.Query())
 		v.SHA256 = c.Query("sha256")
 	}
-	h.ui.render(c, http.StatusOK, "operator_import.html", "operator", v)
+	h.ui.render(c, http.StatusOK, "operator_import.html", "operator-import", v)
 }
 
 // reportQuery writes the counts of an applied import into the query of the
@@ -330,7 +330,7 @@ func (h operatorPage) importDocument(c *gin.Context) {
 	switch {
 	case errors.As(err, &e) && e.Code == models.CodeInvalid:
 		v.Invalid, v.Message, v.Problems = true, e.Message, e.Fields
-		h.ui.render(c, http.StatusUnprocessableEntity, "operator_import.html", "operator", v)
+		h.ui.render(c, http.StatusUnprocessableEntity, "operator_import.html", "operator-import", v)
 		return
 	case err != nil:
 		h.ui.Error(c, httperr.Status(err), err)
@@ -344,7 +344,7 @@ func (h operatorPage) importDocument(c *gin.Context) {
 		return
 	}
 	v.Document = base64.RawURLEncoding.EncodeToString(data)
-	h.ui.render(c, http.StatusOK, "operator_import.html", "operator", v)
+	h.ui.render(c, http.StatusOK, "operator_import.html", "operator-import", v)
 }
 
 // uploadedDocument reads the import document of the request and its file
@@ -398,5 +398,5 @@ func (h operatorPage) uploadedDocument(c *gin.Context, apply bool) (data []byte,
 
 // importRefused shows the upload form again with why the upload was refused.
 func (h operatorPage) importRefused(c *gin.Context, status int, msgID string) {
-	h.ui.render(c, status, "operator_import.html", "operator", importView{ErrorID: msgID})
+	h.ui.render(c, status, "operator_import.html", "operator-import", importView{ErrorID: msgID})
 }

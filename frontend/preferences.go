@@ -1,11 +1,13 @@
 package frontend
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/openlsc/openlsc/api/httperr"
+	"github.com/openlsc/openlsc/models"
 )
 
 // MountPreferences registers GET /preferences (Settings → Preferences):
@@ -17,6 +19,34 @@ import (
 func (u *UI) MountPreferences(r gin.IRouter, acc PermissionsUseCases) {
 	h := preferencePages{ui: u, acc: acc}
 	r.GET("/preferences", u.page(h.show))
+	r.POST("/preferences/language", h.setLanguage)
+}
+
+// languageSetter stores a user's language (*app.Accounts).
+type languageSetter interface {
+	SetLanguage(ctx context.Context, user int64, lang string) error
+}
+
+// setLanguage answers the Preferences language form: the pages switch to
+// the language (cookie) and the user's mail is written in it from now on.
+func (h preferencePages) setLanguage(c *gin.Context) {
+	user, _, ok := h.ui.signedIn(c)
+	if !ok {
+		return
+	}
+	tag, ok := h.ui.i18n.lookup(c.PostForm("lang"))
+	if !ok {
+		h.ui.Error(c, http.StatusBadRequest, models.Invalid("Choose a language.", models.FieldError{Field: "lang", Message: "en or ja"}))
+		return
+	}
+	if s, ok := h.ui.accounts.(languageSetter); ok {
+		if err := s.SetLanguage(c.Request.Context(), user, tag.String()); err != nil {
+			h.ui.Error(c, httperr.Status(err), err)
+			return
+		}
+	}
+	setLanguageCookie(c, tag)
+	c.Redirect(http.StatusSeeOther, "/preferences?saved=1")
 }
 
 type preferencePages struct {

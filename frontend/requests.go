@@ -100,7 +100,7 @@ func (h requestPages) form(c *gin.Context) {
 		v.Program = string(p)
 	}
 	v.LicenseNumber = strings.TrimSpace(c.Query("license_number"))
-	h.ui.render(c, http.StatusOK, "request_access.html", "requests", v)
+	h.ui.render(c, http.StatusOK, "request_access.html", "request-new", v)
 }
 
 // checkedPermissions returns the known permissions among the form's
@@ -157,16 +157,16 @@ func (h requestPages) submit(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, target)
 	case errors.Is(err, app.ErrRequestFailed):
 		v.Failed, v.FailedMessage = true, models.ErrorMessage(err)
-		h.ui.render(c, http.StatusUnprocessableEntity, "request_access.html", "requests", v)
+		h.ui.render(c, http.StatusUnprocessableEntity, "request_access.html", "request-new", v)
 	case errors.Is(err, app.ErrVerifyFirst):
 		v.VerifyFirst = true
-		h.ui.render(c, http.StatusForbidden, "request_access.html", "requests", v)
+		h.ui.render(c, http.StatusForbidden, "request_access.html", "request-new", v)
 	case models.ErrorCode(err) == models.CodeTooMany:
 		v.Locked = true
-		h.ui.render(c, http.StatusTooManyRequests, "request_access.html", "requests", v)
+		h.ui.render(c, http.StatusTooManyRequests, "request_access.html", "request-new", v)
 	case errors.As(err, &e) && e.Code == models.CodeInvalid && len(e.Fields) > 0:
 		v.Errors = e.Fields
-		h.ui.render(c, http.StatusUnprocessableEntity, "request_access.html", "requests", v)
+		h.ui.render(c, http.StatusUnprocessableEntity, "request_access.html", "request-new", v)
 	default:
 		h.ui.Error(c, httperr.Status(err), err)
 	}

@@ -396,9 +396,14 @@ func TestMyRequests(t *testing.T) {
 		mustContain(t, body, "You have already made the same request")
 	})
 
+	t.Run("ApprovedInPart", func(t *testing.T) {
+		body := wantStatus(t, env.as(t, userVerified, "", "/access-requests"), http.StatusOK)
+		mustContain(t, body, `<span class="badge badge-warn">Approved in part</span>`, `<span class="badge badge-danger">Denied</span>`)
+	})
+
 	t.Run("Japanese", func(t *testing.T) {
 		body := wantStatus(t, env.as(t, userVerified, "ja", "/access-requests?cancelled=1"), http.StatusOK)
-		mustContain(t, body, "<h1>アクセス権限のリクエスト一覧</h1>", "リクエストを取り消しました。", "承認待ち", "拒否", "承認済み",
+		mustContain(t, body, "<h1>アクセス権限のリクエスト一覧</h1>", "リクエストを取り消しました。", "承認待ち", "拒否", "一部承認",
 			"リクエスト日時: 2026年3月14日 09:00 (UTC)", "リクエストを取り消す")
 	})
 
@@ -436,7 +441,7 @@ func TestPendingRequests(t *testing.T) {
 			`<input id="approve-3-download_manager" name="permissions" type="checkbox" value="download_manager" checked>`,
 			`<label for="approve-3-download_manager">Downloads</label>`,
 			`<form method="post" action="/access-requests/3/deny"`, `<label for="deny-3-message">Message to the requester (optional)</label>`,
-			`<button type="submit">Approve</button>`, `<button type="submit">Deny</button>`, `value="administrator" checked`)
+			`<button type="submit">Approve</button>`, `<button type="submit" class="btn-danger" data-confirm="Deny this request? The requester is told by mail; this cannot be undone.">Deny</button>`, `value="administrator" checked`)
 		mustNotContain(t, body, `id="approve-3-administrator"`, `id="approve-3-key_reader"`)
 		noInline(t, body)
 	})
@@ -640,7 +645,7 @@ func TestPreferencesPage(t *testing.T) {
 
 	t.Run("English", func(t *testing.T) {
 		body := wantStatus(t, env.as(t, userVerified, "", "/preferences?saved=1"), http.StatusOK)
-		mustContain(t, body, "<h1>Preferences</h1>", "Your choice was saved.", `<form method="get" action="/preferences"`,
+		mustContain(t, body, "<h1>Preferences</h1>", "Your choice was saved.", `<form method="post" action="/preferences/language"`,
 			"<legend>Language of the pages</legend>", `<input id="lang-en" name="lang" type="radio" value="en" checked>`,
 			`<input id="lang-ja" name="lang" type="radio" value="ja">`, `<label for="lang-ja" lang="ja">日本語</label>`,
 			"<caption>Master agreements (MBSA) you administer</caption>", "Not chosen yet",
@@ -661,6 +666,17 @@ func TestPreferencesPage(t *testing.T) {
 		if c := rec.Header().Get("Set-Cookie"); !strings.HasPrefix(c, langCookie+"=ja;") {
 			t.Errorf("Set-Cookie %q", c)
 		}
+	})
+
+	// The Preferences form switches the pages and stores the language of
+	// the user's mail.
+	t.Run("SaveLanguage", func(t *testing.T) {
+		rec := env.post(t, userVerified, "", "/preferences/language", url.Values{"lang": {"ja"}})
+		wantRedirect(t, rec, "/preferences?saved=1")
+		if c := rec.Header().Get("Set-Cookie"); !strings.HasPrefix(c, langCookie+"=ja;") {
+			t.Errorf("Set-Cookie %q", c)
+		}
+		wantStatus(t, env.post(t, userVerified, "", "/preferences/language", url.Values{"lang": {"xx"}}), http.StatusBadRequest)
 	})
 
 	t.Run("NoMBSA", func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/openlsc/openlsc/app"
+	"github.com/openlsc/openlsc/frontend"
 	"github.com/openlsc/openlsc/models"
 )
 
@@ -43,6 +44,8 @@ type config struct {
 	VerifyTTL    time.Duration
 	RequestTTL   time.Duration // pending access requests expire after this long
 	Operators    []string      // work emails that hold the operator role once verified
+
+	Support []frontend.SupportContact // shown on the help page (OPENLSC_SUPPORT_CONTACTS)
 }
 
 // String describes the configuration for the start-up log, without secrets.
@@ -131,6 +134,9 @@ func loadConfig(getenv func(string) string, dev bool) (config, error) {
 
 	problems = append(problems, c.loadOperations(getenv, get)...)
 	problems = append(problems, c.loadSignIn(getenv, get)...)
+	if c.Support, err = supportContacts(getenv, c.Dev); err != nil {
+		problems = append(problems, err.Error())
+	}
 	if len(problems) > 0 {
 		return c, problems
 	}

@@ -287,6 +287,9 @@ func (m *Main) pageRoutes(pages *frontend.UI) []func(gin.IRouter) {
 			pages.MountPermissions(r, uc.accounts)
 			pages.MountPreferences(r, uc.accounts)
 		},
+		func(r gin.IRouter) { pages.MountHelp(r, m.Config.Support) },
+		func(r gin.IRouter) { pages.MountTokens(r, uc.tokens) },
+		func(r gin.IRouter) { pages.MountActivationCounts(r, uc.keys, m.Store, az.IsOperator) },
 	}
 	if m.Mailbox != nil {
 		routes = append(routes, func(r gin.IRouter) { pages.MountDevMail(r, m.Mailbox) })

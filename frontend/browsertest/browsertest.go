@@ -111,6 +111,7 @@ func New(tb testing.TB, timeout time.Duration) context.Context {
 		if os.Getenv("CI") != "" {
 			tb.Fatalf("browser test: %v", err)
 		}
+		skipped.Add(1)
 		tb.Skipf("browser test skipped: %v (%s)", err, installHint)
 	}
 	profile, err := os.MkdirTemp("", "openlsc-browser-")
