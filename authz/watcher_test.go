@@ -122,7 +122,17 @@ func TestDroppedListener(t *testing.T) {
 	two, applied := other(t, url, authz.Options{ListenURL: url, PollInterval: time.Hour})
 	lic := one.lic["E1"]
 	for round := range 3 {
-		if n := modelstest.TerminateConnections(t, url, "openlsc-authz-"); n != 1 {
+		// The listener (re)connects in the background: wait until it is
+		// there, then cut it.
+		n := 0
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			n = modelstest.TerminateConnections(t, url, "openlsc-authz-")
+			if n != 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n != 1 {
 			t.Fatalf("round %d: terminated %d listeners, want 1", round, n)
 		}
 		user := []string{"viewer", "downloader", "keyreader"}[round]
