@@ -4,7 +4,8 @@
 #   make build          bin/openlsc, version from `git describe` when available
 #   make test           unit + browser tests on SQLite
 #   make test-postgres  the same tests against PostgreSQL (see OPENLSC_TEST_DATABASE_URL)
-#   make lint           gofmt, go vet, staticcheck (a go.mod tool)
+#   make lint           gofmt, go vet, staticcheck (a go.mod tool), persistence
+#                       in models/ only and a tidy go.mod (.ci/persistence-lint)
 #   make screenshots    the README's screenshots (docs/screenshots), from the browser tests
 #   make bench          benchmarks only
 #   make bench-authz    the authorization report at 1M grants
@@ -64,6 +65,8 @@ lint:
 	fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	@echo ".ci/persistence-lint"
+	@GO='$(GO)' .ci/persistence-lint
 
 # The README's screenshots of the main pages, English and Japanese, desktop
 # and phone width, taken by the browser test that visits every page (needs

@@ -265,17 +265,14 @@ func TestSignIn(t *testing.T) {
 	if me["work_email"] != nil {
 		t.Errorf("work email taken from the provider: %v", me["work_email"])
 	}
-	var id models.Identity
-	env.store.DB().Where("subject = ?", "alice").Take(&id)
+	id := modelstest.Take(t, env.store, models.Identity{Subject: "alice"})
 	if id.Issuer != env.oidc.Issuer() || id.Email != "alice@idp.example" {
 		t.Errorf("identity %+v", id)
 	}
 
 	// Signing in again as the same identity finds the same user.
 	_, _ = env.signIn(env.browser(), &mockoidc.MockUser{Subject: "alice", Email: "alice@idp.example"})
-	var n int64
-	env.store.DB().Model(&models.User{}).Count(&n)
-	if n != 1 {
+	if n := modelstest.Count(t, env.store, models.User{}); n != 1 {
 		t.Errorf("%d users after two sign-ins of one identity", n)
 	}
 
@@ -304,8 +301,12 @@ func TestSignIn(t *testing.T) {
 	if out.StatusCode != http.StatusSeeOther {
 		t.Errorf("logout: %d", out.StatusCode)
 	}
-	var sessions int64
-	env.store.DB().Model(&models.Session{}).Where("user_id IS NOT NULL").Count(&sessions)
+	sessions := 0
+	for _, s := range modelstest.Find(t, env.store, models.Session{}) {
+		if s.UserID != nil {
+			sessions++
+		}
+	}
 	if sessions != 1 { // the second browser's
 		t.Errorf("%d signed-in sessions left, want 1", sessions)
 	}
@@ -391,7 +392,7 @@ func TestSessionTimeouts(t *testing.T) {
 	env.get(env.browser(), env.srv.URL+"/auth/login")
 	env.signIn(env.browser(), nil)
 	sessions := app.NewSessions(env.store, 30*time.Minute, 12*time.Hour)
-	count := func() (n int64) { env.store.DB().Model(&models.Session{}).Count(&n); return n }
+	count := func() int64 { return modelstest.Count(t, env.store, models.Session{}) }
 	before := count()
 	env.clock.Add(11 * time.Minute)
 	if n, err := sessions.Sweep(context.Background()); err != nil || n != 1 || count() != before-1 {

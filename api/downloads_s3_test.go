@@ -19,6 +19,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
+	"github.com/openlsc/openlsc/models/modelstest"
 )
 
 // newS3DownloadsEnv serves downloads from an S3-compatible server started
@@ -176,8 +177,7 @@ func TestDownloadsS3Stream(t *testing.T) {
 		t.Errorf("audit events: %d, want 2 (the whole file, the two ranges from byte 0)", n)
 	}
 
-	var gone int64
-	env.store.DB().Model(&models.ProductFile{}).Where("name = ?", "gone.iso").Pluck("id", &gone)
+	gone := modelstest.Take(t, env.store, models.ProductFile{Name: "gone.iso"}).ID
 	g, _ := env.link(alice, gone)
 	if r := env.do(alice, http.MethodGet, g); r.code != http.StatusNotFound || r.problem.Detail != app.ErrFileUnavailable.Error() {
 		t.Errorf("missing object: %d %s", r.code, r.body)

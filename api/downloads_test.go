@@ -21,6 +21,7 @@ import (
 	"github.com/openlsc/openlsc/api"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
+	"github.com/openlsc/openlsc/models/modelstest"
 )
 
 // downloadsEnv serves the download routes on env's store and sessions, as
@@ -90,8 +91,8 @@ func newDownloadsEnvOn(t *testing.T, pages api.Pages, log slog.Handler, open fun
 	if _, err := env.store.Import(context.Background(), doc, models.ImportOptions{Actor: models.Actor{Label: "test"}}); err != nil {
 		t.Fatal(err)
 	}
-	env.store.DB().Model(&models.ProductFile{}).Where("name = ?", "日本語 セットアップ.iso").Pluck("id", &env.file)
-	env.store.DB().Model(&models.ProductFile{}).Where("name = ?", "q.iso").Pluck("id", &env.other)
+	env.file = modelstest.Take(t, env.store, models.ProductFile{Name: "日本語 セットアップ.iso"}).ID
+	env.other = modelstest.Take(t, env.store, models.ProductFile{Name: "q.iso"}).ID
 
 	d := app.NewDownloads(env.store, env.az, app.DownloadsOptions{Storage: open(env.dir)})
 	base, _ := url.Parse(env.srv.URL)
@@ -154,9 +155,7 @@ func (env *downloadsEnv) link(c *http.Client, file int64) (string, dlAnswer) {
 }
 
 func (env *downloadsEnv) downloads() int64 {
-	var n int64
-	env.store.DB().Model(&models.AuditEvent{}).Where("kind = ?", app.AuditDownload).Count(&n)
-	return n
+	return modelstest.Count(env.t, env.store, models.AuditEvent{Kind: app.AuditDownload})
 }
 
 func TestDownloadsAPI(t *testing.T) {
@@ -239,8 +238,8 @@ func TestDownloadsAPI(t *testing.T) {
 		if n := env.downloads() - before; n != 2 {
 			t.Errorf("%d download events after a new download, want 2", n)
 		}
-		var ev models.AuditEvent
-		env.store.DB().Where("kind = ?", app.AuditDownload).Order("id DESC").Take(&ev)
+		evs := modelstest.Find(t, env.store, models.AuditEvent{Kind: app.AuditDownload})
+		ev := evs[len(evs)-1]
 		var details map[string]any
 		_ = json.Unmarshal([]byte(ev.Details), &details)
 		if details["file"] != "日本語 セットアップ.iso" || details["product"] != "Product P" || details["size"] != float64(100) || ev.AgreementID == nil {
@@ -269,8 +268,7 @@ func TestDownloadsAPI(t *testing.T) {
 	})
 
 	t.Run("MissingFile", func(t *testing.T) {
-		var gone int64
-		env.store.DB().Model(&models.ProductFile{}).Where("name = ?", "gone.iso").Pluck("id", &gone)
+		gone := modelstest.Take(t, env.store, models.ProductFile{Name: "gone.iso"}).ID
 		l, a := env.link(alice, gone)
 		if a.code != http.StatusOK {
 			t.Fatalf("link: %d %s", a.code, a.body)

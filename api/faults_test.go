@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"os/exec"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/openlsc/openlsc/models"
 	"github.com/openlsc/openlsc/models/modelstest"
 )
@@ -114,46 +112,10 @@ func TestPostgresReadOnly(t *testing.T) {
 	env.importContacts(models.ImportAgreement{Program: "mbsa", Number: "M1", Organization: "C1", Contacts: []models.ImportContact{{Email: "ops@contoso.example", Role: "primary"}}})
 	browser := env.person("ops", "ops@contoso.example")
 	check := writeFailureCheck(t, env, browser, env.token(browser))
-	setReadOnly := func(on string) {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, pg.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "ALTER SYSTEM SET default_transaction_read_only = "+on); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
-			t.Fatal(err)
-		}
-		// pg_reload_conf only signals the server. Once a new session sees
-		// the setting, the server has reloaded and signalled every session
-		// (a session applies it before its next command).
-		for deadline := time.Now().Add(10 * time.Second); ; {
-			fresh, err := pgx.Connect(ctx, pg.URL())
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got string
-			err = fresh.QueryRow(ctx, "SHOW default_transaction_read_only").Scan(&got)
-			fresh.Close(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got == on {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("default_transaction_read_only is still %s", got)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
 	check("writable", http.StatusOK)
-	setReadOnly("on")
+	pg.SetReadOnly(true)
 	check("read-only", http.StatusServiceUnavailable)
-	setReadOnly("off")
+	pg.SetReadOnly(false)
 	check("writable again", http.StatusOK)
 }
 

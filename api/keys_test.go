@@ -59,9 +59,7 @@ func newKeysEnv(t *testing.T) *keysEnv {
 		t.Fatal(err)
 	}
 	env := &keysEnv{t: t, store: store, users: map[string]int64{}, lic: map[string]int64{}}
-	var ags []models.Agreement
-	store.DB().Find(&ags)
-	for _, a := range ags {
+	for _, a := range modelstest.Find(t, store, models.Agreement{}) {
 		env.lic[a.Number] = a.ID
 	}
 	for _, name := range []string{"operator", "admin", "reader", "viewer", "downloader", "stranger", "unverified"} {
@@ -70,9 +68,7 @@ func newKeysEnv(t *testing.T) *keysEnv {
 		if name != "unverified" {
 			u.WorkEmailVerifiedAt = &at
 		}
-		if err := store.DB().Create(&u).Error; err != nil {
-			t.Fatal(err)
-		}
+		modelstest.Create(t, store, &u)
 		env.users[name] = u.ID
 	}
 	az, err := authz.New(ctx, store, authz.Options{})
@@ -165,11 +161,7 @@ func (env *keysEnv) do(user, method, target string, body any) keysAnswer {
 }
 
 func (env *keysEnv) keyID(suffix string) string {
-	var k models.ProductKey
-	if err := env.store.DB().Where("suffix = ?", suffix).Take(&k).Error; err != nil {
-		env.t.Fatal(err)
-	}
-	return strconv.FormatInt(k.ID, 10)
+	return strconv.FormatInt(modelstest.Take(env.t, env.store, models.ProductKey{Suffix: suffix}).ID, 10)
 }
 
 func TestKeysAPIRefusals(t *testing.T) {
@@ -263,8 +255,7 @@ func TestKeysAPI(t *testing.T) {
 	if a.code != http.StatusOK || revealed.Key != apiKeyMAK {
 		t.Errorf("reveal: %d %s", a.code, a.body)
 	}
-	var evs []models.AuditEvent
-	env.store.DB().Where("kind = ?", app.AuditKeyReveal).Find(&evs)
+	evs := modelstest.Find(t, env.store, models.AuditEvent{Kind: app.AuditKeyReveal})
 	if len(evs) != 1 || evs[0].AgreementID == nil || *evs[0].AgreementID != env.lic["V1"] {
 		t.Errorf("reveal audit: %+v", evs)
 	}
@@ -286,9 +277,7 @@ func TestKeysAPI(t *testing.T) {
 	if a.code != http.StatusOK || !strings.Contains(a.body, apiKeyMAK) {
 		t.Errorf("revealed CSV: %d %q", a.code, a.body)
 	}
-	var n int64
-	env.store.DB().Model(&models.AuditEvent{}).Where("kind = ?", app.AuditKeyExport).Count(&n)
-	if n != 1 {
+	if n := modelstest.Count(t, env.store, models.AuditEvent{Kind: app.AuditKeyExport}); n != 1 {
 		t.Errorf("%d export events", n)
 	}
 	if a := env.do("reader", http.MethodGet, "/api/v1/licences/V1/keys.csv?reveal=yes", nil); a.code != http.StatusUnprocessableEntity {
@@ -333,10 +322,8 @@ func TestKeysAPI(t *testing.T) {
 	if a := env.do("operator", http.MethodPost, "/api/v1/operator/activation-requests/"+id+"/deny", nil); a.code != http.StatusConflict {
 		t.Errorf("deny after approval: %d %s", a.code, a.body)
 	}
-	var k models.ProductKey
-	env.store.DB().Where("suffix = ?", "WFP4D").Take(&k)
-	var mails []models.OutboxMail
-	env.store.DB().Find(&mails)
+	k := modelstest.Take(t, env.store, models.ProductKey{Suffix: "WFP4D"})
+	mails := modelstest.Find(t, env.store, models.OutboxMail{})
 	if *k.ActivationLimit != 600 || len(mails) != 1 || mails[0].Recipient != "reader@contoso.example" {
 		t.Errorf("after approval: limit %d, mails %+v", *k.ActivationLimit, mails)
 	}
@@ -347,7 +334,7 @@ func TestKeysAPI(t *testing.T) {
 	if a := env.do("operator", http.MethodPost, "/api/v1/operator/activation-requests/"+strconv.FormatInt(req.ID, 10)+"/deny", map[string]string{"message": "No"}); a.code != http.StatusNoContent {
 		t.Errorf("deny: %d %s", a.code, a.body)
 	}
-	env.store.DB().Where("suffix = ?", "WFP4D").Take(&k)
+	k = modelstest.Take(t, env.store, models.ProductKey{Suffix: "WFP4D"})
 	if *k.ActivationLimit != 600 {
 		t.Errorf("deny changed the limit: %d", *k.ActivationLimit)
 	}

@@ -372,7 +372,7 @@ func sourceRoutes(t *testing.T) []openAPIRoute {
 
 	var out []openAPIRoute
 	for _, r := range w.routes {
-		if strings.HasPrefix(r.Path, "/api/") || strings.HasPrefix(r.Path, "/auth/") || r.Path == "/healthz" || r.Path == "/readyz" {
+		if strings.HasPrefix(r.Path, "/api/") || strings.HasPrefix(r.Path, "/auth/") || strings.HasPrefix(r.Path, "/dl/") || r.Path == "/healthz" || r.Path == "/readyz" {
 			if !slices.Contains(out, r) {
 				out = append(out, r)
 			}

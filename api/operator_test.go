@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/openlsc/openlsc/models"
+	"github.com/openlsc/openlsc/models/modelstest"
 )
 
 func TestOperatorDesk(t *testing.T) {
@@ -71,9 +72,7 @@ func TestOperatorDesk(t *testing.T) {
 	if code, body := post("/api/v1/operator/import?dry_run=true", doc); code != http.StatusOK || !strings.Contains(body, `"dry_run":true`) {
 		t.Errorf("dry run: %d %s", code, body)
 	}
-	var n int64
-	env.store.DB().Model(&models.Agreement{}).Where("number = ?", "V9").Count(&n)
-	if n != 0 {
+	if n := modelstest.Count(t, env.store, models.Agreement{Number: "V9"}); n != 0 {
 		t.Error("the dry run changed the database")
 	}
 	if code, body := post("/api/v1/operator/import", `{"agreements":[{"program":"open_value","number":"V8","organization":"C404"}]}`); code != http.StatusUnprocessableEntity || !strings.Contains(body, "agreements[0].organization") {
@@ -82,8 +81,7 @@ func TestOperatorDesk(t *testing.T) {
 	if code, _ := post("/api/v1/operator/import", doc); code != http.StatusOK {
 		t.Errorf("import: %d", code)
 	}
-	env.store.DB().Model(&models.Agreement{}).Where("number = ?", "V9").Count(&n)
-	if n != 1 {
+	if n := modelstest.Count(t, env.store, models.Agreement{Number: "V9"}); n != 1 {
 		t.Error("the import did not apply")
 	}
 	if code, _ := post("/api/v1/operator/import", doc); code != http.StatusOK {

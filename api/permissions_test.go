@@ -13,9 +13,11 @@ import (
 
 func (env *authEnv) grantDirect(email, licence string, perm models.Permission) {
 	env.t.Helper()
-	var id int64
-	env.store.DB().Model(&models.Agreement{}).Where("number = ?", licence).Pluck("id", &id)
-	err := env.store.InTx(context.Background(), func(tx *models.Tx) error {
+	id, err := env.store.AgreementID(context.Background(), licence)
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	err = env.store.InTx(context.Background(), func(tx *models.Tx) error {
 		return env.az.Grant(tx, models.Actor{Label: "test"}, env.userID(email), &id, perm, models.SourceDirect)
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
+	"github.com/openlsc/openlsc/models/modelstest"
 )
 
 // person signs in as a new identity and confirms email as work email.
@@ -60,9 +61,11 @@ func (env *authEnv) mailTo(email string) []string {
 }
 
 func (env *authEnv) userID(email string) int64 {
-	var u models.User
-	env.store.DB().Where("work_email = ?", email).Take(&u)
-	return u.ID
+	users := modelstest.Find(env.t, env.store, models.User{WorkEmail: &email})
+	if len(users) == 0 {
+		return 0
+	}
+	return users[0].ID
 }
 
 func TestAccessRequests(t *testing.T) {
@@ -120,7 +123,9 @@ func TestAccessRequests(t *testing.T) {
 		t.Errorf("the failure tells too much: %s", first)
 	}
 	var reasons []string
-	env.store.DB().Model(&models.AccessRequest{}).Where("status = ?", models.RequestFailed).Order("id").Pluck("failure_reason", &reasons)
+	for _, r := range modelstest.Find(t, env.store, models.AccessRequest{Status: models.RequestFailed}) {
+		reasons = append(reasons, r.FailureReason)
+	}
 	if strings.Join(reasons, "|") != "unknown licence|wrong program|wrong authorization number|licence has no administrator" {
 		t.Errorf("reasons recorded for operators: %q", reasons)
 	}
@@ -145,8 +150,11 @@ func TestAccessRequests(t *testing.T) {
 	if code, body := env.send(admin, http.MethodPost, fmt.Sprintf("/api/v1/access-requests/%d/approve", id), map[string]any{"permissions": []string{"license_viewer"}}); code != http.StatusNoContent {
 		t.Fatalf("approve: %d %v", code, body)
 	}
-	staffID, e1 := env.userID("staff@contoso.example"), int64(0)
-	env.store.DB().Model(&models.Agreement{}).Where("number = ?", "E1").Pluck("id", &e1)
+	staffID := env.userID("staff@contoso.example")
+	e1, err := env.store.AgreementID(context.Background(), "E1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !env.az.Can(staffID, e1, authz.ActView) || env.az.Can(staffID, e1, authz.ActDownload) {
 		t.Error("the requester cannot do exactly what was approved")
 	}
@@ -156,9 +164,9 @@ func TestAccessRequests(t *testing.T) {
 	if m := env.mailTo("staff@contoso.example"); len(m) != 1 {
 		t.Errorf("requester mails after approval: %q", m)
 	}
-	var grants, decisions int64
-	env.store.DB().Model(&models.AuditEvent{}).Where("kind = ? AND agreement_id = ? AND actor_id = ?", "grant", e1, env.userID(boss)).Count(&grants)
-	env.store.DB().Model(&models.AuditEvent{}).Where("kind = ? AND agreement_id = ?", "access_request.approved", e1).Count(&decisions)
+	bossID := env.userID(boss)
+	grants := modelstest.Count(t, env.store, models.AuditEvent{Kind: "grant", AgreementID: &e1, ActorID: &bossID})
+	decisions := modelstest.Count(t, env.store, models.AuditEvent{Kind: "access_request.approved", AgreementID: &e1})
 	if grants != 1 || decisions != 1 {
 		t.Errorf("audit of the approval: %d grants by the administrator, %d decisions; want 1 and 1", grants, decisions)
 	}

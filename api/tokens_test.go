@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openlsc/openlsc/models"
+	"github.com/openlsc/openlsc/models/modelstest"
 )
 
 // bearerGet calls path with a token and no cookies.
@@ -40,8 +41,7 @@ func TestPersonalAccessTokens(t *testing.T) {
 	if code != http.StatusCreated || !strings.HasPrefix(token, "olsc_") {
 		t.Fatalf("create: %d %v", code, created)
 	}
-	var rec models.APIToken
-	env.store.DB().Take(&rec)
+	rec := modelstest.Take(t, env.store, models.APIToken{})
 	if rec.TokenHash == token || strings.Contains(rec.TokenHash, token[5:]) || !strings.HasPrefix(token, rec.Prefix) {
 		t.Errorf("stored token %+v", rec)
 	}
@@ -81,8 +81,7 @@ func TestPersonalAccessTokens(t *testing.T) {
 	if code, _ := env.bearerGet(second["token"].(string), "/api/v1/me"); code != http.StatusUnauthorized {
 		t.Errorf("expired token: %d", code)
 	}
-	var audit int64
-	env.store.DB().Model(&models.AuditEvent{}).Where("kind IN ?", []string{"token.created", "token.revoked"}).Count(&audit)
+	audit := modelstest.Count(t, env.store, models.AuditEvent{Kind: "token.created"}) + modelstest.Count(t, env.store, models.AuditEvent{Kind: "token.revoked"})
 	if audit != 3 {
 		t.Errorf("%d token audit events, want 3", audit)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 	"github.com/openlsc/openlsc/models"
+	"github.com/openlsc/openlsc/models/modelstest"
 )
 
 func (env *authEnv) send(c *http.Client, method, path string, body any) (int, map[string]any) {
@@ -127,9 +128,7 @@ func TestWorkEmail(t *testing.T) {
 		got["M1"] != "administrator" || got["V1"] != "license_viewer" || len(got) != 2 {
 		t.Errorf("after confirming: %v", me)
 	}
-	var ev int64
-	env.store.DB().Model(&models.AuditEvent{}).Where("kind = ?", "grant").Count(&ev)
-	if ev != 2 {
+	if ev := modelstest.Count(t, env.store, models.AuditEvent{Kind: "grant"}); ev != 2 {
 		t.Errorf("%d grant audit events, want 2", ev)
 	}
 

@@ -67,9 +67,7 @@ func newAuditFixture(t *testing.T) *auditFixture {
 	if _, err := f.store.Import(f.ctx, doc, models.ImportOptions{Actor: models.Actor{Label: "cli"}}); err != nil {
 		t.Fatal(err)
 	}
-	var ags []models.Agreement
-	f.store.DB().Find(&ags)
-	for _, a := range ags {
+	for _, a := range modelstest.Find(t, f.store, models.Agreement{}) {
 		f.lic[a.Number] = a.ID
 	}
 	now := f.clock.Now()
@@ -79,9 +77,7 @@ func newAuditFixture(t *testing.T) *auditFixture {
 			email := name + "@contoso.example"
 			u.WorkEmail, u.WorkEmailVerifiedAt = &email, &now
 		}
-		if err := f.store.DB().Create(&u).Error; err != nil {
-			t.Fatal(err)
-		}
+		modelstest.Create(t, f.store, &u)
 		f.users[name] = u.ID
 	}
 	az, err := authz.New(f.ctx, f.store, authz.Options{})
@@ -205,8 +201,7 @@ func TestAuditVisibility(t *testing.T) {
 	f := newAuditFixture(t)
 	f.seed()
 
-	var total int64
-	f.store.DB().Model(&models.AuditEvent{}).Count(&total)
+	total := modelstest.Count(t, f.store, models.AuditEvent{})
 	if got := f.all("operator", app.AuditFilter{}); int64(len(got)) != total || total < 10 {
 		t.Errorf("operator sees %d of %d events", len(got), total)
 	}
@@ -306,8 +301,7 @@ func TestAuditPagination(t *testing.T) {
 		}
 		f.event(at, f.actor("admin"), "download", "V1", map[string]any{"n": i})
 	}
-	var total int64
-	f.store.DB().Model(&models.AuditEvent{}).Count(&total)
+	total := modelstest.Count(t, f.store, models.AuditEvent{})
 	for _, viewer := range []string{"operator", "admin", "mbsa"} {
 		want := f.all(viewer, app.AuditFilter{Limit: app.AuditMaxLimit})
 		for _, limit := range []int{1, 2, 5, 7} {

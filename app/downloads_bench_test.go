@@ -60,16 +60,16 @@ func BenchmarkDownloadsList(b *testing.B) {
 	now := time.Now()
 	email := "dm@contoso.example"
 	u := models.User{DisplayName: "dm", Language: "en", WorkEmail: &email, WorkEmailVerifiedAt: &now, CreatedAt: now, UpdatedAt: now}
-	if err := store.DB().Create(&u).Error; err != nil {
-		b.Fatal(err)
-	}
+	modelstest.Create(b, store, &u)
 	az, err := authz.New(ctx, store, authz.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = az.Close() })
 	var ids []int64
-	store.DB().Model(&models.Agreement{}).Pluck("id", &ids)
+	for _, a := range modelstest.Find(b, store, models.Agreement{}) {
+		ids = append(ids, a.ID)
+	}
 	err = store.InTx(ctx, func(tx *models.Tx) error {
 		for _, id := range ids {
 			if err := az.Grant(tx, models.Actor{Label: "system"}, u.ID, &id, models.PermDownloadManager, models.SourceDirect); err != nil {

@@ -106,22 +106,19 @@ func newDownloadsFixture(t *testing.T) *downloadsFixture {
 	if _, err := f.store.Import(f.ctx, doc, models.ImportOptions{Actor: models.Actor{Label: "cli"}}); err != nil {
 		t.Fatal(err)
 	}
-	var ags []models.Agreement
-	f.store.DB().Find(&ags)
-	for _, a := range ags {
+	for _, a := range modelstest.Find(t, f.store, models.Agreement{}) {
 		f.lic[a.Number] = a.ID
 	}
-	var rows []struct {
-		models.ProductFile
-		Code, Version, Edition string
+	products := map[int64]string{}
+	for _, p := range modelstest.Find(t, f.store, models.Product{}) {
+		products[p.ID] = p.Code
 	}
-	err := f.store.DB().Table("product_files AS f").Select("f.*, p.code, v.version, v.edition").
-		Joins("JOIN product_versions v ON v.id = f.version_id").Joins("JOIN products p ON p.id = v.product_id").Scan(&rows).Error
-	if err != nil {
-		t.Fatal(err)
+	versions := map[int64]string{}
+	for _, v := range modelstest.Find(t, f.store, models.ProductVersion{}) {
+		versions[v.ID] = products[v.ProductID] + "/" + v.Version + "/" + v.Edition
 	}
-	for _, r := range rows {
-		f.files[r.Code+"/"+r.Version+"/"+r.Edition+"/"+r.Name] = r.ProductFile
+	for _, pf := range modelstest.Find(t, f.store, models.ProductFile{}) {
+		f.files[versions[pf.VersionID]+"/"+pf.Name] = pf
 	}
 	now := f.clock.Now()
 	for _, name := range []string{"download_manager", "administrator", "license_viewer", "key_reader", "none", "other", "both", "unverified"} {
@@ -130,9 +127,7 @@ func newDownloadsFixture(t *testing.T) *downloadsFixture {
 			email := name + "@contoso.example"
 			u.WorkEmail, u.WorkEmailVerifiedAt = &email, &now
 		}
-		if err := f.store.DB().Create(&u).Error; err != nil {
-			t.Fatal(err)
-		}
+		modelstest.Create(t, f.store, &u)
 		f.users[name] = u.ID
 	}
 	az, err := authz.New(f.ctx, f.store, authz.Options{})
@@ -427,8 +422,7 @@ func TestRecordDownload(t *testing.T) {
 	if err := f.d.RecordDownload(f.ctx, dm, &pf, "192.0.2.9"); err != nil {
 		t.Fatal(err)
 	}
-	var evs []models.AuditEvent
-	f.store.DB().Where("kind = ?", app.AuditDownload).Find(&evs)
+	evs := modelstest.Find(t, f.store, models.AuditEvent{Kind: app.AuditDownload})
 	if len(evs) != 1 {
 		t.Fatalf("%d download events", len(evs))
 	}

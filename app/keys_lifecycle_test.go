@@ -47,7 +47,7 @@ func (f *keysFixture) keyStatusMails() map[string]mailer.Rendered {
 func TestBlockLeakedMAKAndReplace(t *testing.T) {
 	t.Logf("database: %s", modelstest.Name())
 	f := newKeysFixture(t)
-	if err := f.store.DB().Model(&models.User{}).Where("id = ?", f.users["reader"]).Update("language", "ja").Error; err != nil {
+	if err := f.store.SetUserLanguage(f.ctx, f.users["reader"], "ja"); err != nil {
 		t.Fatal(err)
 	}
 	v1, mak := f.lic["V1"], f.keyID("WFP4D")

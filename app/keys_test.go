@@ -58,17 +58,13 @@ func newKeysFixture(t *testing.T) *keysFixture {
 	if _, err := f.store.Import(f.ctx, doc, models.ImportOptions{Actor: models.Actor{Label: "cli"}}); err != nil {
 		t.Fatal(err)
 	}
-	var ags []models.Agreement
-	f.store.DB().Find(&ags)
-	for _, a := range ags {
+	for _, a := range modelstest.Find(t, f.store, models.Agreement{}) {
 		f.lic[a.Number] = a.ID
 	}
 	for _, name := range []string{"operator", "admin", "reader", "viewer", "downloader", "stranger"} {
 		email := name + "@contoso.example"
 		u := models.User{DisplayName: name, Language: "en", WorkEmail: &email, WorkEmailVerifiedAt: &t0, CreatedAt: t0, UpdatedAt: t0}
-		if err := f.store.DB().Create(&u).Error; err != nil {
-			t.Fatal(err)
-		}
+		modelstest.Create(t, f.store, &u)
 		f.users[name] = u.ID
 	}
 	az, err := authz.New(f.ctx, f.store, authz.Options{})
@@ -105,17 +101,11 @@ func newKeysFixture(t *testing.T) *keysFixture {
 }
 
 func (f *keysFixture) keyID(suffix string) int64 {
-	var k models.ProductKey
-	if err := f.store.DB().Where("suffix = ?", suffix).Take(&k).Error; err != nil {
-		f.t.Fatal(err)
-	}
-	return k.ID
+	return modelstest.Take(f.t, f.store, models.ProductKey{Suffix: suffix}).ID
 }
 
 func (f *keysFixture) events(kind string) []models.AuditEvent {
-	var evs []models.AuditEvent
-	f.store.DB().Where("kind = ?", kind).Order("id").Find(&evs)
-	return evs
+	return modelstest.Find(f.t, f.store, models.AuditEvent{Kind: kind})
 }
 
 // details decodes an event's details (PostgreSQL's jsonb spaces them out).
@@ -296,8 +286,7 @@ func TestActivationRequests(t *testing.T) {
 	if err := f.keys.ApproveActivations(f.ctx, op, req.ID, "Granted for the rollout."); err != nil {
 		t.Fatal(err)
 	}
-	var k models.ProductKey
-	f.store.DB().Take(&k, req.KeyID)
+	k := modelstest.Take(t, f.store, models.ProductKey{ID: req.KeyID})
 	if *k.ActivationLimit != 600 || *k.ActivationsUsed != 495 {
 		t.Errorf("limit after approval: %d", *k.ActivationLimit)
 	}
@@ -329,7 +318,7 @@ func TestActivationRequests(t *testing.T) {
 	if err := f.keys.DenyActivations(f.ctx, op, req2.ID, "Use KMS."); err != nil {
 		t.Fatal(err)
 	}
-	f.store.DB().Take(&k, req.KeyID)
+	k = modelstest.Take(t, f.store, models.ProductKey{ID: req.KeyID})
 	mails = f.outbox()
 	if *k.ActivationLimit != 600 || len(mails) != 2 || !strings.Contains(mails[1].Data, `"Approved":false`) || !strings.Contains(mails[1].Data, "Use KMS.") {
 		t.Errorf("deny: limit %d, mails %+v", *k.ActivationLimit, mails)

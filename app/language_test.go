@@ -6,6 +6,7 @@ import (
 
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
+	"github.com/openlsc/openlsc/models/modelstest"
 )
 
 // TestLanguageOfMail checks that a user's stored language is what their
@@ -30,10 +31,7 @@ func TestLanguageOfMail(t *testing.T) {
 	if err := admin.AddUser(f.ctx, f.users["admin"], f.lic["V1"], in); err != nil {
 		t.Fatal(err)
 	}
-	var mails []models.OutboxMail
-	if err := f.store.DB().Where("recipient = ?", "newcomer@contoso.example").Find(&mails).Error; err != nil {
-		t.Fatal(err)
-	}
+	mails := modelstest.Find(t, f.store, models.OutboxMail{Recipient: "newcomer@contoso.example"})
 	if len(mails) != 1 || mails[0].Language != "ja" {
 		t.Fatalf("invitation mails = %+v, want one in the inviter's language ja", mails)
 	}

@@ -408,9 +408,14 @@ func (r *Requests) Deny(ctx context.Context, admin, id int64, message string) er
 }
 
 // decide approves or denies request id. The request is locked while it is
-// decided: of two decisions at once, the second finds it decided.
+// decided: of two decisions at once, the second finds it decided. The
+// authorization lock comes first, so the decider's right to manage the
+// licence is checked under the lock that authz's own changes take.
 func (r *Requests) decide(ctx context.Context, admin, id int64, approve bool, perms []models.Permission, message string) error {
 	return r.store.InTx(ctx, func(tx *models.Tx) error {
+		if err := tx.LockAuthz(); err != nil {
+			return err
+		}
 		req, err := tx.AccessRequestForUpdate(id)
 		if err != nil {
 			return requestNotFound(err)

@@ -66,9 +66,7 @@ func newSummaryFixture(t *testing.T) *summaryFixture {
 	}
 	for _, name := range []string{"all", "mbsa", "other", "reader", "stranger"} {
 		u := models.User{DisplayName: name, Language: "en", CreatedAt: t0, UpdatedAt: t0}
-		if err := f.store.DB().Create(&u).Error; err != nil {
-			t.Fatal(err)
-		}
+		modelstest.Create(t, f.store, &u)
 		f.users[name] = u.ID
 	}
 	az, err := authz.New(f.ctx, f.store, authz.Options{})

@@ -210,8 +210,13 @@ func contactPermission(r models.ContactRole) models.Permission {
 
 // syncContactGrants makes user's contact-derived grants equal to what the
 // agreement contacts naming email give ("" gives nothing), on the given
-// agreements (nil: all of them), through authz and audited, in tx.
+// agreements (nil: all of them), through authz and audited, in tx. It reads
+// the grants under the authorization lock, so that what it changes is
+// decided on what authz's own checks will see.
 func (a *Accounts) syncContactGrants(tx *models.Tx, user int64, email string, agreements []int64) error {
+	if err := tx.LockAuthz(); err != nil {
+		return err
+	}
 	type pair struct {
 		agreement int64
 		perm      models.Permission
@@ -253,6 +258,12 @@ func (a *Accounts) syncContactGrants(tx *models.Tx, user int64, email string, ag
 // removed agreement contacts, in the import's transaction, so that nobody
 // has to confirm their email again.
 func (a *Accounts) ApplyContactChanges(tx *models.Tx, changes []models.ContactChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := tx.LockAuthz(); err != nil {
+		return err
+	}
 	byEmail := map[string][]int64{}
 	for _, c := range changes {
 		byEmail[c.Email] = append(byEmail[c.Email], c.AgreementID)

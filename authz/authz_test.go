@@ -78,21 +78,6 @@ func (f *fixture) agreement(number string) int64 {
 	return id
 }
 
-// count returns the number of rows of a query such as "SELECT count(*) FROM
-// grants WHERE kind = $1".
-func (f *fixture) count(query string, args ...any) int64 {
-	f.t.Helper()
-	db, err := f.s.SQL()
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	var n int64
-	if err := db.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
-		f.t.Fatal(err)
-	}
-	return n
-}
-
 // do runs fn in a transaction and fails the test on error.
 func (f *fixture) do(fn func(tx *models.Tx) error) {
 	f.t.Helper()
@@ -361,8 +346,8 @@ func TestGuards(t *testing.T) {
 
 func TestChangesAreAtomic(t *testing.T) {
 	f := newFixture(t)
-	const grantAudits = "SELECT count(*) FROM audit_events WHERE kind = $1"
-	audits := f.count(grantAudits, authz.AuditGrant)
+	grantAudits := func() int64 { return modelstest.Count(t, f.s, models.AuditEvent{Kind: authz.AuditGrant}) }
+	audits := grantAudits()
 	boom := errors.New("later step failed")
 	err := f.s.InTx(context.Background(), func(tx *models.Tx) error {
 		if err := f.a.Grant(tx, system, f.users["admin"], f.id("E1"), models.PermAdministrator, models.SourceDirect); err != nil {
@@ -374,14 +359,14 @@ func TestChangesAreAtomic(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 	f.expect("rolled back", only("admin", "E1"))
-	n, after := f.count("SELECT count(*) FROM grants"), f.count(grantAudits, authz.AuditGrant)
+	n, after := modelstest.Count(t, f.s, models.Grant{}), grantAudits()
 	if n != 0 || after != audits {
 		t.Errorf("a rolled-back grant left %d grants and %d audit events", n, after-audits)
 	}
 	// A committed grant has exactly one audit event.
 	f.grant("admin", "E1", models.PermAdministrator, models.SourceDirect)
 	f.grant("admin", "E1", models.PermAdministrator, models.SourceDirect) // again: nothing new
-	after = f.count(grantAudits, authz.AuditGrant)
+	after = grantAudits()
 	if after != audits+1 {
 		t.Errorf("%d grant audit events, want 1", after-audits)
 	}

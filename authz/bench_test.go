@@ -299,11 +299,7 @@ func databasePhase(b *testing.B, d *benchData, checks []benchCheck, mem memAnswe
 	}
 	analyze := ""
 	if s.Dialect() == "postgres" {
-		db, err := s.SQL()
-		if err == nil {
-			_, err = db.ExecContext(ctx, "ANALYZE")
-		}
-		if err != nil {
+		if err := modelstest.Analyze(ctx, s); err != nil {
 			b.Fatal(err)
 		}
 		analyze = ", then ANALYZE"

@@ -6,12 +6,12 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/openlsc/openlsc/models"
+	"github.com/openlsc/openlsc/models/modelstest"
 )
 
 // benchConfig sizes a generated data set. Everything is drawn from a
@@ -325,95 +325,44 @@ func (d *benchData) checks(n int, seed uint64) []benchCheck {
 
 // fillDB writes the data set into an empty, migrated database in one
 // transaction with multi-row INSERTs: one organization, the agreements,
-// the users, the grants and the inheritance choices. Values are generated
-// integers and fixed words, so they are written as literals.
+// the users, the grants and the inheritance choices.
 func (d *benchData) fillDB(ctx context.Context, s *models.Store) error {
-	const (
-		batch = 5000
-		ts    = "'2026-01-01 00:00:00+00:00'"
-	)
-	db, err := s.SQL()
-	if err != nil {
-		return err
-	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	insert := func(head string, n int, row func(sb *strings.Builder, i int)) error {
-		var sb strings.Builder
-		for lo := 0; lo < n; lo += batch {
-			sb.Reset()
-			sb.WriteString(head)
-			for i := lo; i < min(lo+batch, n); i++ {
-				if i > lo {
-					sb.WriteByte(',')
-				}
-				row(&sb, i)
-			}
-			if _, err := tx.ExecContext(ctx, sb.String()); err != nil {
-				return fmt.Errorf("%s: %w", head[:min(len(head), 40)], err)
-			}
-		}
-		return nil
-	}
-	num := func(sb *strings.Builder, v int64) { sb.WriteString(strconv.FormatInt(v, 10)) }
+	ts := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	programs := [...]string{benchStandAlone: "open_value", benchMBSA: "mbsa", benchEnrollment: "enterprise"}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO organizations (id, number, name, created_at, updated_at) VALUES (1, 'C1', 'Bench customer', "+ts+", "+ts+")"); err != nil {
-		return err
-	}
-	err = insert("INSERT INTO agreements (id, number, program, organization_id, parent_id, created_at, updated_at) VALUES ", d.cfg.licences, func(sb *strings.Builder, i int) {
-		id := int64(i + 1)
-		sb.WriteByte('(')
-		num(sb, id)
-		sb.WriteString(",'A")
-		num(sb, id)
-		sb.WriteString("','")
-		sb.WriteString(programs[d.program[id]])
-		sb.WriteString("',1,")
-		if p := d.parentOf[id]; p != 0 {
-			num(sb, int64(p))
-		} else {
-			sb.WriteString("NULL")
+	return modelstest.Bulk(ctx, s, func(b *modelstest.BulkWriter) error {
+		err := b.Insert("organizations", []string{"id", "number", "name", "created_at", "updated_at"}, 1, func(_ int, v []any) {
+			v[0], v[1], v[2], v[3], v[4] = 1, "C1", "Bench customer", ts, ts
+		})
+		if err != nil {
+			return err
 		}
-		sb.WriteString("," + ts + "," + ts + ")")
+		err = b.Insert("agreements", []string{"id", "number", "program", "organization_id", "parent_id", "created_at", "updated_at"}, d.cfg.licences, func(i int, v []any) {
+			id := int64(i + 1)
+			v[0], v[1], v[2], v[3], v[5], v[6] = id, "A"+strconv.FormatInt(id, 10), programs[d.program[id]], 1, ts, ts
+			if p := d.parentOf[id]; p != 0 {
+				v[4] = int64(p)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		err = b.Insert("users", []string{"id", "display_name", "language", "created_at", "updated_at"}, d.cfg.users, func(i int, v []any) {
+			v[0], v[1], v[2], v[3], v[4] = i+1, "User "+strconv.Itoa(i+1), "en", ts, ts
+		})
+		if err != nil {
+			return err
+		}
+		err = b.Insert("grants", []string{"user_id", "agreement_id", "permission", "source", "created_at"}, len(d.grants), func(i int, v []any) {
+			g := d.grants[i]
+			v[0], v[1], v[2], v[3], v[4] = int64(g.user), int64(g.lic), string(benchPerms[g.perm]), "direct", ts
+		})
+		if err != nil {
+			return err
+		}
+		return b.Insert("inheritance_choices", []string{"user_id", "mbsa_id", "inherit", "chosen_at"}, len(d.inheritors), func(i int, v []any) {
+			v[0], v[1], v[2], v[3] = int64(d.inheritors[i]), 1, true, ts
+		})
 	})
-	if err != nil {
-		return err
-	}
-	err = insert("INSERT INTO users (id, display_name, language, created_at, updated_at) VALUES ", d.cfg.users, func(sb *strings.Builder, i int) {
-		sb.WriteByte('(')
-		num(sb, int64(i+1))
-		sb.WriteString(",'User ")
-		num(sb, int64(i+1))
-		sb.WriteString("','en'," + ts + "," + ts + ")")
-	})
-	if err != nil {
-		return err
-	}
-	err = insert("INSERT INTO grants (user_id, agreement_id, permission, source, created_at) VALUES ", len(d.grants), func(sb *strings.Builder, i int) {
-		g := d.grants[i]
-		sb.WriteByte('(')
-		num(sb, int64(g.user))
-		sb.WriteByte(',')
-		num(sb, int64(g.lic))
-		sb.WriteString(",'")
-		sb.WriteString(string(benchPerms[g.perm]))
-		sb.WriteString("','direct'," + ts + ")")
-	})
-	if err != nil {
-		return err
-	}
-	err = insert("INSERT INTO inheritance_choices (user_id, mbsa_id, inherit, chosen_at) VALUES ", len(d.inheritors), func(sb *strings.Builder, i int) {
-		sb.WriteByte('(')
-		num(sb, int64(d.inheritors[i]))
-		sb.WriteString(",1,TRUE," + ts + ")")
-	})
-	if err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 // TestBenchData checks the generator's promises on the small configuration
@@ -463,5 +412,33 @@ func TestBenchData(t *testing.T) {
 		if got, want := a.Can(c.user, c.lic, c.act), d.allowed(c.user, c.lic, c.act, false); got != want {
 			t.Fatalf("Can(%d, %d, %s) = %v, oracle says %v", c.user, c.lic, c.act, got, want)
 		}
+	}
+}
+
+// TestBenchDataFillsTheDatabase loads the small data set the way the report
+// loads the large one and checks that authorization reads it back whole.
+func TestBenchDataFillsTheDatabase(t *testing.T) {
+	d := genBenchData(benchSmall)
+	s := modelstest.New(t)
+	ctx := context.Background()
+	if err := d.fillDB(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := modelstest.Analyze(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if n := modelstest.Count(t, s, models.Grant{}); n != int64(len(d.grants)) {
+		t.Errorf("%d grants in the database, want %d", n, len(d.grants))
+	}
+	if n := modelstest.Count(t, s, models.InheritanceChoice{}); n != int64(len(d.inheritors)) {
+		t.Errorf("%d inheritance choices in the database, want %d", n, len(d.inheritors))
+	}
+	a, err := New(ctx, s, Options{PollInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if lics := a.Licences(int64(d.tenUser)); len(lics) == 0 {
+		t.Errorf("the ten-licence user u:%d sees no licences", d.tenUser)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
 	"github.com/openlsc/openlsc/models/modelstest"
@@ -123,24 +122,18 @@ func TestDroppedListener(t *testing.T) {
 	two, applied := other(t, url, authz.Options{ListenURL: url, PollInterval: time.Hour})
 	lic := one.lic["E1"]
 	for round := range 3 {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
 		// The listener (re)connects in the background: wait until it is
 		// there, then cut it.
-		var n int
+		n := 0
 		for deadline := time.Now().Add(10 * time.Second); ; {
-			err = conn.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'openlsc-authz-%' AND datname = current_database()").Scan(&n)
-			if err != nil || n != 0 || time.Now().After(deadline) {
+			n = modelstest.TerminateConnections(t, url, "openlsc-authz-")
+			if n != 0 || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		_ = conn.Close(ctx)
-		if err != nil || n != 1 {
-			t.Fatalf("round %d: terminate the listener: %d, %v", round, n, err)
+		if n != 1 {
+			t.Fatalf("round %d: terminated %d listeners, want 1", round, n)
 		}
 		user := []string{"viewer", "downloader", "keyreader"}[round]
 		one.grant(user, "E1", models.PermLicenseViewer, models.SourceDirect)

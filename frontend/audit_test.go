@@ -59,9 +59,7 @@ func newAuditEnv(t *testing.T) *auditEnv {
 		if name == "admin" {
 			u.WorkEmailVerifiedAt = &at
 		}
-		if err := store.DB().Create(&u).Error; err != nil {
-			t.Fatal(err)
-		}
+		modelstest.Create(t, store, &u)
 		env.users[name] = u.ID
 	}
 	az, err := authz.New(ctx, store, authz.Options{})

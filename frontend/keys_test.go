@@ -53,9 +53,7 @@ func newKeysPageEnv(t *testing.T) *keysPageEnv {
 	for _, name := range []string{"operator", "admin", "reader", "viewer", "downloader", "stranger"} {
 		email := name + "@contoso.example"
 		u := models.User{DisplayName: name, Language: "en", WorkEmail: &email, WorkEmailVerifiedAt: &at, CreatedAt: at, UpdatedAt: at}
-		if err := store.DB().Create(&u).Error; err != nil {
-			t.Fatal(err)
-		}
+		modelstest.Create(t, store, &u)
 		env.users[name] = u.ID
 	}
 	az, err := authz.New(ctx, store, authz.Options{})
@@ -102,11 +100,7 @@ func (env *keysPageEnv) as(user string) string {
 }
 
 func (env *keysPageEnv) keyID(t *testing.T, suffix string) string {
-	var k models.ProductKey
-	if err := env.store.DB().Where("suffix = ?", suffix).Take(&k).Error; err != nil {
-		t.Fatal(err)
-	}
-	return strconv.FormatInt(k.ID, 10)
+	return strconv.FormatInt(modelstest.Take(t, env.store, models.ProductKey{Suffix: suffix}).ID, 10)
 }
 
 func TestKeysPageRefusals(t *testing.T) {
@@ -174,8 +168,7 @@ func TestKeysPage(t *testing.T) {
 		t.Errorf("reveal: %d %v", rec.Code, rec.Header())
 	}
 	mustContain(t, rec.Body.String(), `<code class="product-key" id="revealed-key">`+pageKeyMAK+`</code>`)
-	var n int64
-	env.store.DB().Model(&models.AuditEvent{}).Where("kind = ?", app.AuditKeyReveal).Count(&n)
+	n := modelstest.Count(t, env.store, models.AuditEvent{Kind: app.AuditKeyReveal})
 	if n != 1 {
 		t.Errorf("%d reveal events", n)
 	}
@@ -195,7 +188,7 @@ func TestKeysPage(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), pageKeyMAK) {
 		t.Errorf("revealed export: %d %q", rec.Code, rec.Body.String())
 	}
-	env.store.DB().Model(&models.AuditEvent{}).Where("kind = ?", app.AuditKeyExport).Count(&n)
+	n = modelstest.Count(t, env.store, models.AuditEvent{Kind: app.AuditKeyExport})
 	if n != 1 {
 		t.Errorf("%d export events", n)
 	}
@@ -226,8 +219,7 @@ func TestKeysPage(t *testing.T) {
 		}
 		mustContain(t, rec.Body.String(), "reader@contoso.example", "Rollout", "XXXXX-XXXXX-XXXXX-XXXXX-WFP4D")
 	}
-	var req models.ActivationRequest
-	env.store.DB().Take(&req)
+	req := modelstest.Take(t, env.store, models.ActivationRequest{})
 	id := strconv.FormatInt(req.ID, 10)
 	rec = env.post(t, "/operator/activations/"+id+"/approve", url.Values{"message": {"OK"}}, env.as("operator"))
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/operator/activations?done=approved" {

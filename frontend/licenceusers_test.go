@@ -54,9 +54,7 @@ func newUsersEnv(t *testing.T) *usersEnv {
 		if name != "unverified" {
 			u.WorkEmailVerifiedAt = &at
 		}
-		if err := store.DB().Create(&u).Error; err != nil {
-			t.Fatal(err)
-		}
+		modelstest.Create(t, store, &u)
 		env.users[name] = u.ID
 	}
 	az, err := authz.New(ctx, store, authz.Options{})

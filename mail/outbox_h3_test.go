@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openlsc/openlsc/models"
+	"github.com/openlsc/openlsc/models/modelstest"
 )
 
 // flakyStore fails the first fail attempts to record an outcome, as a
@@ -148,25 +149,9 @@ func TestRequiredFields(t *testing.T) {
 // rawOutboxData returns the data column of every outbox row as stored.
 func rawOutboxData(t testing.TB, store *models.Store) []string {
 	t.Helper()
-	db, err := store.SQL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := db.Query("SELECT data FROM mail_outbox ORDER BY id")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	var out []string
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+	for _, m := range modelstest.Find(t, store, models.OutboxMail{}) {
+		out = append(out, m.Data)
 	}
 	return out
 }

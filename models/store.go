@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
+	"github.com/openlsc/openlsc/models/internal/rawdb"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -142,7 +143,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 // SQLite connection settings. The writer waits for another process's lock
 // only briefly inside SQLite (sqliteBusyStep), then again in Go, so that a
 // wait honours the request's context. The readers never wait for the
-// write lock in WAL mode; their busy timeout only matters for a stray write.
+// write lock in WAL mode, and they cannot write.
 const (
 	sqliteBusyStep    = 100 * time.Millisecond
 	sqliteReaderConns = 8
@@ -176,8 +177,11 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
+	// The readers are query-only, so a write outside InTx fails at once
+	// (SQLITE_READONLY) instead of bypassing the writer's queue.
 	r, err := openPool(ctx, DialectSQLite, sqlite.Open(dsn(url.Values{
 		"_txlock": {"deferred"}, "_busy_timeout": {fmt.Sprint(DefaultWriteWait.Milliseconds())},
+		"_query_only": {"1"},
 	})), func(db *sql.DB) {
 		db.SetMaxOpenConns(sqliteReaderConns)
 		db.SetMaxIdleConns(sqliteReaderConns)
@@ -230,13 +234,9 @@ func (s *Store) Keyring() *Keyring { return s.keys }
 // Now returns the store's current time in UTC.
 func (s *Store) Now() time.Time { return s.now() }
 
-// DB returns the underlying gorm handle for reads, for packages (such as
-// authz) that keep tables of their own in the same database. Writes belong
-// in InTx: a write here bypasses the writer's queue.
-func (s *Store) DB() *gorm.DB { return s.db }
-
-// SQL returns the underlying database/sql handle for reads.
-func (s *Store) SQL() (*sql.DB, error) { return s.db.DB() }
+// Gorm returns the handle for reads, for the test fixtures under models/
+// only: no other package can make a rawdb.Key.
+func (s *Store) Gorm(rawdb.Key) *gorm.DB { return s.db }
 
 // Close closes the database connections.
 func (s *Store) Close() error {
@@ -274,8 +274,9 @@ type Tx struct {
 // policy) use it so memory never runs ahead of the database.
 func (tx *Tx) OnCommit(fn func()) { tx.onCommit = append(tx.onCommit, fn) }
 
-// DB returns the transaction's gorm handle.
-func (tx *Tx) DB() *gorm.DB { return tx.db }
+// Gorm returns the transaction's handle, for the test fixtures under
+// models/ only: no other package can make a rawdb.Key.
+func (tx *Tx) Gorm(rawdb.Key) *gorm.DB { return tx.db }
 
 // Now returns the store's current time in UTC.
 func (tx *Tx) Now() time.Time { return tx.store.now() }

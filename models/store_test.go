@@ -116,10 +116,10 @@ func TestAuditIsAppendOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DB().Exec("UPDATE audit_events SET kind = 'forged'").Error; err == nil {
+	if err := s.WriterDB().Exec("UPDATE audit_events SET kind = 'forged'").Error; err == nil {
 		t.Error("UPDATE of audit_events succeeded")
 	}
-	if err := s.DB().Exec("DELETE FROM audit_events").Error; err == nil {
+	if err := s.WriterDB().Exec("DELETE FROM audit_events").Error; err == nil {
 		t.Error("DELETE from audit_events succeeded")
 	}
 	var n int64
@@ -134,7 +134,7 @@ func TestInTxRollsBackAndMapsErrors(t *testing.T) {
 	s := modelstest.New(t)
 	now := s.Now()
 	org := models.Organization{Number: "C1", Name: "A", CreatedAt: now, UpdatedAt: now}
-	if err := s.DB().Create(&org).Error; err != nil {
+	if err := s.WriterDB().Create(&org).Error; err != nil {
 		t.Fatal(err)
 	}
 	err := s.InTx(ctx, func(tx *models.Tx) error {

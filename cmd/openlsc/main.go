@@ -98,20 +98,27 @@ func newFlagSet(name string, env runEnv) *flag.FlagSet {
 	return fs
 }
 
-// setup loads the configuration and opens and migrates the database.
-func setup(ctx context.Context, env runEnv, dev bool) (config, *slog.Logger, *models.Store, error) {
+// cliWriteWait is how long a command (import, migrate) waits for the
+// database's write lock: a running server's writes are short, but there may
+// be many of them, and a command has nobody waiting on it to be told to retry.
+const cliWriteWait = 5 * time.Minute
+
+// setup loads the configuration and opens and migrates the database, whose
+// writes wait for the write lock up to writeWait (0: the default).
+func setup(ctx context.Context, env runEnv, dev bool, writeWait time.Duration) (config, *slog.Logger, *models.Store, error) {
 	cfg, err := loadConfig(env.getenv, dev)
 	if err != nil {
 		return cfg, nil, nil, err
 	}
 	logger := newLogger(cfg, env.stderr)
-	store, err := openDatabase(ctx, &cfg, logger)
+	store, err := openDatabase(ctx, &cfg, logger, writeWait)
 	return cfg, logger, store, err
 }
 
 // openDatabase opens and migrates the database of cfg, making up the
-// development secret key when cfg has none and may.
-func openDatabase(ctx context.Context, cfg *config, logger *slog.Logger) (*models.Store, error) {
+// development secret key when cfg has none and may. Writes wait for the
+// write lock up to writeWait (0: models.DefaultWriteWait).
+func openDatabase(ctx context.Context, cfg *config, logger *slog.Logger, writeWait time.Duration) (*models.Store, error) {
 	var err error
 	if cfg.SecretKey == "" {
 		if cfg.SecretKey, err = devSecret(*cfg); err != nil {
@@ -122,7 +129,7 @@ func openDatabase(ctx context.Context, cfg *config, logger *slog.Logger) (*model
 	if err != nil {
 		return nil, fmt.Errorf("OPENLSC_SECRET_KEY: %w", err)
 	}
-	store, err := models.Open(ctx, cfg.DatabaseURL, models.Options{Keyring: keys})
+	store, err := models.Open(ctx, cfg.DatabaseURL, models.Options{Keyring: keys, WriteWait: writeWait})
 	if err != nil {
 		return nil, fmt.Errorf("OPENLSC_DATABASE_URL: %w", err)
 	}
@@ -224,7 +231,7 @@ func migrate(ctx context.Context, env runEnv, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	_, _, store, err := setup(ctx, env, *dev)
+	_, _, store, err := setup(ctx, env, *dev, cliWriteWait)
 	if err != nil {
 		return err
 	}
@@ -261,14 +268,16 @@ func importFile(ctx context.Context, env runEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, _, store, err := setup(ctx, env, *dev)
+	_, _, store, err := setup(ctx, env, *dev, cliWriteWait)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	// Verified users named as contacts get (or lose) access in the same
-	// transaction as the import.
-	az, err := authz.New(ctx, store, authz.Options{})
+	// transaction as the import. Grant and Revoke decide on the database,
+	// under the authorization lock, so this short-lived Authorizer need not
+	// follow other processes' changes.
+	az, err := authz.New(ctx, store, authz.Options{PollInterval: -1})
 	if err != nil {
 		return err
 	}

@@ -133,7 +133,7 @@ func (m *Main) Close() error {
 func (m *Main) onClose(f func() error) { m.closers = append(m.closers, f) }
 
 func (m *Main) openDatabase(ctx context.Context) error {
-	store, err := openDatabase(ctx, &m.Config, m.Logger)
+	store, err := openDatabase(ctx, &m.Config, m.Logger, 0)
 	if err != nil {
 		return err
 	}

@@ -123,7 +123,7 @@ func Snap(tb testing.TB, s *models.Store) Snapshot {
 	for _, dst := range []any{&sn.Orgs, &sn.Agreements, &sn.Contacts, &sn.Products, &sn.Versions,
 		&sn.Files, &sn.Entitlements, &sn.Keys, &sn.Audit} {
 		// A new chain per table: a reused gorm chain keeps its first table.
-		if err := s.DB().Order("id").Find(dst).Error; err != nil {
+		if err := reader(s).Order("id").Find(dst).Error; err != nil {
 			tb.Fatal(err)
 		}
 	}
