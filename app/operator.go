@@ -29,7 +29,7 @@ func NewOperators(store *models.Store, az *authz.Authorizer, accounts *Accounts,
 }
 
 // ErrOperatorsOnly refuses everyone but operators.
-var ErrOperatorsOnly = models.Errorf(models.CodeForbidden, "This is for the service center's operators.")
+var ErrOperatorsOnly = models.New(models.CodeForbidden, "err.operators_only", "This is for the service center's operators.")
 
 func (o *Operators) check(user int64) error {
 	if !o.authz.IsOperator(user) {

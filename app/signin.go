@@ -92,7 +92,7 @@ func (p *Provider) discover(ctx context.Context) (*discovered, error) {
 
 // ErrSignInFailed is the one answer to a failed sign-in callback; the
 // cause is logged.
-var ErrSignInFailed = models.Errorf(models.CodeInvalid, "Sign-in did not complete. Please sign in again.")
+var ErrSignInFailed = models.New(models.CodeInvalid, "err.signin.failed", "Sign-in did not complete. Please sign in again.")
 
 // loginLifetime bounds the time between /auth/login and the callback.
 const loginLifetime = 10 * time.Minute

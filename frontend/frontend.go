@@ -130,7 +130,7 @@ func (u *UI) limit(l *limits.Limiter) gin.HandlerFunc {
 		user, signedIn := app.UserID(c.Request.Context())
 		if ok, wait := l.Allow(limits.Keys(c, user, signedIn)...); !ok {
 			limits.RetryAfter(c, wait)
-			u.Error(c, http.StatusTooManyRequests, models.Errorf(models.CodeTooMany, "Too many attempts. Wait a while and try again."))
+			u.Error(c, http.StatusTooManyRequests, models.New(models.CodeTooMany, "err.rate_limited", "Too many attempts. Wait a while and try again."))
 			c.Abort()
 			return
 		}
