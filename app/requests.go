@@ -231,15 +231,30 @@ func (r *Requests) checkLockout(tx *models.Tx, user int64, client string) error 
 	if err := tx.LockAccessRequests(user, client); err != nil {
 		return err
 	}
-	byUser, byClient, err := tx.FailedAccessRequests(user, client, tx.Now().Add(-r.opts.LockWindow))
+	max := r.opts.MaxFailures
+	byUser, byClient, err := tx.RecentFailures(user, client, tx.Now().Add(-r.opts.LockWindow), max)
 	if err != nil {
 		return err
 	}
-	if max := int64(r.opts.MaxFailures); byUser >= max || byClient >= max {
-		return models.Errorf(models.CodeTooMany,
-			"Too many access requests failed. Try again in %s, or contact support.", r.opts.LockWindow.Round(time.Minute))
+	// The lock ends when the max-th newest failure leaves the window.
+	var until time.Time
+	for _, times := range [][]time.Time{byUser, byClient} {
+		if len(times) >= max {
+			if end := times[max-1].Add(r.opts.LockWindow); end.After(until) {
+				until = end
+			}
+		}
 	}
-	return nil
+	if until.IsZero() {
+		return nil
+	}
+	// Said to the minute, rounded up, so that trying at that time works.
+	until = until.UTC().Truncate(time.Minute).Add(time.Minute)
+	e := models.New(models.CodeTooMany, "err.request.locked", fmt.Sprintf(
+		"Too many access requests failed. Try again after %s, or contact support.", until.Format("2 January 2006, 15:04 UTC")))
+	e = e.With(models.Args{"Until": until})
+	e.Until = until
+	return e
 }
 
 func (r *Requests) newRequest(now time.Time, user int64, in RequestInput, agreement int64) models.AccessRequest {

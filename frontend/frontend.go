@@ -246,10 +246,10 @@ func (u *UI) Error(c *gin.Context, status int, err error) {
 	case err != nil && models.ErrorCode(err) != models.CodeInternal:
 		// An *Error's message is meant for users; anything else gets the
 		// generic text for the status.
-		v.Message = models.ErrorMessage(err)
+		v.Message = u.errorText(c, err)
 		var e *models.Error
 		if errors.As(err, &e) {
-			v.Fields = e.Fields
+			v.Fields = u.fieldTexts(c, e.Fields)
 		}
 	default:
 		u.logger.WarnContext(c.Request.Context(), "request failed",

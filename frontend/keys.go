@@ -244,7 +244,7 @@ func (h keysPage) request(c *gin.Context) {
 	case err == nil:
 		c.Redirect(http.StatusSeeOther, "/licences/"+url.PathEscape(c.Param("licence"))+"/keys?requested=1#activation-requests")
 	case errors.As(err, &e) && e.Code == models.CodeInvalid:
-		v.Errors, v.ErrorText = e.Fields, e.Message
+		v.Errors, v.ErrorText = e.Fields, h.ui.errorText(c, err)
 		if errors.Is(err, app.ErrNoSuchMAK) {
 			v.ErrorText = ""
 		}

@@ -194,6 +194,9 @@ type keyPlan struct {
 func (im *importer) problem(field, key, format string, args ...any) {
 	a := make(Args, len(args))
 	for i, v := range args {
+		if d, ok := v.(described); ok {
+			v = string(d)
+		}
 		a[string(rune('A'+i))] = v
 	}
 	im.addProblem(FieldError{Field: field, Key: key, Args: a, Message: fmt.Sprintf(format, args...)})

@@ -109,7 +109,7 @@ func DecodeImport(r io.Reader) (*ImportDocument, error) {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, InvalidKey("err.import.json", "The import document is not valid JSON.",
-			FieldError{Field: position(data, dec.InputOffset()), Key: "err.import.json_detail", Args: Args{"A": "unexpected data after the end of the document"},
+			FieldError{Field: position(data, dec.InputOffset()), Key: "err.import.trailing_data",
 				Message: "unexpected data after the end of the document"})
 	}
 	return &doc, nil
@@ -143,7 +143,7 @@ func decodeError(data []byte, offset int64, err error) error {
 		}
 	}
 	return InvalidKey("err.import.json", "The import document is not valid JSON.",
-		FieldError{Field: position(data, offset), Key: "err.import.json_detail", Args: Args{"A": msg}, Message: msg})
+		FieldError{Field: position(data, offset), Message: msg}) // no key: the parser's words
 }
 
 func jsonKind(goKind string) string {

@@ -310,7 +310,7 @@ func (im *importer) date(field, s string) Date {
 	}
 	d, err := ParseDate(s)
 	if err != nil {
-		im.problem(field, "err.import.date", "%v", err)
+		im.addProblem(FieldError{Field: field, Key: "err.import.date", Args: Args{"Value": s}, Message: err.Error()})
 	}
 	return d
 }
@@ -331,15 +331,24 @@ func suffix(key string) string {
 	return string(r[len(r)-5:])
 }
 
-// describe quotes a value for an error message, or says it is missing.
-func describe(s string) string {
-	if strings.TrimSpace(s) == "" {
-		return "missing"
-	}
+// described is a value as an error message names it: quoted, or
+// "missing"; a message key's arguments get the value itself (shortened),
+// empty when it is missing.
+type described string
+
+// describe returns s as an error message names it.
+func describe(s string) described {
 	if utf8.RuneCountInString(s) > 80 {
 		s = string([]rune(s)[:80]) + "…"
 	}
-	return fmt.Sprintf("%q", s)
+	return described(strings.TrimSpace(s))
+}
+
+func (d described) String() string {
+	if d == "" {
+		return "missing"
+	}
+	return fmt.Sprintf("%q", string(d))
 }
 
 func programList() string {
