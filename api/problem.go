@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/openlsc/openlsc/api/httperr"
@@ -52,7 +51,7 @@ func WriteError(c *gin.Context, err error) {
 		p.RequestID = ""
 	}
 	switch {
-	case httperr.SetRetryUntil(c, err, time.Now()):
+	case httperr.SetRetryUntil(c, err):
 	case code == models.CodeUnavailable:
 		httperr.SetRetryAfter(c)
 		httperr.LogUnavailable(c, loggerFrom(c), err)

@@ -253,7 +253,7 @@ func (r *Requests) checkLockout(tx *models.Tx, user int64, client string) error 
 	e := models.New(models.CodeTooMany, "err.request.locked", fmt.Sprintf(
 		"Too many access requests failed. Try again after %s, or contact support.", until.Format("2 January 2006, 15:04 UTC")))
 	e = e.With(models.Args{"Until": until})
-	e.Until = until
+	e.RetryAfter = until.Sub(tx.Now())
 	return e
 }
 

@@ -167,7 +167,7 @@ func (h requestPages) submit(c *gin.Context) {
 		if models.ErrorKey(err) != "" { // says until when
 			v.LockedText = h.ui.errorText(c, err)
 		}
-		httperr.SetRetryUntil(c, err, time.Now())
+		httperr.SetRetryUntil(c, err)
 		h.ui.render(c, http.StatusTooManyRequests, "request_access.html", "request-new", v)
 	case errors.As(err, &e) && e.Code == models.CodeInvalid && len(e.Fields) > 0:
 		v.Errors = e.Fields

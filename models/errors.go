@@ -58,16 +58,16 @@ func (f FieldError) String() string {
 // Key, when set, is the stable identifier of the message (such as
 // "err.request.failed"): pages show the message of that key in their own
 // language, naming Args, and API problem bodies carry it as their code.
-// Message is the English text. Until, when set, is when a refusal ends
-// (a lockout), for Retry-After.
+// Message is the English text. RetryAfter, when positive, is how long
+// until a refusal ends (a lockout), for the Retry-After header.
 type Error struct {
-	Code    Code
-	Key     string
-	Args    Args
-	Message string
-	Fields  []FieldError
-	Until   time.Time
-	Err     error
+	Code       Code
+	Key        string
+	Args       Args
+	Message    string
+	Fields     []FieldError
+	RetryAfter time.Duration
+	Err        error
 }
 
 // New returns an Error with the given code, stable message key and English

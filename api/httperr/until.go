@@ -4,21 +4,20 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/openlsc/openlsc/models"
 )
 
-// SetRetryUntil sets Retry-After to the seconds left until err's refusal
-// ends (models.Error.Until, such as the end of a lockout), rounded up. It
-// reports whether err names such a time.
-func SetRetryUntil(c *gin.Context, err error, now time.Time) bool {
+// SetRetryUntil sets Retry-After to the seconds until err's refusal ends
+// (models.Error.RetryAfter, such as the rest of a lockout), rounded up. It
+// reports whether err says so.
+func SetRetryUntil(c *gin.Context, err error) bool {
 	var e *models.Error
-	if !errors.As(err, &e) || e.Until.IsZero() {
+	if !errors.As(err, &e) || e.RetryAfter <= 0 {
 		return false
 	}
-	secs := max(1, int64(math.Ceil(e.Until.Sub(now).Seconds())))
+	secs := max(1, int64(math.Ceil(e.RetryAfter.Seconds())))
 	c.Header("Retry-After", strconv.FormatInt(secs, 10))
 	return true
 }
