@@ -6,6 +6,8 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -161,6 +163,29 @@ func TestErrorKeysTranslated(t *testing.T) {
 			if _, ok := msgs[k]; !ok {
 				t.Errorf("%s.json lacks %q (used in %s)", lang, k, where)
 			}
+		}
+	}
+}
+
+// TestLockoutPageSaysUntil: the request form, locked, says until when in
+// the page's language (UTC stated) and sends Retry-After.
+func TestLockoutPageSaysUntil(t *testing.T) {
+	env := newRequestEnv(t)
+	until := time.Date(2026, 12, 1, 1, 5, 0, 0, time.UTC)
+	e := models.New(models.CodeTooMany, "err.request.locked", "Too many access requests failed. Try again after 1 December 2026, 01:05 UTC, or contact support.").
+		With(models.Args{"Until": until})
+	e.RetryAfter = 10 * time.Minute
+	env.req.submitErr = e
+	defer func() { env.req.submitErr = nil }()
+	for lang, want := range map[string]string{
+		"ja": "2026年12月1日 01:05 (UTC) 以降にもう一度お試し",
+		"en": "Try again after 1 December 2026, 01:05 UTC, or contact support.",
+	} {
+		rec := env.post(t, userVerified, lang, "/access-requests/new", url.Values{"program": {"enterprise"}})
+		body := wantStatus(t, rec, http.StatusTooManyRequests)
+		mustContain(t, body, `id="request-locked"`, want)
+		if got := rec.Header().Get("Retry-After"); got != "600" {
+			t.Errorf("%s: Retry-After %q, want 600", lang, got)
 		}
 	}
 }
