@@ -117,6 +117,7 @@ func newAuthEnvAt(t *testing.T, dbURL string) *authEnv {
 		Admin:     app.NewAdmin(env.store, az, app.AdminOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
 		Operators: app.NewOperators(env.store, az, accounts, app.OperatorsOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
 		Keys:      app.NewKeys(env.store, az, app.KeysOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
+		Summary:   app.NewSummary(env.store, az),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 //	GET  /operator/activation-requests                         the operators' queue
 //	POST /operator/activation-requests/{id}/approve|deny       {"message"}
 //	PUT  /operator/keys/{key}/activations                      {"activations_used", "activation_limit", "as_of"}
+//	and the key lifecycle routes of mountKeyLifecycle.
 //
 // guard decides who the user is (guard.User, also for the routes without
 // a licence) and lets only users holding the permission on the licence
@@ -45,6 +46,7 @@ func MountKeys(v1 gin.IRouter, k *app.Keys, guard authz.Guard) {
 	v1.POST("/operator/activation-requests/:id/approve", func(c *gin.Context) { h.decide(c, true) })
 	v1.POST("/operator/activation-requests/:id/deny", func(c *gin.Context) { h.decide(c, false) })
 	v1.PUT("/operator/keys/:key/activations", h.counts)
+	mountKeyLifecycle(v1, h)
 }
 
 type keysHandler struct {

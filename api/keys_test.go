@@ -31,6 +31,7 @@ type keysEnv struct {
 	h     http.Handler
 	users map[string]int64
 	lic   map[string]int64
+	az    *authz.Authorizer
 }
 
 func newKeysEnv(t *testing.T) *keysEnv {
@@ -126,7 +127,8 @@ func newKeysEnv(t *testing.T) *keysEnv {
 		return user, err == nil && u.WorkEmailVerifiedAt != nil
 	}}
 	api.MountKeys(v1g, app.NewKeys(store, az, app.KeysOptions{BaseURL: "https://lsc.example"}), guard)
-	env.h = e
+	api.MountSummary(v1g, app.NewSummary(store, az), guard)
+	env.h, env.az = e, az
 	return env
 }
 

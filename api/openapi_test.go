@@ -266,6 +266,7 @@ func TestOpenAPIRoutesExist(t *testing.T) {
 		Admin: app.NewAdmin(env.store, env.az, app.AdminOptions{BaseURL: base.String()}), Operators: app.NewOperators(env.store, env.az, env.acc, app.OperatorsOptions{BaseURL: base.String()}),
 		Audit: app.NewAudit(env.store, env.az), Keys: app.NewKeys(env.store, env.az, app.KeysOptions{BaseURL: base.String()}),
 		Downloads: app.NewDownloads(env.store, env.az, app.DownloadsOptions{Storage: downloadStorage}),
+		Summary:   app.NewSummary(env.store, env.az),
 	})
 	if err != nil {
 		t.Fatal(err)

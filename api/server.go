@@ -73,6 +73,7 @@ type Options struct {
 	Audit     *app.Audit     // the audit log
 	Keys      *app.Keys      // product keys and activation requests
 	Downloads *app.Downloads // downloads
+	Summary   *app.Summary   // the licence summary
 	// ReadyChecks are more conditions of readiness (such as a readable
 	// storage directory), each answering nil when all is well.
 	ReadyChecks []ReadyCheck
@@ -237,6 +238,9 @@ func (s *Server) mountSignedIn(e *gin.Engine) {
 	}
 	if o.Keys != nil {
 		MountKeys(v1, o.Keys, s.guard())
+	}
+	if o.Summary != nil && o.Access != nil {
+		MountSummary(v1, o.Summary, s.guard())
 	}
 }
 

@@ -46,6 +46,11 @@ var (
 	// characters given, whether no key does or the key is not a MAK.
 	ErrNoSuchMAK = models.InvalidKey("err.key.no_such_mak", "No MAK of this licence ends in these characters.",
 		models.FieldError{Field: "key_suffix", Key: "err.field.mak_suffix", Message: "give the last five characters of one of this licence's MAKs"})
+	// ErrKeyBlocked refuses revealing a blocked key.
+	ErrKeyBlocked = models.New(models.CodeConflict, "err.key.blocked", "This key is blocked: it is no longer shown. Use its replacement, or contact the service center.")
+	// ErrKeyNotActive refuses activations for a blocked or retired key.
+	ErrKeyNotActive = models.InvalidKey("err.key.not_active", "This MAK is blocked or retired: no more activations can be requested for it.",
+		models.FieldError{Field: "key_suffix", Key: "err.field.key_not_active", Message: "the key is not active"})
 	// ErrActivationDecided refuses deciding a request twice.
 	ErrActivationDecided = models.New(models.CodeConflict, "err.activation.decided", "This activation request has been decided already.")
 )
@@ -83,7 +88,21 @@ type KeyView struct {
 	Percent         int        `json:"percent_used"` // of the limit, 0-100
 	NearlyUsedUp    bool       `json:"nearly_used_up"`
 	UsedUp          bool       `json:"used_up"`
+	// Status is active, blocked or retired; a blocked key has a reason.
+	Status      models.KeyStatus   `json:"status"`
+	BlockReason models.BlockReason `json:"block_reason,omitempty"`
+	// Replaces is the masked key this one replaces, if any.
+	Replaces string `json:"replaces,omitempty"`
+	// LimitReached: an active MAK whose activations used reached its
+	// limit; more can be requested.
+	LimitReached bool `json:"limit_reached"`
 }
+
+// Blocked reports whether the key is blocked.
+func (v KeyView) Blocked() bool { return v.Status == models.KeyBlocked }
+
+// Active reports whether the key is active.
+func (v KeyView) Active() bool { return v.Status == models.KeyActive }
 
 // MAK reports whether the key is a multiple activation key.
 func (v KeyView) MAK() bool { return v.Type == models.KeyTypeMAK }
@@ -117,6 +136,14 @@ func keyView(r models.KeyListing) KeyView {
 	} else if v.MAK() && v.ActivationLimit != nil {
 		v.Percent, v.NearlyUsedUp, v.UsedUp = 100, true, true // a limit of 0
 	}
+	v.Status, v.BlockReason = r.Status, r.BlockReason
+	if v.Status == "" {
+		v.Status = models.KeyActive
+	}
+	if r.ReplacesSuffix != "" {
+		v.Replaces = MaskKey(r.ReplacesSuffix)
+	}
+	v.LimitReached = v.UsedUp && v.Active()
 	return v
 }
 
@@ -169,6 +196,9 @@ func (k *Keys) Reveal(ctx context.Context, user, licence, keyID int64, source st
 		if err != nil {
 			return err
 		}
+		if pk.Status == models.KeyBlocked {
+			return ErrKeyBlocked
+		}
 		if key, err = k.store.Keyring().OpenKey(pk); err != nil {
 			return fmt.Errorf("open product key %d: %w", pk.ID, err)
 		}
@@ -183,7 +213,7 @@ func (k *Keys) Reveal(ctx context.Context, user, licence, keyID int64, source st
 }
 
 // keysCSVHeader is the first row of the key export.
-var keysCSVHeader = []string{"product", "type", "key", "activations_used", "activation_limit", "activations_as_of"}
+var keysCSVHeader = []string{"product", "type", "key", "activations_used", "activation_limit", "activations_as_of", "status"}
 
 // WriteCSV writes the keys of licence as CSV: masked, or whole when reveal
 // is set, which is recorded as one audit event listing the keys. Cells a
@@ -201,9 +231,12 @@ func (k *Keys) WriteCSV(ctx context.Context, user, licence int64, reveal bool, s
 		keys[i] = MaskKey(r.Suffix)
 	}
 	if reveal {
-		ids := make([]int64, len(rows))
+		ids := make([]int64, 0, len(rows))
 		for i := range rows {
-			ids[i] = rows[i].ID
+			if rows[i].Status == models.KeyBlocked {
+				continue // never revealed again
+			}
+			ids = append(ids, rows[i].ID)
 			if keys[i], err = k.store.Keyring().OpenKey(&rows[i].ProductKey); err != nil {
 				return fmt.Errorf("open product key %d: %w", rows[i].ID, err)
 			}
@@ -223,7 +256,7 @@ func (k *Keys) WriteCSV(ctx context.Context, user, licence int64, reveal bool, s
 	}
 	for i, r := range rows {
 		v := keyView(r)
-		row := []string{v.Product, v.Type, keys[i], "", "", ""}
+		row := []string{v.Product, v.Type, keys[i], "", "", "", string(v.Status)}
 		if v.ActivationsUsed != nil {
 			row[3] = strconv.FormatInt(*v.ActivationsUsed, 10)
 		}
@@ -324,6 +357,9 @@ func (k *Keys) RequestActivations(ctx context.Context, user, licence int64, suff
 		}
 		if mak == nil {
 			return ErrNoSuchMAK
+		}
+		if mak.Status != models.KeyActive && mak.Status != "" {
+			return ErrKeyNotActive
 		}
 		now := tx.Now()
 		req := models.ActivationRequest{KeyID: mak.ID, RequesterID: user, Quantity: quantity, Reason: reason,

@@ -150,7 +150,7 @@ func (h keysPage) render(c *gin.Context, status int, v keysView) {
 }
 
 func (h keysPage) show(c *gin.Context) {
-	v := keysView{}
+	v := keysView{Suffix: cutString(strings.ToUpper(strings.TrimSpace(c.Query("suffix"))), 5)}
 	if c.Query("requested") == "1" {
 		v.Notice = "activations.notice.requested"
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
@@ -91,6 +92,8 @@ func newKeysPageEnv(t *testing.T) *keysPageEnv {
 	env.testServer = newTestServer(t, Options{})
 	keys := app.NewKeys(store, az, app.KeysOptions{BaseURL: "http://lsc.example"})
 	env.ui.MountKeys(env.engine.Group("/", fakeSession), keys, env.ui.LicenceGuard(az, store, active), az.IsOperator)
+	env.ui.MountSummary(env.engine.Group("/", fakeSession), app.NewSummary(store, az), func(c *gin.Context) (int64, bool) { return app.UserID(c.Request.Context()) })
+	env.ui.MountOperatorKeys(env.engine.Group("/", fakeSession), keys, az.IsOperator)
 	return env
 }
 

@@ -232,10 +232,10 @@ func rowOf(kind string, n models.ImportCounts) importRow {
 }
 
 // importKinds are the rows of the report, in the order of the document.
-var importKinds = []string{"organizations", "agreements", "contacts", "products", "versions", "files", "entitlements", "keys"}
+var importKinds = []string{"organizations", "agreements", "contacts", "products", "versions", "files", "entitlements", "keys", "orders"}
 
 func reportOf(res *models.ImportResult) *importReport {
-	counts := []models.ImportCounts{res.Organizations, res.Agreements, res.Contacts, res.Products, res.Versions, res.Files, res.Entitlements, res.Keys}
+	counts := []models.ImportCounts{res.Organizations, res.Agreements, res.Contacts, res.Products, res.Versions, res.Files, res.Entitlements, res.Keys, res.Orders}
 	r := &importReport{}
 	for i, k := range importKinds {
 		r.Rows = append(r.Rows, rowOf(k, counts[i]))

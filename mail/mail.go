@@ -96,6 +96,18 @@ const (
 	//	Message   string  optional: the operator's message
 	//	Link      string  where to see the key
 	TemplateActivationDecided = "activation_decided"
+
+	// TemplateKeyStatusChanged tells a licence's administrators and key
+	// readers that an operator blocked or retired one of its product keys.
+	//	Licence     string  the License ID
+	//	Product     string  the key's product
+	//	KeySuffix   string  the last characters of the key (never the whole key)
+	//	Status      string  blocked or retired
+	//	Reason      string  for a blocked key: leaked, fraud or replaced ("" otherwise)
+	//	Note        string  optional: the operator's note
+	//	Replacement string  optional: the last characters of the replacement key
+	//	Link        string  where to see the keys
+	TemplateKeyStatusChanged = "key_status_changed"
 )
 
 // Templates lists every notification template.
@@ -103,7 +115,7 @@ func Templates() []string {
 	return []string{
 		TemplateVerifyEmail, TemplateInvitation, TemplateAccessRequestNew,
 		TemplateAccessRequestDecided, TemplateAccessRequestExpired,
-		TemplatePermissionsChanged, TemplateActivationDecided,
+		TemplatePermissionsChanged, TemplateActivationDecided, TemplateKeyStatusChanged,
 	}
 }
 
@@ -181,6 +193,7 @@ var requiredFields = map[string][]string{
 	TemplateAccessRequestExpired: {"Licence"},
 	TemplatePermissionsChanged:   {"Licence", "Permissions", "Link"},
 	TemplateActivationDecided:    {"KeySuffix", "Quantity", "Approved", "Link"},
+	TemplateKeyStatusChanged:     {"Licence", "Product", "KeySuffix", "Status", "Reason", "Link"},
 }
 
 // checkFields checks that msg names a known template and carries its

@@ -41,6 +41,11 @@ func sampleData() map[string]map[string]any {
 			"KeySuffix": "7XKQ9", "Quantity": 1500, "Approved": false, "Message": "Please use KMS.",
 			"Link": "https://lsc.example.com/keys",
 		},
+		TemplateKeyStatusChanged: {
+			"Licence": "E2000001", "Product": "Windows 11 Enterprise", "KeySuffix": "7XKQ9", "Status": "blocked",
+			"Reason": "leaked", "Note": "Offered on an auction site.", "Replacement": "Q4RT8",
+			"Link": "https://lsc.example.com/licences/E2000001/keys",
+		},
 	}
 }
 

@@ -36,16 +36,20 @@ type ContactChange struct {
 
 // ImportResult reports what an import did (or, in a dry run, would do).
 type ImportResult struct {
-	DryRun         bool            `json:"dry_run"`
-	Organizations  ImportCounts    `json:"organizations"`
-	Agreements     ImportCounts    `json:"agreements"`
-	Contacts       ImportCounts    `json:"contacts"`
-	Products       ImportCounts    `json:"products"`
-	Versions       ImportCounts    `json:"versions"`
-	Files          ImportCounts    `json:"files"`
-	Entitlements   ImportCounts    `json:"entitlements"`
-	Keys           ImportCounts    `json:"keys"`
-	ContactChanges []ContactChange `json:"-"`
+	DryRun        bool         `json:"dry_run"`
+	Organizations ImportCounts `json:"organizations"`
+	Agreements    ImportCounts `json:"agreements"`
+	Contacts      ImportCounts `json:"contacts"`
+	Products      ImportCounts `json:"products"`
+	Versions      ImportCounts `json:"versions"`
+	Files         ImportCounts `json:"files"`
+	Entitlements  ImportCounts `json:"entitlements"`
+	Keys          ImportCounts `json:"keys"`
+	Orders        ImportCounts `json:"orders"`
+	// KeyStatusChanges lists the stored keys whose status the import
+	// changed, for the audit log.
+	KeyStatusChanges []KeyStatusChange `json:"key_status_changes,omitempty"`
+	ContactChanges   []ContactChange   `json:"-"`
 	// ChangedAgreements are the ids of agreements created or updated, whose
 	// parent MBSA may be new.
 	ChangedAgreements []int64 `json:"-"`
@@ -155,6 +159,8 @@ type importer struct {
 	fileRows      []filePlan
 	entRows       []entitlementPlan
 	keyRows       []keyPlan
+	storedOrders  map[orderKey]*Order
+	orderRows     []orderPlan
 }
 
 type versionKey struct{ product, version, edition string }
@@ -164,6 +170,13 @@ type fileKey struct {
 }
 type keyKey struct {
 	agreement, product, fingerprint string
+}
+type orderKey struct {
+	agreement, number, product, version, edition string
+}
+type orderPlan struct {
+	key orderKey
+	row Order
 }
 type contactPlan struct {
 	agreement string
@@ -187,6 +200,15 @@ type keyPlan struct {
 	row      ProductKey
 	isNew    bool
 	material string
+}
+
+// KeyStatusChange is a change of a key's status.
+type KeyStatusChange struct {
+	KeyID  int64       `json:"key_id"`
+	Suffix string      `json:"suffix"`
+	From   KeyStatus   `json:"from"`
+	To     KeyStatus   `json:"to"`
+	Reason BlockReason `json:"reason,omitempty"`
 }
 
 // problem records what is wrong with field: key is the stable message key,

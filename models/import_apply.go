@@ -180,11 +180,12 @@ func (im *importer) applyEntitlementsAndKeys(db *gorm.DB, agreementIDs map[strin
 		}
 	}
 	err := upsert(db, updated, []string{"agreement_id", "product_id", "fingerprint"},
-		"key_type", "activation_limit", "activations_used", "activations_as_of", "updated_at")
+		"key_type", "activation_limit", "activations_used", "activations_as_of",
+		"status", "block_reason", "status_changed_at", "updated_at")
 	if err != nil {
 		return fmt.Errorf("update product keys: %w", err)
 	}
-	return nil
+	return im.applyOrders(db, agreementIDs)
 }
 
 // upsert inserts rows in batches; a row whose conflict columns match a

@@ -20,6 +20,7 @@ type ImportDocument struct {
 	Products      []ImportProduct      `json:"products"`
 	Entitlements  []ImportEntitlement  `json:"entitlements"`
 	Keys          []ImportKey          `json:"keys"`
+	Orders        []ImportOrder        `json:"orders"`
 }
 
 // ImportOrganization is an organisation in an import document.
@@ -91,6 +92,27 @@ type ImportKey struct {
 	ActivationLimit *int64 `json:"activation_limit"`
 	ActivationsUsed *int64 `json:"activations_used"`
 	ActivationsAsOf string `json:"activations_as_of"`
+	// Status, when given, sets the key's status (active, blocked or
+	// retired); a blocked key needs BlockReason. Without it a new key is
+	// active and a stored one keeps its status.
+	Status      string `json:"status"`
+	BlockReason string `json:"block_reason"`
+}
+
+// ImportOrder is one line of an order on an agreement. The agreement,
+// order number, product, version and edition identify it: a re-import
+// updates the line.
+type ImportOrder struct {
+	Agreement   string `json:"agreement"`
+	Number      string `json:"number"`
+	Date        string `json:"date"`
+	Product     string `json:"product"`
+	Version     string `json:"version"`
+	Edition     string `json:"edition"`
+	Quantity    *int64 `json:"quantity"`
+	LicenceType string `json:"licence_type"`
+	SAEnds      string `json:"sa_ends"`
+	Pool        string `json:"pool"`
 }
 
 // DecodeImport reads an import document. Malformed JSON, wrong types and

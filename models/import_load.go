@@ -80,7 +80,7 @@ func (im *importer) loadCatalog() error {
 	}
 	var keys []ProductKey
 	err := db.Select("id", "agreement_id", "product_id", "key_type", "fingerprint", "suffix",
-		"activation_limit", "activations_used", "activations_as_of").Find(&keys).Error
+		"activation_limit", "activations_used", "activations_as_of", "status", "block_reason", "status_changed_at").Find(&keys).Error
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (im *importer) loadCatalog() error {
 		k := &keys[i]
 		im.storedKeys[keyKey{im.agrByID[k.AgreementID], productByID[k.ProductID].Code, k.Fingerprint}] = k
 	}
-	return nil
+	return im.loadOrders(productByID)
 }
 
 // validate checks the whole document against itself and the stored data,

@@ -16,6 +16,7 @@ func (im *importer) validate() {
 	im.validateProducts()
 	im.validateEntitlements()
 	im.validateKeys()
+	im.validateOrders()
 }
 
 // checkText reports every string of the document that breaks the

@@ -192,6 +192,8 @@ func (im *importer) validateKeys() {
 			ok = false
 		}
 		ok = im.checkActivations(p, typ, k) && ok
+		status, reason, statusOK := im.keyStatus(p, k)
+		ok = statusOK && ok
 		var asOf *time.Time
 		if s := strings.TrimSpace(k.ActivationsAsOf); s != "" {
 			t, err := time.Parse(time.RFC3339, s)
@@ -214,7 +216,7 @@ func (im *importer) validateKeys() {
 		row := ProductKey{
 			KeyType: typ, Suffix: suffix(material), Fingerprint: key.fingerprint,
 			ActivationLimit: k.ActivationLimit, ActivationsUsed: k.ActivationsUsed,
-			CreatedAt: im.now, UpdatedAt: im.now,
+			Status: status, BlockReason: reason, CreatedAt: im.now, UpdatedAt: im.now,
 		}
 		im.planKey(key, row, asOf, material)
 	}
@@ -257,10 +259,11 @@ func (im *importer) planKey(key keyKey, row ProductKey, asOf *time.Time, materia
 	case stored != nil:
 		row.ActivationsAsOf = stored.ActivationsAsOf
 	}
+	statusChanged := im.planKeyStatus(stored, &row)
 	switch {
 	case stored == nil:
 		im.res.Keys.Created++
-	case countsChanged || stored.KeyType != row.KeyType || !equalTime(stored.ActivationsAsOf, row.ActivationsAsOf):
+	case countsChanged || statusChanged || stored.KeyType != row.KeyType || !equalTime(stored.ActivationsAsOf, row.ActivationsAsOf):
 		im.res.Keys.Updated++
 	default:
 		im.res.Keys.Unchanged++

@@ -12,8 +12,9 @@ import (
 // KeyListing is a product key with its product, as key lists show it.
 type KeyListing struct {
 	ProductKey
-	ProductName string
-	ProductCode string
+	ProductName    string
+	ProductCode    string
+	ReplacesSuffix string // of the key this one replaces, if any
 }
 
 // ActivationListing is an activation request with its key, product and
@@ -60,8 +61,9 @@ func forUpdate(db *gorm.DB, lock bool) *gorm.DB {
 
 func keyListings(db *gorm.DB) *gorm.DB {
 	return db.Table("product_keys AS k").
-		Select("k.*, p.name AS product_name, p.code AS product_code").
-		Joins("JOIN products p ON p.id = k.product_id")
+		Select("k.*, p.name AS product_name, p.code AS product_code, COALESCE(rk.suffix, '') AS replaces_suffix").
+		Joins("JOIN products p ON p.id = k.product_id").
+		Joins("LEFT JOIN product_keys rk ON rk.id = k.replaces_id")
 }
 
 func activationListings(db *gorm.DB) *gorm.DB {

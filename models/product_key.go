@@ -20,6 +20,11 @@ type ProductKey struct {
 	ActivationLimit *int64
 	ActivationsUsed *int64
 	ActivationsAsOf *time.Time
+	Status          KeyStatus
+	BlockReason     BlockReason
+	StatusNote      string
+	StatusChangedAt *time.Time
+	ReplacesID      *int64 // the key this one replaces
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 }

@@ -93,6 +93,7 @@ type useCases struct {
 	audit     *app.Audit
 	keys      *app.Keys
 	downloads *app.Downloads
+	summary   *app.Summary
 	// mounts are other handlers served under a path prefix (the
 	// development OpenID provider).
 	mounts map[string]http.Handler
@@ -212,6 +213,7 @@ func (m *Main) newUseCases(context.Context) error {
 	uc.audit = app.NewAudit(store, az)
 	uc.keys = app.NewKeys(store, az, app.KeysOptions{BaseURL: base, Kick: kick})
 	uc.downloads = app.NewDownloads(store, az, app.DownloadsOptions{Storage: storage})
+	uc.summary = app.NewSummary(store, az)
 	m.uc = uc
 	return nil
 }
@@ -253,7 +255,7 @@ func (m *Main) newHandler(context.Context) error {
 		ReadyChecks: []api.ReadyCheck{storageReady(m.Config.StorageDir)},
 		Auth:        &api.Auth{Sessions: uc.sessions, SignIn: uc.signIn, Tokens: uc.tokens, InheritancePage: inheritancePage},
 		Accounts:    uc.accounts, Access: &api.Access{Authz: m.Authz, Licences: m.Store},
-		Requests: uc.requests, Admin: uc.admin, Operators: uc.operators, Audit: uc.audit, Keys: uc.keys, Downloads: uc.downloads,
+		Requests: uc.requests, Admin: uc.admin, Operators: uc.operators, Audit: uc.audit, Keys: uc.keys, Downloads: uc.downloads, Summary: uc.summary,
 	})
 	m.handler = h
 	return err
@@ -282,6 +284,8 @@ func (m *Main) pageRoutes(pages *frontend.UI) []func(gin.IRouter) {
 		func(r gin.IRouter) { pages.MountOperator(r, uc.operators, az.IsOperator) },
 		func(r gin.IRouter) { pages.MountKeys(r, uc.keys, guard, az.IsOperator) },
 		func(r gin.IRouter) { pages.MountDownloads(r, uc.downloads) },
+		func(r gin.IRouter) { pages.MountSummary(r, uc.summary, activeUser) },
+		func(r gin.IRouter) { pages.MountOperatorKeys(r, uc.keys, az.IsOperator) },
 		func(r gin.IRouter) {
 			pages.MountRequests(r, uc.requests)
 			pages.MountPermissions(r, uc.accounts)
