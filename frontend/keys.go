@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -37,7 +38,7 @@ var _ KeysUseCases = (*app.Keys)(nil)
 // MountKeys registers the product key pages:
 //
 //	GET  /licences/:licence/keys                  masked keys, MAK usage, export, "request more activations" (read_keys)
-//	POST /licences/:licence/keys/:key/reveal      the same page showing that one key, once (audited)
+//	POST /licences/:licence/keys/:key/reveal      reveal one key (audited): 303 to the keys page, which shows it once
 //	GET  /licences/:licence/keys/export           CSV of the masked keys
 //	POST /licences/:licence/keys/export           CSV of the whole keys, after a confirmation checkbox (audited)
 //	POST /licences/:licence/activation-requests   ask for more activations of a MAK
@@ -53,7 +54,7 @@ func (u *UI) MountKeys(r gin.IRouter, k KeysUseCases, guard authz.Guard, isOpera
 	if guard.Fail == nil {
 		guard.Fail = u.guardFail
 	}
-	h := keysPage{ui: u, k: k, isOperator: isOperator}
+	h := keysPage{ui: u, k: k, isOperator: isOperator, tickets: newRevealTickets(time.Now)}
 	g := r.Group("/licences/:licence", guard.Require(authz.ActReadKeys, "licence"))
 	g.GET("/keys", u.page(h.show))
 	g.POST("/keys/:key/reveal", h.reveal)
@@ -69,6 +70,7 @@ type keysPage struct {
 	ui         *UI
 	k          KeysUseCases
 	isOperator func(int64) bool
+	tickets    *revealTickets // revealed keys on their way to the page
 }
 
 // keysView is the data of keys.html.
@@ -154,6 +156,16 @@ func (h keysPage) show(c *gin.Context) {
 	if c.Query("requested") == "1" {
 		v.Notice = "activations.notice.requested"
 	}
+	if ticket := c.Query("revealed"); ticket != "" {
+		// The page of a revealed key is never stored, and a second look
+		// (reload, back) finds the ticket used and shows no key.
+		c.Writer = noStore{c.Writer}
+		if key, ok := h.tickets.take(ticket, h.user(c), authz.LicenceID(c)); ok {
+			v.Revealed = key
+		} else {
+			v.Notice = "keys.revealed.gone"
+		}
+	}
 	h.render(c, http.StatusOK, v)
 }
 
@@ -182,18 +194,20 @@ func (h keysPage) reveal(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	v := keysView{Revealed: &revealedKey{ID: id, Key: key}}
-	if err := h.load(c, &v); err != nil {
+	revealed := revealedKey{ID: id, Key: key}
+	keys, err := h.k.List(c.Request.Context(), h.user(c), authz.LicenceID(c))
+	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	for _, k := range v.Keys {
+	for _, k := range keys {
 		if k.ID == id {
-			v.Revealed.Product, v.Revealed.Type = k.Product, k.Type
+			revealed.Product, revealed.Type = k.Product, k.Type
 		}
 	}
-	c.Writer = noStore{c.Writer}
-	h.ui.render(c, http.StatusOK, "keys.html", "licences", v)
+	ticket := h.tickets.put(h.user(c), authz.LicenceID(c), revealed)
+	c.Header("Cache-Control", "no-store")
+	c.Redirect(http.StatusSeeOther, "/licences/"+url.PathEscape(c.Param("licence"))+"/keys?revealed="+ticket+"#revealed-heading")
 }
 
 func (h keysPage) export(c *gin.Context, reveal bool) {
