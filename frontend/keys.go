@@ -76,7 +76,9 @@ type keysPage struct {
 // keysView is the data of keys.html.
 type keysView struct {
 	Licence  string // the licence number, as in the URL
-	Keys     []app.KeyView
+	Keys     []app.KeyView // the page of keys the query shows
+	List     keyList       // the query, and links to other pages and orders
+	AnyKeys  bool          // the licence has keys, whatever the filter
 	HasMAK   bool
 	Revealed *revealedKey
 	Mine     []app.ActivationView // the user's requests on this licence
@@ -127,7 +129,8 @@ func (h keysPage) load(c *gin.Context, v *keysView) error {
 	if err != nil {
 		return err
 	}
-	v.Keys = keys
+	v.Keys, v.List = parseKeyQuery(c).apply(v.Licence, keys)
+	v.AnyKeys = len(keys) > 0
 	for _, k := range keys {
 		v.HasMAK = v.HasMAK || k.MAK()
 	}
