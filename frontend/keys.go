@@ -75,7 +75,7 @@ type keysPage struct {
 
 // keysView is the data of keys.html.
 type keysView struct {
-	Licence  string // the licence number, as in the URL
+	Licence  string        // the licence number, as in the URL
 	Keys     []app.KeyView // the page of keys the query shows
 	List     keyList       // the query, and links to other pages and orders
 	AnyKeys  bool          // the licence has keys, whatever the filter
