@@ -128,8 +128,16 @@ func TestDroppedListener(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The listener (re)connects in the background: wait until it is
+		// there, then cut it.
 		var n int
-		err = conn.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'openlsc-authz-%' AND datname = current_database()").Scan(&n)
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			err = conn.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'openlsc-authz-%' AND datname = current_database()").Scan(&n)
+			if err != nil || n != 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		_ = conn.Close(ctx)
 		if err != nil || n != 1 {
 			t.Fatalf("round %d: terminate the listener: %d, %v", round, n, err)
