@@ -80,8 +80,8 @@ var errNoSuchPermission = models.New(models.CodeNotFound, "err.permission.not_he
 // cannot be dropped, and the last administrator cannot leave.
 func (a *Accounts) DropPermission(ctx context.Context, user int64, licence string, perm models.Permission) error {
 	if !perm.Valid() {
-		return models.Invalid("Choose a permission: administrator, license_viewer, download_manager or key_reader.",
-			models.FieldError{Field: "permission", Message: "not a permission"})
+		return models.InvalidKey("err.permission.choose", "Choose a permission: administrator, license_viewer, download_manager or key_reader.",
+			models.FieldError{Field: "permission", Key: "err.field.not_a_permission", Message: "not a permission"})
 	}
 	id, err := a.store.AgreementID(ctx, licence)
 	if err != nil {

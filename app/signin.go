@@ -131,7 +131,7 @@ func (s *SignIn) Begin(ctx context.Context, name, returnTo string) (token, authU
 		p = s.order[0]
 	}
 	if p == nil {
-		return "", "", models.Errorf(models.CodeNotFound, "Choose a sign-in provider.")
+		return "", "", models.New(models.CodeNotFound, "err.signin.provider", "Choose a sign-in provider.")
 	}
 	d, err := p.discover(ctx)
 	if err != nil {

@@ -242,11 +242,11 @@ func mayGrant(tx *models.Tx, actor models.Actor, licence *int64, perm models.Per
 func validGrant(licence *int64, perm models.Permission, source models.GrantSource) error {
 	switch {
 	case source != models.SourceDirect && source != models.SourceContact:
-		return models.Invalid("Choose where the permission comes from: direct or contact.")
+		return models.InvalidKey("err.grant.source", "Choose where the permission comes from: direct or contact.")
 	case perm == models.PermOperator && licence != nil:
-		return models.Invalid("The operator role is global, not per licence.")
+		return models.InvalidKey("err.grant.operator_global", "The operator role is global, not per licence.")
 	case perm != models.PermOperator && (licence == nil || !perm.Valid()):
-		return models.Invalid("Choose a permission (administrator, license_viewer, download_manager or key_reader) on a licence.")
+		return models.InvalidKey("err.grant.permission", "Choose a permission (administrator, license_viewer, download_manager or key_reader) on a licence.")
 	}
 	return nil
 }
