@@ -17,6 +17,7 @@ type Problem struct {
 	Title     string              `json:"title"`
 	Status    int                 `json:"status"`
 	Detail    string              `json:"detail,omitempty"`
+	Code      string              `json:"code"`
 	Errors    []models.FieldError `json:"errors,omitempty"`
 	RequestID string              `json:"request_id,omitempty"`
 }
@@ -37,15 +38,20 @@ func WriteError(c *gin.Context, err error) {
 		Detail:    httperr.Message(err),
 		RequestID: RequestID(c),
 	}
+	p.Code = string(code)
 	var e *models.Error
 	if errors.As(err, &e) && code != models.CodeInternal {
 		p.Errors = e.Fields
+		if e.Key != "" {
+			p.Code = e.Key
+		}
 	}
 	if errors.Is(err, app.ErrRequestFailed) {
 		// Every cause of a failed access request gets the same bytes.
 		p.RequestID = ""
 	}
 	switch {
+	case httperr.SetRetryUntil(c, err):
 	case code == models.CodeUnavailable:
 		httperr.SetRetryAfter(c)
 		httperr.LogUnavailable(c, loggerFrom(c), err)
@@ -56,6 +62,9 @@ func WriteError(c *gin.Context, err error) {
 }
 
 func writeProblem(c *gin.Context, p Problem) {
+	if p.Code == "" {
+		p.Code = statusCode(p.Status)
+	}
 	c.Header("Cache-Control", "no-store")
 	c.Render(p.Status, problemRender{p})
 	c.Abort()
@@ -71,4 +80,24 @@ func (r problemRender) Render(w http.ResponseWriter) error {
 
 func (problemRender) WriteContentType(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/problem+json")
+}
+
+// statusCode is the code of a problem written without one, from its status.
+func statusCode(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusTooManyRequests:
+		return string(models.CodeTooMany)
+	case http.StatusServiceUnavailable:
+		return string(models.CodeUnavailable)
+	case http.StatusNotFound:
+		return string(models.CodeNotFound)
+	}
+	if status >= 500 {
+		return string(models.CodeInternal)
+	}
+	return string(models.CodeInvalid)
 }

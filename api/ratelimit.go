@@ -17,7 +17,7 @@ func (s *Server) rateLimit(l *limits.Limiter) gin.HandlerFunc {
 		if ok, wait := l.Allow(limits.Keys(c, user, signedIn)...); !ok {
 			limits.RetryAfter(c, wait)
 			writeProblem(c, Problem{Type: "about:blank", Title: http.StatusText(http.StatusTooManyRequests),
-				Status: http.StatusTooManyRequests, Detail: "Too many attempts. Wait a while and try again.", RequestID: RequestID(c)})
+				Status: http.StatusTooManyRequests, Code: "err.rate_limited", Detail: "Too many attempts. Wait a while and try again.", RequestID: RequestID(c)})
 			return
 		}
 		c.Next()

@@ -188,10 +188,10 @@ func (a *Admin) addUser(ctx context.Context, admin, licence int64, in AddUserInp
 		return err
 	}
 	if len(in.Permissions) == 0 || slices.ContainsFunc(in.Permissions, func(p models.Permission) bool { return !p.Valid() }) {
-		return models.Invalid("Pick one or more permissions.", models.FieldError{Field: "permissions", Message: "administrator, license_viewer, download_manager or key_reader"})
+		return models.InvalidKey("err.admin.pick_permissions", "Pick one or more permissions.", models.FieldError{Field: "permissions", Key: "err.field.permission_names", Message: "administrator, license_viewer, download_manager or key_reader"})
 	}
 	if utf8.RuneCountInString(in.FirstName) > 100 || utf8.RuneCountInString(in.LastName) > 100 {
-		return models.Invalid("Names are too long.", models.FieldError{Field: "first_name", Message: "at most 100 characters"})
+		return models.InvalidKey("err.admin.names_too_long", "Names are too long.", models.FieldError{Field: "first_name", Key: "err.field.too_long", Args: models.Args{"Max": 100}, Message: "at most 100 characters"})
 	}
 	licences := []int64{licence}
 	for _, n := range in.Licences {
@@ -199,7 +199,7 @@ func (a *Admin) addUser(ctx context.Context, admin, licence int64, in AddUserInp
 		// A licence the administrator does not administer is as unknown as
 		// one that does not exist.
 		if err != nil || !a.authz.Can(admin, id, authz.ActManage) {
-			return models.Invalid("You can copy permissions only to licences you administer.", models.FieldError{Field: "also_licences", Message: n + ": not a licence you administer"})
+			return models.InvalidKey("err.admin.copy_not_administered", "You can copy permissions only to licences you administer.", models.FieldError{Field: "also_licences", Key: "err.field.not_administered", Args: models.Args{"Licence": n}, Message: n + ": not a licence you administer"})
 		}
 		if !slices.Contains(licences, id) {
 			licences = append(licences, id)
@@ -281,7 +281,7 @@ func (a *Admin) SetPermissions(ctx context.Context, admin, licence, user int64, 
 		return err
 	}
 	if slices.ContainsFunc(perms, func(p models.Permission) bool { return !p.Valid() }) {
-		return models.Invalid("Unknown permission.", models.FieldError{Field: "permissions", Message: "administrator, license_viewer, download_manager or key_reader"})
+		return models.InvalidKey("err.admin.unknown_permission", "Unknown permission.", models.FieldError{Field: "permissions", Key: "err.field.permission_names", Message: "administrator, license_viewer, download_manager or key_reader"})
 	}
 	return a.store.InTx(ctx, func(tx *models.Tx) error {
 		grants, err := tx.GrantsOn(user, licence)
@@ -289,7 +289,7 @@ func (a *Admin) SetPermissions(ctx context.Context, admin, licence, user int64, 
 			return err
 		}
 		if len(grants) == 0 {
-			return models.Errorf(models.CodeNotFound, "This person has no access to the licence.")
+			return models.New(models.CodeNotFound, "err.admin.no_access", "This person has no access to the licence.")
 		}
 		var have []models.Permission
 		for _, g := range grants {
@@ -298,7 +298,7 @@ func (a *Admin) SetPermissions(ctx context.Context, admin, licence, user int64, 
 			}
 		}
 		if len(have) == 0 && len(perms) == 0 {
-			return models.Errorf(models.CodeForbidden, "This person's permissions come from the agreement's contact data or from MBSA inheritance; they cannot be removed here.")
+			return models.New(models.CodeForbidden, "err.admin.fixed_permissions", "This person's permissions come from the agreement's contact data or from MBSA inheritance; they cannot be removed here.")
 		}
 		if err := a.replaceDirect(tx, admin, licence, user, have, perms); err != nil {
 			return err
@@ -349,7 +349,7 @@ func (a *Admin) ResendInvitation(ctx context.Context, admin, licence, id int64) 
 	return a.store.InTx(ctx, func(tx *models.Tx) error {
 		inv, err := tx.PendingInvitation(id, licence)
 		if err != nil {
-			return models.Errorf(models.CodeNotFound, "No such pending invitation.")
+			return models.New(models.CodeNotFound, "err.admin.no_invitation", "No such pending invitation.")
 		}
 		if err := tx.ExtendInvitation(inv.ID, tx.Now().Add(invitationLifetime)); err != nil {
 			return err

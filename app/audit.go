@@ -25,7 +25,7 @@ const (
 
 // ErrConfirmWorkEmail answers users whose work email is not (or no longer)
 // confirmed: they see no licence, and so no audit event.
-var ErrConfirmWorkEmail = models.Errorf(models.CodeForbidden, "Confirm your work email first.")
+var ErrConfirmWorkEmail = models.New(models.CodeForbidden, "err.verify_first", "Confirm your work email first.")
 
 // Audit reads the audit log: operators read every event, administrators
 // the events of the licences they administer.

@@ -30,10 +30,10 @@ const linkPurpose = "download-link"
 
 // ErrNoSuchFile is the one answer for a file that does not exist and one
 // the user may not download, so nobody can probe the catalog.
-var ErrNoSuchFile = models.Errorf(models.CodeNotFound, "There is no such file, or you may not download it.")
+var ErrNoSuchFile = models.New(models.CodeNotFound, "err.download.no_such_file", "There is no such file, or you may not download it.")
 
 // ErrDownloadLinkExpired answers a download link used after its expiry.
-var ErrDownloadLinkExpired = models.Errorf(models.CodeInvalid, "This download link has expired; get a new one from the downloads page.")
+var ErrDownloadLinkExpired = models.New(models.CodeInvalid, "err.download.link_expired", "This download link has expired; get a new one from the downloads page.")
 
 // Downloads lists the software a user may download (the versions their
 // licences are entitled to, with earlier versions of the same product and

@@ -41,18 +41,18 @@ const keyMask = "XXXXX-XXXXX-XXXXX-XXXXX-"
 // Errors of the key use cases.
 var (
 	// ErrNoSuchKey answers a key that does not exist or belongs to another licence.
-	ErrNoSuchKey = models.Errorf(models.CodeNotFound, "No such product key on this licence.")
+	ErrNoSuchKey = models.New(models.CodeNotFound, "err.key.not_found", "No such product key on this licence.")
 	// ErrNoSuchMAK is the one answer when no MAK of the licence ends in the
 	// characters given, whether no key does or the key is not a MAK.
-	ErrNoSuchMAK = models.Invalid("No MAK of this licence ends in these characters.",
-		models.FieldError{Field: "key_suffix", Message: "give the last five characters of one of this licence's MAKs"})
+	ErrNoSuchMAK = models.InvalidKey("err.key.no_such_mak", "No MAK of this licence ends in these characters.",
+		models.FieldError{Field: "key_suffix", Key: "err.field.mak_suffix", Message: "give the last five characters of one of this licence's MAKs"})
 	// ErrKeyBlocked refuses revealing a blocked key.
-	ErrKeyBlocked = models.Errorf(models.CodeConflict, "This key is blocked: it is no longer shown. Use its replacement, or contact the service center.")
+	ErrKeyBlocked = models.New(models.CodeConflict, "err.key.blocked", "This key is blocked: it is no longer shown. Use its replacement, or contact the service center.")
 	// ErrKeyNotActive refuses activations for a blocked or retired key.
-	ErrKeyNotActive = models.Invalid("This MAK is blocked or retired: no more activations can be requested for it.",
-		models.FieldError{Field: "key_suffix", Message: "the key is not active"})
+	ErrKeyNotActive = models.InvalidKey("err.key.not_active", "This MAK is blocked or retired: no more activations can be requested for it.",
+		models.FieldError{Field: "key_suffix", Key: "err.field.key_not_active", Message: "the key is not active"})
 	// ErrActivationDecided refuses deciding a request twice.
-	ErrActivationDecided = models.Errorf(models.CodeConflict, "This activation request has been decided already.")
+	ErrActivationDecided = models.New(models.CodeConflict, "err.activation.decided", "This activation request has been decided already.")
 )
 
 // KeysOptions configure the product key use cases.
@@ -327,16 +327,16 @@ func (k *Keys) RequestActivations(ctx context.Context, user, licence int64, suff
 	reason = strings.TrimSpace(reason)
 	var fields []models.FieldError
 	if utf8.RuneCountInString(suffix) != 5 {
-		fields = append(fields, models.FieldError{Field: "key_suffix", Message: "give the last five characters of the key"})
+		fields = append(fields, models.FieldError{Field: "key_suffix", Key: "err.field.key_suffix", Message: "give the last five characters of the key"})
 	}
 	if quantity < 1 || quantity > MaxActivationQuantity {
-		fields = append(fields, models.FieldError{Field: "quantity", Message: fmt.Sprintf("ask for 1 to %d activations", MaxActivationQuantity)})
+		fields = append(fields, models.FieldError{Field: "quantity", Key: "err.field.quantity", Args: models.Args{"Max": MaxActivationQuantity}, Message: fmt.Sprintf("ask for 1 to %d activations", MaxActivationQuantity)})
 	}
 	if utf8.RuneCountInString(reason) > maxActivationReasonLen {
-		fields = append(fields, models.FieldError{Field: "reason", Message: fmt.Sprintf("keep the reason to %d characters", maxActivationReasonLen)})
+		fields = append(fields, models.FieldError{Field: "reason", Key: "err.field.too_long", Args: models.Args{"Max": maxActivationReasonLen}, Message: fmt.Sprintf("keep the reason to %d characters", maxActivationReasonLen)})
 	}
 	if len(fields) > 0 {
-		return nil, models.Invalid("Check the activation request.", fields...)
+		return nil, models.InvalidKey("err.activation.invalid", "Check the activation request.", fields...)
 	}
 	var view *ActivationView
 	err := k.store.InTx(ctx, func(tx *models.Tx) error {
@@ -350,8 +350,8 @@ func (k *Keys) RequestActivations(ctx context.Context, user, licence int64, suff
 				continue
 			}
 			if mak != nil {
-				return models.Invalid("Several MAKs of this licence end in these characters; contact support.",
-					models.FieldError{Field: "key_suffix", Message: "ambiguous"})
+				return models.InvalidKey("err.key.ambiguous", "Several MAKs of this licence end in these characters; contact support.",
+					models.FieldError{Field: "key_suffix", Key: "err.field.ambiguous", Message: "ambiguous"})
 			}
 			mak = &keys[i]
 		}
@@ -440,7 +440,7 @@ func (k *Keys) decide(ctx context.Context, op, id int64, approve bool, message s
 	}
 	message = strings.TrimSpace(message)
 	if utf8.RuneCountInString(message) > maxActivationReasonLen {
-		return models.Invalid("Keep the message short.", models.FieldError{Field: "message", Message: fmt.Sprintf("at most %d characters", maxActivationReasonLen)})
+		return models.InvalidKey("err.message.too_long", "Keep the message short.", models.FieldError{Field: "message", Key: "err.field.too_long", Args: models.Args{"Max": maxActivationReasonLen}, Message: fmt.Sprintf("at most %d characters", maxActivationReasonLen)})
 	}
 	return k.store.InTx(ctx, func(tx *models.Tx) error {
 		d, err := tx.ActivationDecisionOf(id) // locks the request: decisions queue
@@ -510,7 +510,7 @@ func (k *Keys) SetActivationCounts(ctx context.Context, op, keyID int64, used, l
 			return err
 		}
 		if r.KeyType != models.KeyTypeMAK {
-			return models.Invalid("Only a MAK has activation counts.", models.FieldError{Field: "key", Message: "not a MAK"})
+			return models.InvalidKey("err.key.not_mak", "Only a MAK has activation counts.", models.FieldError{Field: "key", Key: "err.field.not_mak", Message: "not a MAK"})
 		}
 		newUsed, newLimit, err := activationCounts(r.ProductKey, used, limit)
 		if err != nil {
@@ -552,19 +552,19 @@ func activationCounts(key models.ProductKey, used, limit *int64) (newUsed, newLi
 	}
 	var fields []models.FieldError
 	if newUsed != nil && *newUsed < 0 {
-		fields = append(fields, models.FieldError{Field: "activations_used", Message: "cannot be negative"})
+		fields = append(fields, models.FieldError{Field: "activations_used", Key: "err.field.negative", Message: "cannot be negative"})
 	}
 	if newLimit != nil && *newLimit < 0 {
-		fields = append(fields, models.FieldError{Field: "activation_limit", Message: "cannot be negative"})
+		fields = append(fields, models.FieldError{Field: "activation_limit", Key: "err.field.negative", Message: "cannot be negative"})
 	}
 	if len(fields) == 0 && newUsed != nil && newLimit != nil && *newUsed > *newLimit {
-		fields = append(fields, models.FieldError{Field: "activations_used", Message: fmt.Sprintf("%d activations used exceed the limit of %d", *newUsed, *newLimit)})
+		fields = append(fields, models.FieldError{Field: "activations_used", Key: "err.field.over_limit", Args: models.Args{"Used": *newUsed, "Limit": *newLimit}, Message: fmt.Sprintf("%d activations used exceed the limit of %d", *newUsed, *newLimit)})
 	}
 	if used == nil && limit == nil {
-		fields = append(fields, models.FieldError{Field: "activations_used", Message: "give activations_used, activation_limit or both"})
+		fields = append(fields, models.FieldError{Field: "activations_used", Key: "err.field.counts_missing", Message: "give activations_used, activation_limit or both"})
 	}
 	if len(fields) > 0 {
-		return nil, nil, models.Invalid("Check the activation counts.", fields...)
+		return nil, nil, models.InvalidKey("err.activation.counts_invalid", "Check the activation counts.", fields...)
 	}
 	return newUsed, newLimit, nil
 }

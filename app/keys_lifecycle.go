@@ -37,7 +37,7 @@ type KeyStatusResult struct {
 }
 
 // ErrKeyStatusUnchanged refuses a change to the status a key has already.
-var ErrKeyStatusUnchanged = models.Errorf(models.CodeConflict, "The key has this status already.")
+var ErrKeyStatusUnchanged = models.New(models.CodeConflict, "err.key.status_unchanged", "The key has this status already.")
 
 // check validates in, trimmed, and returns the field problems.
 func (in *KeyStatusInput) check() error {
@@ -45,22 +45,22 @@ func (in *KeyStatusInput) check() error {
 	var fields []models.FieldError
 	switch {
 	case !in.Status.Valid():
-		fields = append(fields, models.FieldError{Field: "status", Message: "use active, blocked or retired"})
+		fields = append(fields, models.FieldError{Field: "status", Key: "err.field.key_status", Message: "use active, blocked or retired"})
 	case in.Status == models.KeyBlocked && !in.Reason.Valid():
-		fields = append(fields, models.FieldError{Field: "reason", Message: "give the reason: leaked, fraud or replaced"})
+		fields = append(fields, models.FieldError{Field: "reason", Key: "err.field.block_reason", Message: "give the reason: leaked, fraud or replaced"})
 	case in.Status != models.KeyBlocked && in.Reason != "":
-		fields = append(fields, models.FieldError{Field: "reason", Message: "only a blocked key has a reason"})
+		fields = append(fields, models.FieldError{Field: "reason", Key: "err.field.reason_unblocked", Message: "only a blocked key has a reason"})
 	case in.Status == models.KeyActive && in.ReplacementKey != "":
-		fields = append(fields, models.FieldError{Field: "replacement_key", Message: "only a blocked or retired key is replaced"})
+		fields = append(fields, models.FieldError{Field: "replacement_key", Key: "err.field.replacement_active", Message: "only a blocked or retired key is replaced"})
 	}
 	if utf8.RuneCountInString(in.Note) > maxKeyNoteLen {
-		fields = append(fields, models.FieldError{Field: "note", Message: fmt.Sprintf("at most %d characters", maxKeyNoteLen)})
+		fields = append(fields, models.FieldError{Field: "note", Key: "err.field.too_long", Args: models.Args{"Max": maxKeyNoteLen}, Message: fmt.Sprintf("at most %d characters", maxKeyNoteLen)})
 	}
 	if n := utf8.RuneCountInString(in.ReplacementKey); in.ReplacementKey != "" && (n < 5 || n > 128 || strings.ContainsAny(in.ReplacementKey, " \t\r\n")) {
-		fields = append(fields, models.FieldError{Field: "replacement_key", Message: "give the new product key (5 to 128 characters, no spaces)"})
+		fields = append(fields, models.FieldError{Field: "replacement_key", Key: "err.field.replacement_key", Message: "give the new product key (5 to 128 characters, no spaces)"})
 	}
 	if len(fields) > 0 {
-		return models.Invalid("Check the status change.", fields...)
+		return models.InvalidKey("err.key.status_invalid", "Check the status change.", fields...)
 	}
 	return nil
 }
@@ -101,7 +101,7 @@ func (k *Keys) SetKeyStatus(ctx context.Context, op, keyID int64, in KeyStatusIn
 			return err
 		}
 		if !changed {
-			return models.Errorf(models.CodeConflict, "The key's status was changed meanwhile; reload and try again.")
+			return models.New(models.CodeConflict, "err.key.status_raced", "The key's status was changed meanwhile; reload and try again.")
 		}
 		if err := tx.AppendAudit(userActor(op), AuditKeyStatus, &cur.AgreementID, map[string]any{
 			"key_id": keyID, "suffix": cur.Suffix, "from": cur.Status, "to": in.Status, "reason": in.Reason, "note": in.Note,
@@ -138,7 +138,7 @@ func (k *Keys) storeReplacement(tx *models.Tx, op int64, old *models.KeyListing,
 		return nil, err
 	}
 	if dup {
-		return nil, models.Invalid("This licence has this key already.", models.FieldError{Field: "replacement_key", Message: "give a new key"})
+		return nil, models.InvalidKey("err.key.duplicate", "This licence has this key already.", models.FieldError{Field: "replacement_key", Key: "err.field.new_key", Message: "give a new key"})
 	}
 	now := tx.Now()
 	pk := models.ProductKey{
@@ -236,7 +236,7 @@ func (k *Keys) OperatorKeys(ctx context.Context, op int64, licence string) ([]Ke
 		return nil, err
 	}
 	if ag == nil {
-		return nil, models.Errorf(models.CodeNotFound, "No licence has this number.")
+		return nil, models.New(models.CodeNotFound, "err.licence.no_such_number", "No licence has this number.")
 	}
 	rows, err := k.store.KeysOf(ctx, ag.ID)
 	if err != nil {

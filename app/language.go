@@ -64,7 +64,7 @@ func languageFrom(ctx context.Context) string {
 func (a *Accounts) SetLanguage(ctx context.Context, user int64, lang string) error {
 	l, ok := SupportedLanguage(lang)
 	if !ok {
-		return models.Invalid("Choose a language OpenLSC is written in.", models.FieldError{Field: "language", Message: "en or ja"})
+		return models.InvalidKey("err.language.unsupported", "Choose a language OpenLSC is written in.", models.FieldError{Field: "language", Key: "err.field.language", Message: "en or ja"})
 	}
 	return a.store.SetUserLanguage(ctx, user, l)
 }

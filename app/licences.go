@@ -124,7 +124,7 @@ func (a *Accounts) Licence(ctx context.Context, user, licence int64) (*LicenceDe
 	}
 	r, err := a.store.Licence(ctx, licence)
 	if models.ErrorCode(err) == models.CodeNotFound {
-		return nil, models.Errorf(models.CodeNotFound, "No such licence.")
+		return nil, models.New(models.CodeNotFound, "err.licence.no_such", "No such licence.")
 	}
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/openlsc/openlsc/authz"
@@ -29,7 +30,7 @@ func NewOperators(store *models.Store, az *authz.Authorizer, accounts *Accounts,
 }
 
 // ErrOperatorsOnly refuses everyone but operators.
-var ErrOperatorsOnly = models.Errorf(models.CodeForbidden, "This is for the service center's operators.")
+var ErrOperatorsOnly = models.New(models.CodeForbidden, "err.operators_only", "This is for the service center's operators.")
 
 func (o *Operators) check(user int64) error {
 	if !o.authz.IsOperator(user) {
@@ -102,7 +103,7 @@ func (o *Operators) Appoint(ctx context.Context, operator int64, licence, email 
 	}
 	id, err := o.store.AgreementID(ctx, licence)
 	if err != nil {
-		return models.Errorf(models.CodeNotFound, "No licence %s.", licence)
+		return models.New(models.CodeNotFound, "err.operator.no_licence", fmt.Sprintf("No licence %s.", licence)).With(models.Args{"Licence": licence})
 	}
 	grants, err := o.authz.Users(ctx, id)
 	if err != nil {
@@ -110,13 +111,13 @@ func (o *Operators) Appoint(ctx context.Context, operator int64, licence, email 
 	}
 	for _, g := range grants {
 		if g.Permission == models.PermAdministrator {
-			return models.Errorf(models.CodeConflict, "Licence %s has an administrator already; its administrators add others.", licence)
+			return models.New(models.CodeConflict, "err.operator.has_admin", fmt.Sprintf("Licence %s has an administrator already; its administrators add others.", licence)).With(models.Args{"Licence": licence})
 		}
 	}
 	admin := NewAdmin(o.store, o.authz, AdminOptions{BaseURL: o.opts.BaseURL, Kick: o.opts.Kick})
 	err = admin.addUser(ctx, operator, id, AddUserInput{Email: email, Permissions: []models.Permission{models.PermAdministrator}})
 	if errors.Is(err, authz.ErrNotAllowed) {
-		return models.Errorf(models.CodeConflict, "Licence %s has an administrator already; its administrators add others.", licence)
+		return models.New(models.CodeConflict, "err.operator.has_admin", fmt.Sprintf("Licence %s has an administrator already; its administrators add others.", licence)).With(models.Args{"Licence": licence})
 	}
 	return err
 }
@@ -142,7 +143,7 @@ func (o *Operators) Search(ctx context.Context, operator int64, q string) (*Sear
 	}
 	q = strings.TrimSpace(q)
 	if len(q) < 2 {
-		return nil, models.Invalid("Search for at least two characters.", models.FieldError{Field: "q", Message: "too short"})
+		return nil, models.InvalidKey("err.operator.search_short", "Search for at least two characters.", models.FieldError{Field: "q", Key: "err.field.too_short", Message: "too short"})
 	}
 	res := &SearchResult{Licences: []LicenceView{}, Users: []UserView{}}
 	ags, err := o.store.LicencesMatching(ctx, q, 50)

@@ -73,15 +73,15 @@ func (a *Accounts) Permissions(ctx context.Context, user int64) ([]PermissionVie
 
 // errNoSuchPermission is the one answer when the user holds no such
 // permission, whether or not the licence exists.
-var errNoSuchPermission = models.Errorf(models.CodeNotFound, "You hold no such permission.")
+var errNoSuchPermission = models.New(models.CodeNotFound, "err.permission.not_held", "You hold no such permission.")
 
 // DropPermission removes one of the user's own direct permissions on the
 // licence numbered licence. Contact-derived and inherited permissions
 // cannot be dropped, and the last administrator cannot leave.
 func (a *Accounts) DropPermission(ctx context.Context, user int64, licence string, perm models.Permission) error {
 	if !perm.Valid() {
-		return models.Invalid("Choose a permission: administrator, license_viewer, download_manager or key_reader.",
-			models.FieldError{Field: "permission", Message: "not a permission"})
+		return models.InvalidKey("err.permission.choose", "Choose a permission: administrator, license_viewer, download_manager or key_reader.",
+			models.FieldError{Field: "permission", Key: "err.field.not_a_permission", Message: "not a permission"})
 	}
 	id, err := a.store.AgreementID(ctx, licence)
 	if err != nil {
@@ -99,7 +99,7 @@ func (a *Accounts) DropPermission(ctx context.Context, user int64, licence strin
 			}
 		}
 		if !slices.Contains(sources, models.SourceDirect) && slices.Contains(sources, models.SourceContact) {
-			return models.Errorf(models.CodeForbidden, "This permission comes from the agreement's contact data; it changes only when that data changes.")
+			return models.New(models.CodeForbidden, "err.admin.contact_grant", "This permission comes from the agreement's contact data; it changes only when that data changes.")
 		}
 		return a.authz.Revoke(tx, userActor(user), user, &id, perm, models.SourceDirect)
 	})
@@ -140,7 +140,7 @@ func (a *Accounts) Inheritance(ctx context.Context, user int64) ([]InheritanceVi
 
 // errNoSuchMBSA is the one answer to an inheritance choice on anything but
 // an MBSA the user administers, whether or not it exists.
-var errNoSuchMBSA = models.Errorf(models.CodeNotFound, "You administer no such master agreement.")
+var errNoSuchMBSA = models.New(models.CodeNotFound, "err.admin.no_such_mbsa", "You administer no such master agreement.")
 
 // SetInheritance records the user's choice for the MBSA numbered mbsa.
 // Every licence the user does not administer as an MBSA gets the same

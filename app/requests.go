@@ -36,13 +36,13 @@ const (
 
 // ErrRequestFailed is the one answer to every failed access request,
 // whatever the cause, so that no answer tells licences apart.
-var ErrRequestFailed = models.Errorf(models.CodeInvalid,
+var ErrRequestFailed = models.New(models.CodeInvalid, "err.request.failed",
 	"Access request failed. Check the program and the License ID (for Open License, the license number and the authorization number). If they are right, contact support: we cannot tell you more here.")
 
 // Errors of access request decisions.
 var (
-	ErrRequestDecided = models.Errorf(models.CodeConflict, "This request has been decided, cancelled or has expired already.")
-	ErrVerifyFirst    = models.Errorf(models.CodeForbidden, "Confirm your work email first.")
+	ErrRequestDecided = models.New(models.CodeConflict, "err.request.decided", "This request has been decided, cancelled or has expired already.")
+	ErrVerifyFirst    = models.New(models.CodeForbidden, "err.verify_first", "Confirm your work email first.")
 )
 
 // RequestsOptions configure the access request use cases.
@@ -118,27 +118,27 @@ func (in *RequestInput) validate() error {
 	in.LicenseNumber = strings.TrimSpace(in.LicenseNumber)
 	in.AuthorizationNumber = strings.TrimSpace(in.AuthorizationNumber)
 	if !in.Program.Valid() {
-		fields = append(fields, models.FieldError{Field: "program", Message: "choose mbsa, enterprise, select_plus, open_value or open_license"})
+		fields = append(fields, models.FieldError{Field: "program", Key: "err.field.program", Message: "choose mbsa, enterprise, select_plus, open_value or open_license"})
 	}
 	if in.LicenseNumber == "" || utf8.RuneCountInString(in.LicenseNumber) > 64 {
-		fields = append(fields, models.FieldError{Field: "license_number", Message: "give the License ID (for Open License, the license number)"})
+		fields = append(fields, models.FieldError{Field: "license_number", Key: "err.field.license_number", Message: "give the License ID (for Open License, the license number)"})
 	}
 	if in.Program == models.ProgramOpenLicense && in.AuthorizationNumber == "" {
-		fields = append(fields, models.FieldError{Field: "authorization_number", Message: "an Open License request needs the authorization number printed on the order"})
+		fields = append(fields, models.FieldError{Field: "authorization_number", Key: "err.field.authorization_number", Message: "an Open License request needs the authorization number printed on the order"})
 	}
 	if len(in.Permissions) == 0 {
-		fields = append(fields, models.FieldError{Field: "permissions", Message: "pick one or more permissions"})
+		fields = append(fields, models.FieldError{Field: "permissions", Key: "err.field.permissions_empty", Message: "pick one or more permissions"})
 	}
 	for _, p := range in.Permissions {
 		if !p.Valid() {
-			fields = append(fields, models.FieldError{Field: "permissions", Message: fmt.Sprintf("%q is not a permission", p)})
+			fields = append(fields, models.FieldError{Field: "permissions", Key: "err.field.not_permission", Args: models.Args{"Value": string(p)}, Message: fmt.Sprintf("%q is not a permission", p)})
 		}
 	}
 	if utf8.RuneCountInString(in.Comment) > maxRequestCommentLength {
-		fields = append(fields, models.FieldError{Field: "comment", Message: fmt.Sprintf("keep the comment to %d characters", maxRequestCommentLength)})
+		fields = append(fields, models.FieldError{Field: "comment", Key: "err.field.too_long", Args: models.Args{"Max": maxRequestCommentLength}, Message: fmt.Sprintf("keep the comment to %d characters", maxRequestCommentLength)})
 	}
 	if len(fields) > 0 {
-		return models.Invalid("Check the request.", fields...)
+		return models.InvalidKey("err.request.invalid", "Check the request.", fields...)
 	}
 	slices.Sort(in.Permissions)
 	in.Permissions = slices.Compact(in.Permissions)
@@ -231,15 +231,30 @@ func (r *Requests) checkLockout(tx *models.Tx, user int64, client string) error 
 	if err := tx.LockAccessRequests(user, client); err != nil {
 		return err
 	}
-	byUser, byClient, err := tx.FailedAccessRequests(user, client, tx.Now().Add(-r.opts.LockWindow))
+	max := r.opts.MaxFailures
+	byUser, byClient, err := tx.RecentFailures(user, client, tx.Now().Add(-r.opts.LockWindow), max)
 	if err != nil {
 		return err
 	}
-	if max := int64(r.opts.MaxFailures); byUser >= max || byClient >= max {
-		return models.Errorf(models.CodeTooMany,
-			"Too many access requests failed. Try again in %s, or contact support.", r.opts.LockWindow.Round(time.Minute))
+	// The lock ends when the max-th newest failure leaves the window.
+	var until time.Time
+	for _, times := range [][]time.Time{byUser, byClient} {
+		if len(times) >= max {
+			if end := times[max-1].Add(r.opts.LockWindow); end.After(until) {
+				until = end
+			}
+		}
 	}
-	return nil
+	if until.IsZero() {
+		return nil
+	}
+	// Said to the minute, rounded up, so that trying at that time works.
+	until = until.UTC().Truncate(time.Minute).Add(time.Minute)
+	e := models.New(models.CodeTooMany, "err.request.locked", fmt.Sprintf(
+		"Too many access requests failed. Try again after %s, or contact support.", until.Format("2 January 2006, 15:04 UTC")))
+	e = e.With(models.Args{"Until": until})
+	e.RetryAfter = until.Sub(tx.Now())
+	return e
 }
 
 func (r *Requests) newRequest(now time.Time, user int64, in RequestInput, agreement int64) models.AccessRequest {
@@ -402,7 +417,7 @@ func (r *Requests) Approve(ctx context.Context, admin, id int64, perms []models.
 // Deny refuses the request with a message to the requester.
 func (r *Requests) Deny(ctx context.Context, admin, id int64, message string) error {
 	if utf8.RuneCountInString(message) > maxRequestCommentLength {
-		return models.Invalid("Keep the message short.", models.FieldError{Field: "message", Message: fmt.Sprintf("at most %d characters", maxRequestCommentLength)})
+		return models.InvalidKey("err.message.too_long", "Keep the message short.", models.FieldError{Field: "message", Key: "err.field.too_long", Args: models.Args{"Max": maxRequestCommentLength}, Message: fmt.Sprintf("at most %d characters", maxRequestCommentLength)})
 	}
 	return r.decide(ctx, admin, id, false, nil, message)
 }
@@ -459,8 +474,8 @@ func (r *Requests) grantRequested(tx *models.Tx, admin int64, req *models.Access
 	}
 	for _, p := range perms {
 		if !slices.Contains(requested, p) {
-			return nil, models.Invalid("Approve only permissions that were requested.",
-				models.FieldError{Field: "permissions", Message: fmt.Sprintf("%q was not requested", p)})
+			return nil, models.InvalidKey("err.request.not_requested", "Approve only permissions that were requested.",
+				models.FieldError{Field: "permissions", Key: "err.field.not_requested", Args: models.Args{"Value": string(p)}, Message: fmt.Sprintf("%q was not requested", p)})
 		}
 	}
 	actor := userActor(admin)
@@ -549,7 +564,7 @@ func requestNotFound(err error) error {
 	if errors.Is(err, ErrRequestDecided) {
 		return err
 	}
-	return models.Errorf(models.CodeNotFound, "No such access request.")
+	return models.New(models.CodeNotFound, "err.request.not_found", "No such access request.")
 }
 
 func joinPerms(ps []models.Permission) string {

@@ -92,7 +92,7 @@ func (p *Provider) discover(ctx context.Context) (*discovered, error) {
 
 // ErrSignInFailed is the one answer to a failed sign-in callback; the
 // cause is logged.
-var ErrSignInFailed = models.Errorf(models.CodeInvalid, "Sign-in did not complete. Please sign in again.")
+var ErrSignInFailed = models.New(models.CodeInvalid, "err.signin.failed", "Sign-in did not complete. Please sign in again.")
 
 // loginLifetime bounds the time between /auth/login and the callback.
 const loginLifetime = 10 * time.Minute
@@ -131,7 +131,7 @@ func (s *SignIn) Begin(ctx context.Context, name, returnTo string) (token, authU
 		p = s.order[0]
 	}
 	if p == nil {
-		return "", "", models.Errorf(models.CodeNotFound, "Choose a sign-in provider.")
+		return "", "", models.New(models.CodeNotFound, "err.signin.provider", "Choose a sign-in provider.")
 	}
 	d, err := p.discover(ctx)
 	if err != nil {

@@ -42,11 +42,11 @@ type StoredFile interface {
 
 // ErrFileUnavailable answers for a catalog file whose bytes this server
 // does not have.
-var ErrFileUnavailable = models.Errorf(models.CodeNotFound, "The file is not available on this server. Contact support.")
+var ErrFileUnavailable = models.New(models.CodeNotFound, "err.file.missing", "The file is not available on this server. Contact support.")
 
 // ErrStorageUnavailable answers for a file that the storage has but cannot
 // read now (the storage directory is gone or unreadable, or the file is).
-var ErrStorageUnavailable = models.Errorf(models.CodeUnavailable,
+var ErrStorageUnavailable = models.New(models.CodeUnavailable, "err.file.unreadable",
 	"The file cannot be read on this server at the moment. Try again later; if this goes on, contact support.")
 
 // DirStorage is a Storage on a local directory. Paths are resolved through

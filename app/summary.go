@@ -92,8 +92,8 @@ type SummaryProduct struct {
 }
 
 // errTooManyLicences refuses an oversized summary.
-var errTooManyLicences = models.Invalid("Choose fewer licences.",
-	models.FieldError{Field: "licence", Message: "a summary covers at most 50 licences"})
+var errTooManyLicences = models.InvalidKey("err.summary.too_many", "Choose fewer licences.",
+	models.FieldError{Field: "licence", Key: "err.field.summary_max", Message: "a summary covers at most 50 licences"})
 
 // Build returns the summary of the licences numbered numbers, which user
 // must each be allowed to view; any other number, known or not, is

@@ -52,13 +52,13 @@ func (t *Tokens) Create(ctx context.Context, user int64, name string, lifetime t
 	name = strings.TrimSpace(name)
 	var fields []models.FieldError
 	if name == "" || utf8.RuneCountInString(name) > 100 {
-		fields = append(fields, models.FieldError{Field: "name", Message: "name the token (1 to 100 characters), e.g. after the script that uses it"})
+		fields = append(fields, models.FieldError{Field: "name", Key: "err.field.token_name", Message: "name the token (1 to 100 characters), e.g. after the script that uses it"})
 	}
 	if lifetime <= 0 || lifetime > maxTokenLifetime {
-		fields = append(fields, models.FieldError{Field: "expires_in_days", Message: "choose 1 to 365 days"})
+		fields = append(fields, models.FieldError{Field: "expires_in_days", Key: "err.field.token_days", Message: "choose 1 to 365 days"})
 	}
 	if len(fields) > 0 {
-		return nil, models.Invalid("Check the token.", fields...)
+		return nil, models.InvalidKey("err.token.invalid", "Check the token.", fields...)
 	}
 	secret := tokenPrefix + randomToken(32)
 	var out *NewToken

@@ -22,15 +22,15 @@ const (
 
 // Errors of work email verification, each saying what to do.
 var (
-	ErrLinkInvalid = models.Errorf(models.CodeNotFound,
+	ErrLinkInvalid = models.New(models.CodeNotFound, "err.workemail.link_invalid",
 		"This confirmation link is not valid. Register your work email again to get a new one.")
-	ErrLinkUsed = models.Errorf(models.CodeConflict,
+	ErrLinkUsed = models.New(models.CodeConflict, "err.workemail.link_used",
 		"This confirmation link has been used already. If your work email is not confirmed yet, register it again.")
-	ErrLinkExpired = models.Errorf(models.CodeInvalid,
+	ErrLinkExpired = models.New(models.CodeInvalid, "err.workemail.link_expired",
 		"This confirmation link has expired. Register your work email again to get a new one.")
-	ErrLinkOtherIdentity = models.Errorf(models.CodeForbidden,
+	ErrLinkOtherIdentity = models.New(models.CodeForbidden, "err.workemail.other_identity",
 		"This confirmation link was requested while signed in with another account. Sign in with that account and open the link again.")
-	ErrEmailTaken = models.Errorf(models.CodeConflict,
+	ErrEmailTaken = models.New(models.CodeConflict, "err.workemail.taken",
 		"This work email is confirmed for another sign-in. Confirm again with “take over” to move it to this sign-in; the other sign-in then loses it.")
 )
 
@@ -59,8 +59,8 @@ func ValidateEmail(raw string) (string, error) {
 	email := models.NormalizeEmail(raw)
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || addr.Name != "" || len(email) > 254 || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
-		return "", models.Invalid("Enter an email address such as name@company.example.",
-			models.FieldError{Field: "email", Message: "not an email address"})
+		return "", models.InvalidKey("err.workemail.invalid", "Enter an email address such as name@company.example.",
+			models.FieldError{Field: "email", Key: "err.field.email", Message: "not an email address"})
 	}
 	return email, nil
 }

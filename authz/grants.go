@@ -9,13 +9,13 @@ import (
 
 // Errors of the guards, with messages fit for the person who tried.
 var (
-	ErrLastAdministrator = models.Errorf(models.CodeConflict,
+	ErrLastAdministrator = models.New(models.CodeConflict, "err.admin.last_administrator",
 		"This is the last administrator of the licence; appoint another administrator first.")
-	ErrContactGrant = models.Errorf(models.CodeForbidden,
+	ErrContactGrant = models.New(models.CodeForbidden, "err.admin.contact_grant",
 		"This permission comes from the agreement's contact data and changes only when that data changes.")
-	ErrInheritedGrant = models.Errorf(models.CodeForbidden,
+	ErrInheritedGrant = models.New(models.CodeForbidden, "err.admin.inherited_grant",
 		"This administrator permission is inherited from the master agreement (MBSA); it can be changed only there.")
-	ErrNotAllowed = models.Errorf(models.CodeForbidden, "You are not allowed to do this.")
+	ErrNotAllowed = models.New(models.CodeForbidden, "err.not_allowed", "You are not allowed to do this.")
 )
 
 // Grant gives user the permission perm on licence (nil for the global
@@ -93,7 +93,7 @@ func (a *Authorizer) Revoke(tx *models.Tx, actor models.Actor, user int64, licen
 				return ErrInheritedGrant
 			}
 		}
-		return models.Errorf(models.CodeNotFound, "The user does not hold this permission.")
+		return models.New(models.CodeNotFound, "err.admin.no_such_grant", "The user does not hold this permission.")
 	}
 	if err := tx.DeleteGrant(g.ID); err != nil {
 		return err
@@ -143,7 +143,7 @@ func (a *Authorizer) SetInheritance(tx *models.Tx, actor models.Actor, user, mbs
 		return err
 	}
 	if program != models.ProgramMBSA {
-		return models.Invalid("Inheritance is chosen on a master agreement (MBSA).")
+		return models.InvalidKey("err.admin.inherit_mbsa_only", "Inheritance is chosen on a master agreement (MBSA).")
 	}
 	// An MBSA has no parent: administering it means holding the grant.
 	admin, err := tx.Administers(user, mbsa)
@@ -242,11 +242,11 @@ func mayGrant(tx *models.Tx, actor models.Actor, licence *int64, perm models.Per
 func validGrant(licence *int64, perm models.Permission, source models.GrantSource) error {
 	switch {
 	case source != models.SourceDirect && source != models.SourceContact:
-		return models.Invalid("Choose where the permission comes from: direct or contact.")
+		return models.InvalidKey("err.grant.source", "Choose where the permission comes from: direct or contact.")
 	case perm == models.PermOperator && licence != nil:
-		return models.Invalid("The operator role is global, not per licence.")
+		return models.InvalidKey("err.grant.operator_global", "The operator role is global, not per licence.")
 	case perm != models.PermOperator && (licence == nil || !perm.Valid()):
-		return models.Invalid("Choose a permission (administrator, license_viewer, download_manager or key_reader) on a licence.")
+		return models.InvalidKey("err.grant.permission", "Choose a permission (administrator, license_viewer, download_manager or key_reader) on a licence.")
 	}
 	return nil
 }

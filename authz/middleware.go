@@ -27,7 +27,7 @@ type Guard struct {
 
 // ErrNoSuchLicence is the one answer for a licence that does not exist and
 // one the user may not act on, so that nobody can probe which exist.
-var ErrNoSuchLicence = models.Errorf(models.CodeNotFound, "There is no such licence, or you have no access to it.")
+var ErrNoSuchLicence = models.New(models.CodeNotFound, "err.licence.not_found", "There is no such licence, or you have no access to it.")
 
 const (
 	keyLicence = "openlsc.licence"
@@ -54,7 +54,7 @@ func (g Guard) Require(action Action, param string) gin.HandlerFunc {
 		if !ok {
 			err := UserError(c)
 			if err == nil {
-				err = models.Errorf(models.CodeForbidden, "Sign in first.")
+				err = models.New(models.CodeForbidden, "err.sign_in_first", "Sign in first.")
 			}
 			g.Fail(c, err)
 			c.Abort()

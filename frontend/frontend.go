@@ -130,7 +130,7 @@ func (u *UI) limit(l *limits.Limiter) gin.HandlerFunc {
 		user, signedIn := app.UserID(c.Request.Context())
 		if ok, wait := l.Allow(limits.Keys(c, user, signedIn)...); !ok {
 			limits.RetryAfter(c, wait)
-			u.Error(c, http.StatusTooManyRequests, models.Errorf(models.CodeTooMany, "Too many attempts. Wait a while and try again."))
+			u.Error(c, http.StatusTooManyRequests, models.New(models.CodeTooMany, "err.rate_limited", "Too many attempts. Wait a while and try again."))
 			c.Abort()
 			return
 		}
@@ -246,10 +246,10 @@ func (u *UI) Error(c *gin.Context, status int, err error) {
 	case err != nil && models.ErrorCode(err) != models.CodeInternal:
 		// An *Error's message is meant for users; anything else gets the
 		// generic text for the status.
-		v.Message = models.ErrorMessage(err)
+		v.Message = u.errorText(c, err)
 		var e *models.Error
 		if errors.As(err, &e) {
-			v.Fields = e.Fields
+			v.Fields = u.fieldTexts(c, e.Fields)
 		}
 	default:
 		u.logger.WarnContext(c.Request.Context(), "request failed",

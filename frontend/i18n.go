@@ -45,12 +45,14 @@ type translations struct {
 	langs      []supportedLanguage // the supported languages, default first
 	localizers map[language.Tag]*i18n.Localizer
 	matcher    language.Matcher
+	ids        map[language.Tag]map[string]bool // the message IDs each language has
 }
 
 // loadTranslations loads the embedded message file of every supported
 // language.
 func loadTranslations() (*translations, error) {
-	tr := &translations{langs: supportedLanguages(), localizers: map[language.Tag]*i18n.Localizer{}}
+	tr := &translations{langs: supportedLanguages(), localizers: map[language.Tag]*i18n.Localizer{},
+		ids: map[language.Tag]map[string]bool{}}
 	bundle := i18n.NewBundle(tr.langs[0].tag)
 	bundle.RegisterUnmarshalFunc("json", json.Unmarshal)
 	tags := make([]language.Tag, 0, len(tr.langs))
@@ -60,8 +62,13 @@ func loadTranslations() (*translations, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load messages: %w", err)
 		}
-		if _, err := bundle.ParseMessageFileBytes(buf, file); err != nil {
+		mf, err := bundle.ParseMessageFileBytes(buf, file)
+		if err != nil {
 			return nil, fmt.Errorf("parse %s: %w", file, err)
+		}
+		tr.ids[lang.tag] = make(map[string]bool, len(mf.Messages))
+		for _, m := range mf.Messages {
+			tr.ids[lang.tag][m.ID] = true
 		}
 		tr.localizers[lang.tag] = i18n.NewLocalizer(bundle, lang.tag.String())
 		tags = append(tags, lang.tag)

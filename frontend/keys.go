@@ -7,9 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -38,7 +38,7 @@ var _ KeysUseCases = (*app.Keys)(nil)
 // MountKeys registers the product key pages:
 //
 //	GET  /licences/:licence/keys                  masked keys, MAK usage, export, "request more activations" (read_keys)
-//	POST /licences/:licence/keys/:key/reveal      the same page showing that one key, once (audited)
+//	POST /licences/:licence/keys/:key/reveal      reveal one key (audited): 303 to the keys page, which shows it once
 //	GET  /licences/:licence/keys/export           CSV of the masked keys
 //	POST /licences/:licence/keys/export           CSV of the whole keys, after a confirmation checkbox (audited)
 //	POST /licences/:licence/activation-requests   ask for more activations of a MAK
@@ -54,7 +54,7 @@ func (u *UI) MountKeys(r gin.IRouter, k KeysUseCases, guard authz.Guard, isOpera
 	if guard.Fail == nil {
 		guard.Fail = u.guardFail
 	}
-	h := keysPage{ui: u, k: k, isOperator: isOperator}
+	h := keysPage{ui: u, k: k, isOperator: isOperator, tickets: newRevealTickets(time.Now)}
 	g := r.Group("/licences/:licence", guard.Require(authz.ActReadKeys, "licence"))
 	g.GET("/keys", u.page(h.show))
 	g.POST("/keys/:key/reveal", h.reveal)
@@ -70,14 +70,15 @@ type keysPage struct {
 	ui         *UI
 	k          KeysUseCases
 	isOperator func(int64) bool
+	tickets    *revealTickets // revealed keys on their way to the page
 }
 
 // keysView is the data of keys.html.
 type keysView struct {
-	Licence  string // the licence number, as in the URL
-	Keys     []app.KeyView
-	Page     []app.KeyView // the keys this page shows: keysPerPage after the cursor
-	Next     int64         // cursor (a key id) of the next page; 0 on the last
+	Licence  string        // the licence number, as in the URL
+	Keys     []app.KeyView // the page of keys the query shows
+	List     keyList       // the query, and links to other pages and orders
+	AnyKeys  bool          // the licence has keys, whatever the filter
 	HasMAK   bool
 	Revealed *revealedKey
 	Mine     []app.ActivationView // the user's requests on this licence
@@ -128,12 +129,11 @@ func (h keysPage) load(c *gin.Context, v *keysView) error {
 	if err != nil {
 		return err
 	}
-	v.Keys = keys
+	v.Keys, v.List = parseKeyQuery(c).apply(v.Licence, keys)
+	v.AnyKeys = len(keys) > 0
 	for _, k := range keys {
 		v.HasMAK = v.HasMAK || k.MAK()
 	}
-	after, _ := strconv.ParseInt(c.Query("after"), 10, 64)
-	v.Page, v.Next = keysPageAfter(keys, after)
 	mine, err := h.k.MyActivationRequests(ctx, user)
 	if err != nil {
 		return err
@@ -158,6 +158,16 @@ func (h keysPage) show(c *gin.Context) {
 	v := keysView{Suffix: cutString(strings.ToUpper(strings.TrimSpace(c.Query("suffix"))), 5)}
 	if c.Query("requested") == "1" {
 		v.Notice = "activations.notice.requested"
+	}
+	if ticket := c.Query("revealed"); ticket != "" {
+		// The page of a revealed key is never stored, and a second look
+		// (reload, back) finds the ticket used and shows no key.
+		c.Writer = noStore{c.Writer}
+		if key, ok := h.tickets.take(ticket, h.user(c), authz.LicenceID(c)); ok {
+			v.Revealed = key
+		} else {
+			v.Notice = "keys.revealed.gone"
+		}
 	}
 	h.render(c, http.StatusOK, v)
 }
@@ -187,18 +197,20 @@ func (h keysPage) reveal(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	v := keysView{Revealed: &revealedKey{ID: id, Key: key}}
-	if err := h.load(c, &v); err != nil {
+	revealed := revealedKey{ID: id, Key: key}
+	keys, err := h.k.List(c.Request.Context(), h.user(c), authz.LicenceID(c))
+	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	for _, k := range v.Keys {
+	for _, k := range keys {
 		if k.ID == id {
-			v.Revealed.Product, v.Revealed.Type = k.Product, k.Type
+			revealed.Product, revealed.Type = k.Product, k.Type
 		}
 	}
-	c.Writer = noStore{c.Writer}
-	h.ui.render(c, http.StatusOK, "keys.html", "licences", v)
+	ticket := h.tickets.put(h.user(c), authz.LicenceID(c), revealed)
+	c.Header("Cache-Control", "no-store")
+	c.Redirect(http.StatusSeeOther, "/licences/"+url.PathEscape(c.Param("licence"))+"/keys?revealed="+ticket+"#revealed-heading")
 }
 
 func (h keysPage) export(c *gin.Context, reveal bool) {
@@ -249,7 +261,7 @@ func (h keysPage) request(c *gin.Context) {
 	case err == nil:
 		c.Redirect(http.StatusSeeOther, "/licences/"+url.PathEscape(c.Param("licence"))+"/keys?requested=1#activation-requests")
 	case errors.As(err, &e) && e.Code == models.CodeInvalid:
-		v.Errors, v.ErrorText = e.Fields, e.Message
+		v.Errors, v.ErrorText = e.Fields, h.ui.errorText(c, err)
 		if errors.Is(err, app.ErrNoSuchMAK) {
 			v.ErrorText = ""
 		}
@@ -346,25 +358,4 @@ func (h keysPage) decide(c *gin.Context) {
 	default:
 		h.fail(c, err)
 	}
-}
-
-// keysPerPage is how many keys the keys page shows at once: a licence can
-// have thousands, and a page's rendering cost follows what it shows.
-const keysPerPage = 100
-
-// keysPageAfter returns the keys after the one with id after (from the
-// first when after is 0 or not a key of the list) and the cursor of the
-// page following them (0 on the last).
-func keysPageAfter(keys []app.KeyView, after int64) ([]app.KeyView, int64) {
-	start := 0
-	if after != 0 {
-		if i := slices.IndexFunc(keys, func(k app.KeyView) bool { return k.ID == after }); i >= 0 {
-			start = i + 1
-		}
-	}
-	end := min(start+keysPerPage, len(keys))
-	if end < len(keys) {
-		return keys[start:end], keys[end-1].ID
-	}
-	return keys[start:end], 0
 }

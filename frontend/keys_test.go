@@ -162,12 +162,26 @@ func TestKeysPage(t *testing.T) {
 		}
 	}
 
-	// Reveal: the key on the page, not cacheable, audited; never in a URL.
+	// Reveal: the POST redirects (303) to the keys page, which shows the
+	// key once, not cacheable, audited; the key is never in a URL.
 	rec := env.post(t, "/licences/V1/keys/"+env.keyID(t, "WFP4D")+"/reveal", url.Values{}, env.as("reader"))
-	if rec.Code != http.StatusOK || rec.Header().Get("Cache-Control") != "no-store" || rec.Header().Get("Location") != "" {
-		t.Errorf("reveal: %d %v", rec.Code, rec.Header())
+	loc := rec.Header().Get("Location")
+	if rec.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/licences/V1/keys?revealed=") || strings.Contains(loc, pageKeyMAK) ||
+		strings.Contains(rec.Body.String(), pageKeyMAK) {
+		t.Fatalf("reveal: %d %v %q", rec.Code, rec.Header(), rec.Body)
+	}
+	if rec = env.get(t, strings.SplitN(loc, "#", 2)[0], env.as("admin")); strings.Contains(rec.Body.String(), pageKeyMAK) {
+		t.Errorf("another user's browser got the revealed key")
+	}
+	rec = env.get(t, strings.SplitN(loc, "#", 2)[0], env.as("reader"))
+	if rec.Code != http.StatusOK || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("revealed page: %d %v", rec.Code, rec.Header())
 	}
 	mustContain(t, rec.Body.String(), `<code class="product-key" id="revealed-key">`+pageKeyMAK+`</code>`)
+	rec = env.get(t, strings.SplitN(loc, "#", 2)[0], env.as("reader"))
+	if strings.Contains(rec.Body.String(), pageKeyMAK) || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("the revealed key shows twice: %v", rec.Header())
+	}
 	n := modelstest.Count(t, env.store, models.AuditEvent{Kind: app.AuditKeyReveal})
 	if n != 1 {
 		t.Errorf("%d reveal events", n)

@@ -49,32 +49,32 @@ func TestPageTree(t *testing.T) {
 	}
 }
 
-// TestKeysPageAfter: the keys page shows keysPerPage keys after the
-// cursor, in the list's order, and every key once over the pages.
+// TestKeysPageAfter: the keys page shows at most keysPageSize keys a page,
+// and every key once over the pages; a page past the end shows the last.
+// (The keys page had a cursor, ?after=, first; it now has numbered pages
+// with a filter and an order, see keys_list.go, and this test walks them.)
 func TestKeysPageAfter(t *testing.T) {
 	var keys []app.KeyView
 	for i := range 250 {
 		keys = append(keys, app.KeyView{ID: int64(1000 - i)}) // not in id order
 	}
 	var seen []int64
-	var after int64
-	for range 5 {
-		page, next := keysPageAfter(keys, after)
-		if len(page) > keysPerPage {
+	for n := 1; n <= 10; n++ {
+		page, l := keyQuery{Sort: "product", Page: n}.apply("V1", keys)
+		if len(page) > keysPageSize {
 			t.Fatalf("%d keys on a page", len(page))
 		}
 		for _, k := range page {
 			seen = append(seen, k.ID)
 		}
-		if next == 0 {
+		if l.Next == "" {
 			break
 		}
-		after = next
 	}
-	if len(seen) != 250 || seen[0] != 1000 || seen[249] != 751 {
+	if len(seen) != 250 || seen[0] != 751 || seen[249] != 1000 {
 		t.Errorf("pages gave %d keys", len(seen))
 	}
-	if page, next := keysPageAfter(keys, 1); len(page) != keysPerPage || page[0].ID != 1000 || next != 901 {
-		t.Errorf("unknown cursor: %d keys from %d, next %d", len(page), page[0].ID, next)
+	if page, l := (keyQuery{Sort: "product", Page: 99}).apply("V1", keys); len(page) != 250-4*keysPageSize || l.Page != 5 || l.Next != "" {
+		t.Errorf("page past the end: %d keys, page %d", len(page), l.Page)
 	}
 }

@@ -426,7 +426,7 @@ func (h usersPage) add(c *gin.Context) {
 			case "also_licences":
 				f.Invalid["also_licences"] = "users.error.also_licences"
 			default:
-				v.ErrorText = models.ErrorMessage(err)
+				v.ErrorText = h.ui.errorText(c, err)
 			}
 		}
 		if v.ErrorText != "" {
@@ -506,7 +506,7 @@ func (h usersPage) refused(c *gin.Context, err error, v usersView) {
 		case models.ErrorCode(err) == models.CodeNotFound:
 			v.ErrorID = "users.error.not_found"
 		default:
-			v.ErrorText = models.ErrorMessage(err)
+			v.ErrorText = h.ui.errorText(c, err)
 		}
 	}
 	h.ui.logger.InfoContext(c.Request.Context(), "licence user change refused", "path", c.Request.URL.Path, "status", status, "err", err)

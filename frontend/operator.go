@@ -196,7 +196,7 @@ func (h operatorPage) appoint(c *gin.Context) {
 	case models.CodeNotFound:
 		v.AppointError = "operator.appoint.no_licence"
 	default:
-		v.AppointDetail = models.ErrorMessage(err)
+		v.AppointDetail = h.ui.errorText(c, err)
 	}
 	h.renderDesk(c, status, v)
 }
@@ -329,7 +329,7 @@ func (h operatorPage) importDocument(c *gin.Context) {
 	var e *models.Error
 	switch {
 	case errors.As(err, &e) && e.Code == models.CodeInvalid:
-		v.Invalid, v.Message, v.Problems = true, e.Message, e.Fields
+		v.Invalid, v.Message, v.Problems = true, h.ui.errorText(c, err), h.ui.fieldTexts(c, e.Fields)
 		h.ui.render(c, http.StatusUnprocessableEntity, "operator_import.html", "operator-import", v)
 		return
 	case err != nil:

@@ -75,8 +75,9 @@ type requestFormView struct {
 	Errors        []models.FieldError
 	Failed        bool // the one "access request failed" answer
 	FailedMessage string
-	Locked        bool // too many failed requests
-	VerifyFirst   bool // the work email is not confirmed
+	Locked        bool   // too many failed requests
+	LockedText    string // the lockout message, saying until when
+	VerifyFirst   bool   // the work email is not confirmed
 }
 
 // Invalid reports whether the field is in error.
@@ -156,13 +157,17 @@ func (h requestPages) submit(c *gin.Context) {
 		}
 		c.Redirect(http.StatusSeeOther, target)
 	case errors.Is(err, app.ErrRequestFailed):
-		v.Failed, v.FailedMessage = true, models.ErrorMessage(err)
+		v.Failed, v.FailedMessage = true, h.ui.errorText(c, err)
 		h.ui.render(c, http.StatusUnprocessableEntity, "request_access.html", "request-new", v)
 	case errors.Is(err, app.ErrVerifyFirst):
 		v.VerifyFirst = true
 		h.ui.render(c, http.StatusForbidden, "request_access.html", "request-new", v)
 	case models.ErrorCode(err) == models.CodeTooMany:
 		v.Locked = true
+		if models.ErrorKey(err) != "" { // says until when
+			v.LockedText = h.ui.errorText(c, err)
+		}
+		httperr.SetRetryUntil(c, err)
 		h.ui.render(c, http.StatusTooManyRequests, "request_access.html", "request-new", v)
 	case errors.As(err, &e) && e.Code == models.CodeInvalid && len(e.Fields) > 0:
 		v.Errors = e.Fields

@@ -29,19 +29,16 @@ func (tx *Tx) advisoryLock(name string, n int64) error {
 	return tx.db.Exec("SELECT pg_advisory_xact_lock(hashtext(?), ?::int)", name, int32(n)).Error
 }
 
-// FailedAccessRequests counts the failed access requests since since, filed
-// by user and filed from the client address ("" counts none).
-func (tx *Tx) FailedAccessRequests(user int64, client string, since time.Time) (byUser, byClient int64, err error) {
-	err = tx.db.Model(&AccessRequest{}).Where("status = ? AND created_at > ? AND requester_id = ?", RequestFailed, since, user).
-		Count(&byUser).Error
-	if err != nil {
-		return 0, 0, err
+// RecentFailures returns the times of the newest failed access requests
+// since since, at most limit of them, newest first: those filed by user and
+// those filed from the client address ("" gives none).
+func (tx *Tx) RecentFailures(user int64, client string, since time.Time, limit int) (byUser, byClient []time.Time, err error) {
+	q := tx.db.Model(&AccessRequest{}).Where("status = ? AND created_at > ? AND requester_id = ?", RequestFailed, since, user)
+	if err = q.Order("created_at DESC").Limit(limit).Pluck("created_at", &byUser).Error; err != nil || client == "" {
+		return byUser, nil, err
 	}
-	if client == "" {
-		return byUser, 0, nil
-	}
-	err = tx.db.Model(&AccessRequest{}).Where("status = ? AND created_at > ? AND client_address = ?", RequestFailed, since, client).
-		Count(&byClient).Error
+	q = tx.db.Model(&AccessRequest{}).Where("status = ? AND created_at > ? AND client_address = ?", RequestFailed, since, client)
+	err = q.Order("created_at DESC").Limit(limit).Pluck("created_at", &byClient).Error
 	return byUser, byClient, err
 }
 

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -88,7 +89,7 @@ func (tx *Tx) CreateAPIToken(tok *APIToken, maxActive int) error {
 		return err
 	}
 	if n >= int64(maxActive) {
-		return Errorf(CodeConflict, "You have %d active tokens, the most allowed; revoke one first.", n)
+		return New(CodeConflict, "err.token.limit", fmt.Sprintf("You have %d active tokens, the most allowed; revoke one first.", n)).With(Args{"Count": n})
 	}
 	return tx.db.Create(tok).Error
 }
@@ -101,7 +102,7 @@ func (tx *Tx) RevokeAPIToken(user, id int64) error {
 		return res.Error
 	}
 	if res.RowsAffected == 0 {
-		return Errorf(CodeNotFound, "No such token.")
+		return New(CodeNotFound, "err.token.not_found", "No such token.")
 	}
 	return nil
 }

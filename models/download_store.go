@@ -40,7 +40,7 @@ type CatalogFile struct {
 }
 
 // ErrNoSuchCatalogFile is a product file that does not exist.
-var ErrNoSuchCatalogFile = Errorf(CodeNotFound, "No such file.")
+var ErrNoSuchCatalogFile = New(CodeNotFound, "err.file.not_found", "No such file.")
 
 // WorkEmailConfirmed reports whether user has confirmed their work email;
 // a user who does not exist is not found.

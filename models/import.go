@@ -211,12 +211,25 @@ type KeyStatusChange struct {
 	Reason BlockReason `json:"reason,omitempty"`
 }
 
-func (im *importer) problem(field, format string, args ...any) {
-	if im.badText[field] {
+// problem records what is wrong with field: key is the stable message key,
+// and the message names args as A, B, C and D, in order.
+func (im *importer) problem(field, key, format string, args ...any) {
+	a := make(Args, len(args))
+	for i, v := range args {
+		if d, ok := v.(described); ok {
+			v = string(d)
+		}
+		a[string(rune('A'+i))] = v
+	}
+	im.addProblem(FieldError{Field: field, Key: key, Args: a, Message: fmt.Sprintf(format, args...)})
+}
+
+func (im *importer) addProblem(p FieldError) {
+	if im.badText[p.Field] {
 		return // already reported: its text is refused
 	}
 	if len(im.problems) <= maxImportProblems {
-		im.problems = append(im.problems, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+		im.problems = append(im.problems, p)
 	}
 }
 
@@ -225,7 +238,7 @@ func (im *importer) invalid() error {
 	fields := im.problems
 	if n > maxImportProblems {
 		fields = fields[:maxImportProblems]
-		fields = append(fields, FieldError{Message: "more problems not listed; fix these first"})
+		fields = append(fields, FieldError{Key: "err.import.more", Message: "more problems not listed; fix these first"})
 	}
 	noun := "problems"
 	if n == 1 {
@@ -236,5 +249,6 @@ func (im *importer) invalid() error {
 		more = "more than "
 		n = maxImportProblems
 	}
-	return Invalid(fmt.Sprintf("The import document has %s%d %s; nothing was changed.", more, n, noun), fields...)
+	e := InvalidKey("err.import.invalid", fmt.Sprintf("The import document has %s%d %s; nothing was changed.", more, n, noun), fields...)
+	return e.With(Args{"Count": n, "More": more != ""})
 }

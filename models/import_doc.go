@@ -130,8 +130,9 @@ func DecodeImport(r io.Reader) (*ImportDocument, error) {
 		return nil, decodeError(data, dec.InputOffset(), err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, Invalid("The import document is not valid JSON.",
-			FieldError{Field: position(data, dec.InputOffset()), Message: "unexpected data after the end of the document"})
+		return nil, InvalidKey("err.import.json", "The import document is not valid JSON.",
+			FieldError{Field: position(data, dec.InputOffset()), Key: "err.import.trailing_data",
+				Message: "unexpected data after the end of the document"})
 	}
 	return &doc, nil
 }
@@ -144,7 +145,8 @@ func decodeError(data []byte, offset int64, err error) error {
 	)
 	switch {
 	case errors.Is(err, io.EOF):
-		return Invalid("The import document is empty.", FieldError{Message: "expected a JSON object such as {\"organizations\": […]}"})
+		return InvalidKey("err.import.empty", "The import document is empty.",
+			FieldError{Key: "err.import.empty_detail", Message: "expected a JSON object such as {\"organizations\": […]}"})
 	case errors.As(err, &syntax):
 		offset, msg = syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: ")
 	case errors.As(err, &typ):
@@ -162,7 +164,8 @@ func decodeError(data []byte, offset int64, err error) error {
 			msg += " (see the import format in README.md)"
 		}
 	}
-	return Invalid("The import document is not valid JSON.", FieldError{Field: position(data, offset), Message: msg})
+	return InvalidKey("err.import.json", "The import document is not valid JSON.",
+		FieldError{Field: position(data, offset), Message: msg}) // no key: the parser's words
 }
 
 func jsonKind(goKind string) string {

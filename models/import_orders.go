@@ -29,11 +29,11 @@ func (im *importer) keyStatus(p string, k ImportKey) (KeyStatus, BlockReason, bo
 	reason := BlockReason(strings.ToLower(strings.TrimSpace(k.BlockReason)))
 	switch {
 	case status != "" && !status.Valid():
-		im.problem(p+".status", "%s is not a key status; use active, blocked or retired", describe(k.Status))
+		im.problem(p+".status", "err.import.key_status", "%s is not a key status; use active, blocked or retired", describe(k.Status))
 	case status == KeyBlocked && !reason.Valid():
-		im.problem(p+".block_reason", "%s; a blocked key needs its reason: leaked, fraud or replaced", describe(k.BlockReason))
+		im.problem(p+".block_reason", "err.import.block_reason", "%s; a blocked key needs its reason: leaked, fraud or replaced", describe(k.BlockReason))
 	case status != KeyBlocked && reason != "":
-		im.problem(p+".block_reason", "only a blocked key has a block reason")
+		im.problem(p+".block_reason", "err.import.block_reason_unblocked", "only a blocked key has a block reason")
 	default:
 		return status, reason, true
 	}
@@ -85,7 +85,7 @@ func (im *importer) validateOrders() {
 			continue
 		}
 		if j, dup := seen[key]; dup {
-			im.problem(p, "this line repeats orders[%d] (same agreement, order number, product, version and edition)", j)
+			im.problem(p, "err.import.order_twice", "this line repeats orders[%d] (same agreement, order number, product, version and edition)", j)
 			continue
 		}
 		seen[key] = i
@@ -109,40 +109,40 @@ func (im *importer) validateOrders() {
 func (im *importer) orderRow(p string, key orderKey, o ImportOrder) (Order, bool) {
 	ok := im.agreementKnown(p+".agreement", key.agreement)
 	if !numberPattern.MatchString(key.number) {
-		im.problem(p+".number", "%s; give the order number (1 to 64 letters, digits, '.', '_' or '-')", describe(o.Number))
+		im.problem(p+".number", "err.import.order_number", "%s; give the order number (1 to 64 letters, digits, '.', '_' or '-')", describe(o.Number))
 		ok = false
 	}
 	ordered := im.date(p+".date", o.Date)
 	if ordered.IsZero() && strings.TrimSpace(o.Date) == "" {
-		im.problem(p+".date", "give the order date (YYYY-MM-DD)")
+		im.problem(p+".date", "err.import.order_date", "give the order date (YYYY-MM-DD)")
 		ok = false
 	}
 	ok = im.orderProduct(p, key) && ok
 	switch {
 	case o.Quantity == nil:
-		im.problem(p+".quantity", "give the quantity (negative for a return)")
+		im.problem(p+".quantity", "err.import.quantity_missing", "give the quantity (negative for a return)")
 		ok = false
 	case *o.Quantity == 0 || *o.Quantity > 10_000_000 || *o.Quantity < -10_000_000:
-		im.problem(p+".quantity", "%d is not a quantity; use a whole number other than 0 (negative for a return)", *o.Quantity)
+		im.problem(p+".quantity", "err.import.quantity", "%d is not a quantity; use a whole number other than 0 (negative for a return)", *o.Quantity)
 		ok = false
 	}
 	typ := LicenceType(strings.TrimSpace(o.LicenceType))
 	if !typ.Valid() {
-		im.problem(p+".licence_type", "%s is not a licence type; use licence, licence_sa, sa or subscription", describe(o.LicenceType))
+		im.problem(p+".licence_type", "err.import.licence_type", "%s is not a licence type; use licence, licence_sa, sa or subscription", describe(o.LicenceType))
 		ok = false
 	}
 	saEnds := im.date(p+".sa_ends", o.SAEnds)
 	switch hasSA := strings.TrimSpace(o.SAEnds) != ""; {
 	case typ.HasSA() && !hasSA:
-		im.problem(p+".sa_ends", "a %s line needs the date its Software Assurance ends", typ)
+		im.problem(p+".sa_ends", "err.import.sa_ends_missing", "a %s line needs the date its Software Assurance ends", typ)
 		ok = false
 	case typ.Valid() && !typ.HasSA() && hasSA:
-		im.problem(p+".sa_ends", "a %s line has no Software Assurance", typ)
+		im.problem(p+".sa_ends", "err.import.sa_ends_unexpected", "a %s line has no Software Assurance", typ)
 		ok = false
 	}
 	pool := Pool(strings.TrimSpace(o.Pool))
 	if !pool.Valid() {
-		im.problem(p+".pool", "%s is not a pool; use applications, systems or servers", describe(o.Pool))
+		im.problem(p+".pool", "err.import.pool", "%s is not a pool; use applications, systems or servers", describe(o.Pool))
 		ok = false
 	}
 	if !ok {
@@ -160,12 +160,12 @@ func (im *importer) orderProduct(p string, key orderKey) bool {
 		return false
 	}
 	if utf8.RuneCountInString(key.version) > 64 || utf8.RuneCountInString(key.edition) > 64 {
-		im.problem(p+".version", "the version and the edition are at most 64 characters each")
+		im.problem(p+".version", "err.import.order_version_long", "the version and the edition are at most 64 characters each")
 		return false
 	}
 	if key.version == "" {
 		if key.edition != "" {
-			im.problem(p+".edition", "give the version the edition belongs to")
+			im.problem(p+".edition", "err.import.edition_without_version", "give the version the edition belongs to")
 			return false
 		}
 		return true
@@ -175,7 +175,7 @@ func (im *importer) orderProduct(p string, key orderKey) bool {
 			return true
 		}
 	}
-	im.problem(p+".version", "product %q has no version %q in edition %q", key.product, key.version, key.edition)
+	im.problem(p+".version", "err.import.no_version_edition", "product %q has no version %q in edition %q", key.product, key.version, key.edition)
 	return false
 }
 

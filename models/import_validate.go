@@ -24,8 +24,9 @@ func (im *importer) validate() {
 // trimmed; the other checks then report nothing more for those fields.
 func (im *importer) checkText() {
 	im.badText = make(map[string]bool)
-	walkText(im.doc, func(s string) string { return textProblem(strings.TrimSpace(s), false) }, func(path, msg string) {
-		im.problem(path, "%s", msg)
+	walkText(im.doc, func(s string) FieldError { return textProblem(strings.TrimSpace(s), false) }, func(path string, p FieldError) {
+		p.Field = path
+		im.addProblem(p)
 		im.badText[path] = true
 	})
 }
@@ -37,14 +38,14 @@ func (im *importer) validateOrganizations() {
 		number, name := strings.TrimSpace(o.Number), strings.TrimSpace(o.Name)
 		ok := true
 		if !numberPattern.MatchString(number) {
-			im.problem(p+".number", "%s; use 1 to 64 letters, digits, '.', '_' or '-'", describe(o.Number))
+			im.problem(p+".number", "err.import.org_number", "%s; use 1 to 64 letters, digits, '.', '_' or '-'", describe(o.Number))
 			ok = false
 		} else if j, dup := im.docOrgs[number]; dup {
-			im.problem(p+".number", "organization %q is listed twice (first at organizations[%d])", number, j)
+			im.problem(p+".number", "err.import.org_twice", "organization %q is listed twice (first at organizations[%d])", number, j)
 			ok = false
 		}
 		if name == "" || utf8.RuneCountInString(name) > 200 {
-			im.problem(p+".name", "give the organization's name (1 to 200 characters)")
+			im.problem(p+".name", "err.import.org_name", "give the organization's name (1 to 200 characters)")
 			ok = false
 		}
 		if !ok {
@@ -86,11 +87,11 @@ func (im *importer) agreementPrograms() map[string]Program {
 	for i, a := range im.doc.Agreements {
 		number := strings.TrimSpace(a.Number)
 		if !numberPattern.MatchString(number) {
-			im.problem(fmt.Sprintf("agreements[%d].number", i), "%s; use 1 to 64 letters, digits, '.', '_' or '-'", describe(a.Number))
+			im.problem(fmt.Sprintf("agreements[%d].number", i), "err.import.agreement_number", "%s; use 1 to 64 letters, digits, '.', '_' or '-'", describe(a.Number))
 			continue
 		}
 		if j, dup := im.docAgreements[number]; dup {
-			im.problem(fmt.Sprintf("agreements[%d].number", i), "agreement %q is listed twice (first at agreements[%d])", number, j)
+			im.problem(fmt.Sprintf("agreements[%d].number", i), "err.import.agreement_twice", "agreement %q is listed twice (first at agreements[%d])", number, j)
 			continue
 		}
 		im.docAgreements[number] = i
@@ -111,11 +112,11 @@ func (im *importer) validateAgreement(p, number string, a ImportAgreement, progr
 	ok = im.checkParent(p, parent, prog, programs) && ok
 	starts, ends := im.date(p+".starts", a.Starts), im.date(p+".ends", a.Ends)
 	if !starts.IsZero() && !ends.IsZero() && ends.Before(starts) {
-		im.problem(p+".ends", "ends (%s) is before starts (%s)", ends, starts)
+		im.problem(p+".ends", "err.import.ends_before_starts", "ends (%s) is before starts (%s)", ends, starts)
 		ok = false
 	}
 	if utf8.RuneCountInString(a.Name) > 200 {
-		im.problem(p+".name", "the name is longer than 200 characters")
+		im.problem(p+".name", "err.import.agreement_name", "the name is longer than 200 characters")
 		ok = false
 	}
 	authHash, authOK := im.authorizationHash(p, prog, a.AuthorizationNumber, stored)
@@ -136,11 +137,11 @@ func (im *importer) validateAgreement(p, number string, a ImportAgreement, progr
 
 func (im *importer) checkProgram(p, number string, prog Program, stored *Agreement) bool {
 	if !prog.Valid() {
-		im.problem(p+".program", "%s is not a program; use one of %s", describe(string(prog)), programList())
+		im.problem(p+".program", "err.import.program", "%s is not a program; use one of %s", describe(string(prog)), programList())
 		return false
 	}
 	if stored != nil && stored.Program != prog {
-		im.problem(p+".program", "agreement %q is stored as %s; the program of an agreement cannot change", number, stored.Program)
+		im.problem(p+".program", "err.import.program_changed", "agreement %q is stored as %s; the program of an agreement cannot change", number, stored.Program)
 		return false
 	}
 	return true
@@ -151,9 +152,9 @@ func (im *importer) checkAgreementOrganization(p, org string) bool {
 		return true
 	}
 	if org == "" {
-		im.problem(p+".organization", "give the number of the organization the agreement belongs to")
+		im.problem(p+".organization", "err.import.organization_missing", "give the number of the organization the agreement belongs to")
 	} else {
-		im.problem(p+".organization", "organization %q not found; list it under organizations or import it first", org)
+		im.problem(p+".organization", "err.import.organization_unknown", "organization %q not found; list it under organizations or import it first", org)
 	}
 	return false
 }
@@ -172,11 +173,11 @@ func (im *importer) checkParent(p, parent string, prog Program, programs map[str
 	}
 	switch {
 	case parentProg == "":
-		im.problem(p+".parent", "agreement %q not found", parent)
+		im.problem(p+".parent", "err.import.parent_unknown", "agreement %q not found", parent)
 	case parentProg != ProgramMBSA:
-		im.problem(p+".parent", "agreement %q is %s; a parent must be an mbsa", parent, parentProg)
+		im.problem(p+".parent", "err.import.parent_not_mbsa", "agreement %q is %s; a parent must be an mbsa", parent, parentProg)
 	case prog.Valid() && !prog.CanHaveParent():
-		im.problem(p+".parent", "a %s agreement cannot have a parent; only enterprise and select_plus hang under an MBSA", prog)
+		im.problem(p+".parent", "err.import.parent_not_allowed", "a %s agreement cannot have a parent; only enterprise and select_plus hang under an MBSA", prog)
 	default:
 		return true
 	}
@@ -189,11 +190,11 @@ func (im *importer) checkParent(p, parent string, prog Program, programs map[str
 func (im *importer) authorizationHash(p string, prog Program, number string, stored *Agreement) (*string, bool) {
 	switch auth := strings.TrimSpace(number); {
 	case prog != ProgramOpenLicense && auth != "":
-		im.problem(p+".authorization_number", "only open_license agreements have an authorization number")
+		im.problem(p+".authorization_number", "err.import.auth_not_open", "only open_license agreements have an authorization number")
 	case prog == ProgramOpenLicense && auth == "" && (stored == nil || stored.AuthHash == nil):
-		im.problem(p+".authorization_number", "a new open_license agreement needs its authorization number")
+		im.problem(p+".authorization_number", "err.import.auth_missing", "a new open_license agreement needs its authorization number")
 	case auth != "" && !authNumPattern.MatchString(auth):
-		im.problem(p+".authorization_number", "use 4 to 64 letters, digits or '-'")
+		im.problem(p+".authorization_number", "err.import.auth_format", "use 4 to 64 letters, digits or '-'")
 	case auth != "":
 		h := im.keys.HashAuthorizationNumber(auth)
 		return &h, true
@@ -237,17 +238,17 @@ func (im *importer) validateContacts(p string, in []ImportContact) []contactPlan
 		cp := fmt.Sprintf("%s.contacts[%d]", p, j)
 		email := NormalizeEmail(c.Email)
 		if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email || addr.Name != "" {
-			im.problem(cp+".email", "%s is not an email address such as it-admin@contoso.example", describe(c.Email))
+			im.problem(cp+".email", "err.import.contact_email", "%s is not an email address such as it-admin@contoso.example", describe(c.Email))
 			ok = false
 		}
 		role := ContactRole(c.Role)
 		if !role.Valid() {
-			im.problem(cp+".role", "%s is not a contact role; use primary, notices or online_admin", describe(c.Role))
+			im.problem(cp+".role", "err.import.contact_role", "%s is not a contact role; use primary, notices or online_admin", describe(c.Role))
 			ok = false
 		}
 		plan := contactPlan{email: email, role: role}
 		if k, dup := seen[plan]; dup {
-			im.problem(cp, "%s is already listed as %s at %s.contacts[%d]", email, role, p, k)
+			im.problem(cp, "err.import.contact_twice", "%s is already listed as %s at %s.contacts[%d]", email, role, p, k)
 			ok = false
 		}
 		seen[plan] = j
@@ -291,7 +292,7 @@ func (im *importer) agreementKnown(field, number string) bool {
 	if im.agreements[number] != nil {
 		return true
 	}
-	im.problem(field, "agreement %q not found", number)
+	im.problem(field, "err.import.agreement_unknown", "agreement %q not found", number)
 	return false
 }
 
@@ -299,7 +300,7 @@ func (im *importer) productKnown(field, code string) bool {
 	if im.docProducts[code] || im.products[code] != nil {
 		return true
 	}
-	im.problem(field, "product %q not found", code)
+	im.problem(field, "err.import.product_unknown", "product %q not found", code)
 	return false
 }
 
@@ -310,7 +311,7 @@ func (im *importer) date(field, s string) Date {
 	}
 	d, err := ParseDate(s)
 	if err != nil {
-		im.problem(field, "%v", err)
+		im.addProblem(FieldError{Field: field, Key: "err.import.date", Args: Args{"Value": s}, Message: err.Error()})
 	}
 	return d
 }
@@ -331,15 +332,24 @@ func suffix(key string) string {
 	return string(r[len(r)-5:])
 }
 
-// describe quotes a value for an error message, or says it is missing.
-func describe(s string) string {
-	if strings.TrimSpace(s) == "" {
-		return "missing"
-	}
+// described is a value as an error message names it: quoted, or
+// "missing"; a message key's arguments get the value itself (shortened),
+// empty when it is missing.
+type described string
+
+// describe returns s as an error message names it.
+func describe(s string) described {
 	if utf8.RuneCountInString(s) > 80 {
 		s = string([]rune(s)[:80]) + "…"
 	}
-	return fmt.Sprintf("%q", s)
+	return described(strings.TrimSpace(s))
+}
+
+func (d described) String() string {
+	if d == "" {
+		return "missing"
+	}
+	return fmt.Sprintf("%q", string(d))
 }
 
 func programList() string {

@@ -18,17 +18,17 @@ func (im *importer) validateProducts() {
 		p := fmt.Sprintf("products[%d]", i)
 		code, name := strings.TrimSpace(pr.ID), strings.TrimSpace(pr.Name)
 		if !productIDPattern.MatchString(code) {
-			im.problem(p+".id", "%s; use 1 to 64 lower-case letters, digits, '.', '_' or '-'", describe(pr.ID))
+			im.problem(p+".id", "err.import.product_id", "%s; use 1 to 64 lower-case letters, digits, '.', '_' or '-'", describe(pr.ID))
 			continue
 		}
 		if j, dup := seen[code]; dup {
-			im.problem(p+".id", "product %q is listed twice (first at products[%d])", code, j)
+			im.problem(p+".id", "err.import.product_twice", "product %q is listed twice (first at products[%d])", code, j)
 			continue
 		}
 		seen[code] = i
 		im.docProducts[code] = true
 		if name == "" || utf8.RuneCountInString(name) > 200 {
-			im.problem(p+".name", "give the product's name (1 to 200 characters)")
+			im.problem(p+".name", "err.import.product_name", "give the product's name (1 to 200 characters)")
 		}
 		stored := im.products[code]
 		switch {
@@ -50,15 +50,15 @@ func (im *importer) validateProducts() {
 func (im *importer) validateVersion(p, code string, v ImportVersion) {
 	key := versionKey{code, strings.TrimSpace(v.Version), strings.TrimSpace(v.Edition)}
 	if key.version == "" || utf8.RuneCountInString(key.version) > 64 {
-		im.problem(p+".version", "give the version (1 to 64 characters), such as \"11 24H2\"")
+		im.problem(p+".version", "err.import.version", "give the version (1 to 64 characters), such as \"11 24H2\"")
 		return
 	}
 	if utf8.RuneCountInString(key.edition) > 64 {
-		im.problem(p+".edition", "the edition is longer than 64 characters")
+		im.problem(p+".edition", "err.import.edition", "the edition is longer than 64 characters")
 		return
 	}
 	if im.docVersions[key] {
-		im.problem(p, "version %q edition %q of product %q is listed twice", key.version, key.edition, code)
+		im.problem(p, "err.import.version_twice", "version %q edition %q of product %q is listed twice", key.version, key.edition, code)
 		return
 	}
 	im.docVersions[key] = true
@@ -89,29 +89,29 @@ func (im *importer) validateFiles(p string, key versionKey, files []ImportFile) 
 		f.Name, f.Path, f.SHA256 = strings.TrimSpace(f.Name), strings.TrimSpace(f.Path), strings.ToLower(strings.TrimSpace(f.SHA256))
 		ok := true
 		if f.Name == "" || strings.ContainsAny(f.Name, "/\\\"") || utf8.RuneCountInString(f.Name) > 255 {
-			im.problem(fp+".name", "%s; give a file name without '/', '\\' or '\"' (1 to 255 characters)", describe(f.Name))
+			im.problem(fp+".name", "err.import.file_name", "%s; give a file name without '/', '\\' or '\"' (1 to 255 characters)", describe(f.Name))
 			ok = false
 		} else if l, dup := names[f.Name]; dup {
-			im.problem(fp+".name", "file %q is listed twice in this version (first at files[%d])", f.Name, l)
+			im.problem(fp+".name", "err.import.file_twice", "file %q is listed twice in this version (first at files[%d])", f.Name, l)
 			ok = false
 		}
 		names[f.Name] = k
 		if tag, err := language.Parse(f.Language); err != nil || f.Language == "" {
-			im.problem(fp+".language", "%s is not a language tag such as \"ja\" or \"en-US\"", describe(f.Language))
+			im.problem(fp+".language", "err.import.file_language", "%s is not a language tag such as \"ja\" or \"en-US\"", describe(f.Language))
 			ok = false
 		} else {
 			f.Language = tag.String()
 		}
 		if f.Size < 0 {
-			im.problem(fp+".size", "the size is negative")
+			im.problem(fp+".size", "err.import.file_size", "the size is negative")
 			ok = false
 		}
 		if !sha256Pattern.MatchString(f.SHA256) {
-			im.problem(fp+".sha256", "give the SHA-256 of the file as 64 hexadecimal digits")
+			im.problem(fp+".sha256", "err.import.file_sha256", "give the SHA-256 of the file as 64 hexadecimal digits")
 			ok = false
 		}
 		if f.Path == "" || path.IsAbs(f.Path) || strings.Contains(f.Path, "\\") || path.Clean(f.Path) != f.Path || strings.HasPrefix(f.Path, "../") || f.Path == ".." {
-			im.problem(fp+".path", "%s; give a clean path relative to the storage directory, such as \"win/11/ja.iso\"", describe(f.Path))
+			im.problem(fp+".path", "err.import.file_path", "%s; give a clean path relative to the storage directory, such as \"win/11/ja.iso\"", describe(f.Path))
 			ok = false
 		}
 		if !ok {
@@ -148,9 +148,9 @@ func (im *importer) validateEntitlements() {
 		}
 		if len(matches) == 0 {
 			if e.Edition != nil {
-				im.problem(p+".version", "product %q has no version %q in edition %q", code, version, *e.Edition)
+				im.problem(p+".version", "err.import.no_version_edition", "product %q has no version %q in edition %q", code, version, *e.Edition)
 			} else {
-				im.problem(p+".version", "product %q has no version %q", code, version)
+				im.problem(p+".version", "err.import.no_version", "product %q has no version %q", code, version)
 			}
 			continue
 		}
@@ -183,12 +183,12 @@ func (im *importer) validateKeys() {
 		ok = im.productKnown(p+".product", code) && ok
 		typ := strings.ToLower(strings.TrimSpace(k.Type))
 		if !keyTypePattern.MatchString(typ) {
-			im.problem(p+".type", "%s is not a key type; use mak, kms or another lower-case word", describe(k.Type))
+			im.problem(p+".type", "err.import.key_type", "%s is not a key type; use mak, kms or another lower-case word", describe(k.Type))
 			ok = false
 		}
 		material := strings.TrimSpace(k.Key)
 		if n := utf8.RuneCountInString(material); n < 5 || n > 128 || strings.ContainsAny(material, " \t\r\n") {
-			im.problem(p+".key", "give the product key (5 to 128 characters, no spaces)")
+			im.problem(p+".key", "err.import.key", "give the product key (5 to 128 characters, no spaces)")
 			ok = false
 		}
 		ok = im.checkActivations(p, typ, k) && ok
@@ -198,7 +198,7 @@ func (im *importer) validateKeys() {
 		if s := strings.TrimSpace(k.ActivationsAsOf); s != "" {
 			t, err := time.Parse(time.RFC3339, s)
 			if err != nil {
-				im.problem(p+".activations_as_of", "%s is not a time such as 2026-11-01T09:00:00Z", describe(s))
+				im.problem(p+".activations_as_of", "err.import.activations_as_of", "%s is not a time such as 2026-11-01T09:00:00Z", describe(s))
 				ok = false
 			}
 			t = t.UTC()
@@ -209,7 +209,7 @@ func (im *importer) validateKeys() {
 		}
 		key := keyKey{number, code, im.keys.KeyFingerprint(material)}
 		if j, dup := seen[key]; dup {
-			im.problem(p+".key", "this key is listed twice for agreement %q and product %q (first at keys[%d])", number, code, j)
+			im.problem(p+".key", "err.import.key_twice", "this key is listed twice for agreement %q and product %q (first at keys[%d])", number, code, j)
 			continue
 		}
 		seen[key] = i
@@ -230,16 +230,16 @@ func (im *importer) checkActivations(p, typ string, k ImportKey) bool {
 		v    *int64
 	}{{"activation_limit", k.ActivationLimit}, {"activations_used", k.ActivationsUsed}} {
 		if c.v != nil && *c.v < 0 {
-			im.problem(p+"."+c.name, "%s cannot be negative", c.name)
+			im.problem(p+"."+c.name, "err.import.count_negative", "%s cannot be negative", c.name)
 			ok = false
 		}
 	}
 	if typ == KeyTypeMAK && k.ActivationLimit == nil {
-		im.problem(p+".activation_limit", "a MAK needs its activation limit")
+		im.problem(p+".activation_limit", "err.import.mak_limit", "a MAK needs its activation limit")
 		ok = false
 	}
 	if k.ActivationLimit != nil && k.ActivationsUsed != nil && *k.ActivationsUsed > *k.ActivationLimit {
-		im.problem(p+".activations_used", "%d activations used exceed the limit of %d", *k.ActivationsUsed, *k.ActivationLimit)
+		im.problem(p+".activations_used", "err.import.over_limit", "%d activations used exceed the limit of %d", *k.ActivationsUsed, *k.ActivationLimit)
 		ok = false
 	}
 	return ok

@@ -44,9 +44,9 @@ type ActivationDecision struct {
 // Errors of the product key queries.
 var (
 	// ErrNoSuchActivation is an activation request that does not exist.
-	ErrNoSuchActivation = Errorf(CodeNotFound, "No such activation request.")
+	ErrNoSuchActivation = New(CodeNotFound, "err.activation.not_found", "No such activation request.")
 	// ErrNoSuchProductKey is a product key that does not exist.
-	ErrNoSuchProductKey = Errorf(CodeNotFound, "No such product key.")
+	ErrNoSuchProductKey = New(CodeNotFound, "err.key.not_found", "No such product key.")
 )
 
 // forUpdate locks the rows a query reads until the transaction ends, on

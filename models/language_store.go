@@ -11,7 +11,7 @@ func (s *Store) SetUserLanguage(ctx context.Context, user int64, lang string) er
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			return Errorf(CodeNotFound, "No such user.")
+			return New(CodeNotFound, "err.user.not_found", "No such user.")
 		}
 		return nil
 	})

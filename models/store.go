@@ -368,7 +368,7 @@ func pause(ctx context.Context, deadline time.Time, step time.Duration) bool {
 
 // errBusy is the answer to a write that waited for the write lock too long.
 func errBusy(cause error) *Error {
-	return &Error{Code: CodeUnavailable, Message: "The service is busy. Please try again in a few seconds.", Err: cause}
+	return &Error{Code: CodeUnavailable, Key: "err.busy", Message: "The service is busy. Please try again in a few seconds.", Err: cause}
 }
 
 // mapError maps driver errors to the error vocabulary: unique violations
@@ -389,7 +389,7 @@ func mapError(err error) error {
 		return errBusy(err)
 	}
 	if isUnavailable(err) {
-		return &Error{Code: CodeUnavailable, Message: "The service is unavailable. Please try again shortly.", Err: err}
+		return &Error{Code: CodeUnavailable, Key: "err.unavailable", Message: "The service is unavailable. Please try again shortly.", Err: err}
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -475,7 +475,7 @@ func (s *Store) ProbeWrite(ctx context.Context) error {
 		// unnoticed by a small write until the next one that grows a file.
 		free, err := freeBytes(filepath.Dir(s.path))
 		if err == nil && free < minFreeBytes {
-			return &Error{Code: CodeUnavailable, Message: "The database's disk is full.",
+			return &Error{Code: CodeUnavailable, Key: "err.unavailable", Message: "The database's disk is full.",
 				Err: fmt.Errorf("%d bytes free on the file system of %s", free, s.path)}
 		}
 	}

@@ -45,55 +45,64 @@ func CheckText(field, s string, max int) error {
 }
 
 func checkText(field, s string, max int, multiLine bool) error {
-	msg := textProblem(s, multiLine)
-	if msg == "" && max > 0 && utf8.RuneCountInString(s) > max {
-		msg = fmt.Sprintf("longer than %d characters; shorten it", max)
+	p := textProblem(s, multiLine)
+	if p.Message == "" && max > 0 && utf8.RuneCountInString(s) > max {
+		p = FieldError{Key: "err.text.too_long", Args: Args{"Max": max},
+			Message: fmt.Sprintf("longer than %d characters; shorten it", max)}
 	}
-	if msg == "" {
+	if p.Message == "" {
 		return nil
 	}
-	return Invalid(textRefused, FieldError{Field: field, Message: msg})
+	p.Field = field
+	return InvalidKey(textRefusedKey, textRefused, p)
 }
 
 // textRefused is the message of an Error for text that breaks the rule.
 const textRefused = "The text contains characters that are not accepted: control characters and text-direction overrides."
 
+// textRefusedKey is the message key of textRefused.
+const textRefusedKey = "err.text.refused"
+
 // textProblem returns what is wrong with s under the free-text rule, as a
-// sentence saying what to remove, or "" when s is acceptable.
-func textProblem(s string, multiLine bool) string {
+// FieldError without its field whose message says what to remove, or a
+// zero FieldError when s is acceptable.
+func textProblem(s string, multiLine bool) FieldError {
 	pos := 0
 	for i, r := range s {
 		pos++
 		if r == utf8.RuneError {
 			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
-				return fmt.Sprintf("character %d is not UTF-8; send the text encoded as UTF-8", pos)
+				return FieldError{Key: "err.text.not_utf8", Args: Args{"Pos": pos},
+					Message: fmt.Sprintf("character %d is not UTF-8; send the text encoded as UTF-8", pos)}
 			}
 		}
-		if name := refusedRune(r, multiLine); name != "" {
-			return fmt.Sprintf("character %d is %s (U+%04X); remove it", pos, name, r)
+		if kind, name := refusedRune(r, multiLine); name != "" {
+			return FieldError{Key: "err.text." + kind, Args: Args{"Pos": pos, "Char": fmt.Sprintf("U+%04X", r)},
+				Message: fmt.Sprintf("character %d is %s (U+%04X); remove it", pos, name, r)}
 		}
 	}
-	return ""
+	return FieldError{}
 }
 
-// refusedRune names r when the free-text rule refuses it.
-func refusedRune(r rune, multiLine bool) string {
+// refusedRune names r, by a message key suffix and in English, when the
+// free-text rule refuses it.
+func refusedRune(r rune, multiLine bool) (kind, name string) {
 	switch {
 	case r == 0:
-		return "a NUL character"
+		return "nul", "a NUL character"
 	case r == '\t' || r == '\n' || r == '\r':
 		if multiLine {
-			return ""
+			return "", ""
 		}
-		return "a tab or line break, not allowed in a one-line value,"
+		return "line_break", "a tab or line break, not allowed in a one-line value,"
 	case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
-		return "a control character"
+		return "control", "a control character"
 	case r >= 0x202a && r <= 0x202e:
-		return "a text-direction embedding or override"
+		return "bidi_override", "a text-direction embedding or override"
 	case r >= 0x2066 && r <= 0x2069:
-		return "a text-direction isolate"
+		return "bidi_isolate", "a text-direction isolate"
 	}
-	return ""
+	return "", ""
 }
 
 // maxTextProblems caps the fields one CheckFields error lists.
@@ -105,15 +114,16 @@ const maxTextProblems = 20
 // as permissions[2].comment. It is for request bodies decoded from JSON.
 func CheckFields(v any) error {
 	var problems []FieldError
-	walkText(v, func(s string) string { return textProblem(s, true) }, func(path, msg string) {
+	walkText(v, func(s string) FieldError { return textProblem(s, true) }, func(path string, p FieldError) {
 		if len(problems) < maxTextProblems {
-			problems = append(problems, FieldError{Field: path, Message: msg})
+			p.Field = path
+			problems = append(problems, p)
 		}
 	})
 	if len(problems) == 0 {
 		return nil
 	}
-	return Invalid(textRefused, problems...)
+	return InvalidKey(textRefusedKey, textRefused, problems...)
 }
 
 // CheckValues applies the multi-line free-text rule to every value of a
@@ -127,13 +137,15 @@ func CheckValues(values map[string][]string) error {
 	var problems []FieldError
 	for _, name := range names {
 		vs := values[name]
-		if msg := textProblem(name, false); msg != "" {
-			problems = append(problems, FieldError{Field: strconv.Quote(name), Message: "the field name: " + msg})
+		if p := textProblem(name, false); p.Message != "" {
+			p.Field, p.Key, p.Message = strconv.Quote(name), p.Key+"_in_name", "the field name: "+p.Message
+			problems = append(problems, p)
 			continue
 		}
 		for _, s := range vs {
-			if msg := textProblem(s, true); msg != "" {
-				problems = append(problems, FieldError{Field: name, Message: msg})
+			if p := textProblem(s, true); p.Message != "" {
+				p.Field = name
+				problems = append(problems, p)
 				break
 			}
 		}
@@ -144,21 +156,21 @@ func CheckValues(values map[string][]string) error {
 	if len(problems) == 0 {
 		return nil
 	}
-	return Invalid(textRefused, problems...)
+	return InvalidKey(textRefusedKey, textRefused, problems...)
 }
 
 // walkText calls check with every string in v and, when it returns a
 // problem, calls refused with the string's JSON path and the problem. The
 // path is only built for refused strings.
-func walkText(v any, check func(s string) string, refused func(path, msg string)) {
+func walkText(v any, check func(s string) FieldError, refused func(path string, p FieldError)) {
 	w := textWalker{check: check, refused: refused, fields: make(map[reflect.Type][]textField)}
 	w.walk(reflect.ValueOf(v))
 }
 
 type textWalker struct {
 	path    []pathElem
-	check   func(s string) string
-	refused func(path, msg string)
+	check   func(s string) FieldError
+	refused func(path string, p FieldError)
 	fields  map[reflect.Type][]textField // the fields of each struct type seen
 }
 
@@ -178,8 +190,8 @@ type textField struct {
 func (w *textWalker) walk(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.String:
-		if msg := w.check(v.String()); msg != "" {
-			w.refused(w.pathString(), msg)
+		if p := w.check(v.String()); p.Message != "" {
+			w.refused(w.pathString(), p)
 		}
 	case reflect.Pointer, reflect.Interface:
 		if !v.IsNil() {

@@ -124,11 +124,19 @@ func TestBrowserDownload(t *testing.T) {
 	if !strings.Contains(list, "XXXXX-XXXXX") || regexp.MustCompile(`\b[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b`).FindString(strings.ReplaceAll(list, "XXXXX", "")) != "" {
 		f.fatalf("the key list is not masked:\n%s", list)
 	}
-	reveal := f.eval(`document.querySelector('form[action$="/reveal"]').getAttribute("action")`)
-	f.navigate("click Reveal", reveal, chromedp.Click(chromedp.CSS(`form[action$="/reveal"] button`)))
+	// The POST answers 303: the browser lands on the keys page (a GET, so
+	// reloading does not post again), and the key is not in its URL.
+	f.navigate("click Reveal", "/licences/E2000001/keys", chromedp.Click(chromedp.CSS(`form[action$="/reveal"] button`)))
 	key := f.eval(`document.getElementById("revealed-key").textContent.trim()`)
 	if !regexp.MustCompile(`^[A-Z0-9]{5}(-[A-Z0-9]{5}){4}$`).MatchString(key) {
 		f.fatalf("the revealed key is %q", key)
+	}
+	if strings.Contains(f.eval(`location.href`), key) {
+		f.fatalf("the revealed key is in the URL %s", f.eval(`location.href`))
+	}
+	f.navigate("reload the page", "/licences/E2000001/keys", chromedp.Reload())
+	if f.eval(`String(document.getElementById("revealed-key") === null)`) != "true" {
+		f.fatalf("the revealed key shows again after a reload")
 	}
 	f.navigate("open the audit log", "/audit", chromedp.Navigate(base+"/audit?kind=key.reveal"))
 	if n := f.eval(`String(document.querySelectorAll("table tbody tr").length)`); n != "1" {

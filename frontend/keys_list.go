@@ -1,0 +1,124 @@
+package frontend
+
+import (
+	"cmp"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/openlsc/openlsc/app"
+	"github.com/openlsc/openlsc/models"
+)
+
+// keysPageSize is how many keys the keys page lists at once.
+const keysPageSize = 50
+
+// keyQuery is the filter, order and page of the keys table, from the URL.
+type keyQuery struct {
+	Q      string // part of the product, its code, the key type or the last characters
+	Status string // "" for every key, else active, blocked or retired
+	Sort   string // "product" (the default), "type" or "usage" (most used first)
+	Page   int    // from 1
+}
+
+// keyList is one page of the keys table, with links to the others.
+type keyList struct {
+	keyQuery
+	Total       int // keys matching the filter
+	First, Last int // their positions on this page, from 1
+	Prev, Next  string
+	SortURL     map[string]string // the first page in each order
+	Filtered    bool
+	ClearURL    string
+}
+
+// parseKeyQuery reads q, status, sort and page from the request.
+func parseKeyQuery(c *gin.Context) keyQuery {
+	q := keyQuery{Q: cutString(strings.TrimSpace(c.Query("q")), 100), Status: c.Query("status"), Sort: c.Query("sort"), Page: 1}
+	switch models.KeyStatus(q.Status) {
+	case models.KeyActive, models.KeyBlocked, models.KeyRetired:
+	default:
+		q.Status = ""
+	}
+	if q.Sort != "type" && q.Sort != "usage" {
+		q.Sort = "product"
+	}
+	if n, err := strconv.Atoi(c.Query("page")); err == nil && n > 1 {
+		q.Page = n
+	}
+	return q
+}
+
+// url is the keys page with this query.
+func (q keyQuery) url(licence string) string {
+	v := url.Values{}
+	if q.Q != "" {
+		v.Set("q", q.Q)
+	}
+	if q.Status != "" {
+		v.Set("status", q.Status)
+	}
+	if q.Sort != "product" {
+		v.Set("sort", q.Sort)
+	}
+	if q.Page > 1 {
+		v.Set("page", strconv.Itoa(q.Page))
+	}
+	u := "/licences/" + url.PathEscape(licence) + "/keys"
+	if len(v) > 0 {
+		u += "?" + v.Encode()
+	}
+	return u + "#keys-heading"
+}
+
+// matches reports whether k passes the query's filter.
+func (q keyQuery) matches(k app.KeyView) bool {
+	if q.Status != "" && string(k.Status) != q.Status {
+		return false
+	}
+	needle := strings.ToLower(q.Q)
+	return needle == "" || slices.ContainsFunc([]string{k.Product, k.ProductCode, k.Type, k.Suffix},
+		func(s string) bool { return strings.Contains(strings.ToLower(s), needle) })
+}
+
+// apply filters and sorts keys and cuts out the query's page.
+func (q keyQuery) apply(licence string, keys []app.KeyView) ([]app.KeyView, keyList) {
+	var kept []app.KeyView
+	for _, k := range keys {
+		if q.matches(k) {
+			kept = append(kept, k)
+		}
+	}
+	byProduct := func(a, b app.KeyView) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Product), strings.ToLower(b.Product)), cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
+	}
+	order := byProduct
+	switch q.Sort {
+	case "type":
+		order = func(a, b app.KeyView) int { return cmp.Or(cmp.Compare(a.Type, b.Type), byProduct(a, b)) }
+	case "usage":
+		order = func(a, b app.KeyView) int { return cmp.Or(cmp.Compare(b.Percent, a.Percent), byProduct(a, b)) }
+	}
+	slices.SortStableFunc(kept, order)
+	l := keyList{keyQuery: q, Total: len(kept), Filtered: q.Q != "" || q.Status != ""}
+	pages := max(1, (len(kept)+keysPageSize-1)/keysPageSize)
+	l.Page = min(q.Page, pages)
+	from := (l.Page - 1) * keysPageSize
+	to := min(from+keysPageSize, len(kept))
+	l.First, l.Last = from+1, to
+	at := func(page int, sort string) string {
+		return keyQuery{Q: q.Q, Status: q.Status, Sort: sort, Page: page}.url(licence)
+	}
+	if l.Page > 1 {
+		l.Prev = at(l.Page-1, q.Sort)
+	}
+	if l.Page < pages {
+		l.Next = at(l.Page+1, q.Sort)
+	}
+	l.SortURL = map[string]string{"product": at(1, "product"), "type": at(1, "type"), "usage": at(1, "usage")}
+	l.ClearURL = keyQuery{Sort: q.Sort, Page: 1}.url(licence)
+	return kept[from:to], l
+}
