@@ -1,0 +1,144 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Installation is one machine that uses an activation of a product key.
+// Identity is the installation's id (derived from its components when it
+// first activated); Components are its component hashes as last seen,
+// space-separated; Network is the client network it last activated from.
+type Installation struct {
+	ID         int64     `json:"id"`
+	KeyID      int64     `json:"key_id"`
+	Identity   string    `json:"installation"`
+	Components string    `json:"-"`
+	Network    string    `json:"network"`
+	FirstSeen  time.Time `json:"first_seen"`
+	LastSeen   time.Time `json:"last_seen"`
+}
+
+// ActivationSigningKey is an Ed25519 key that signs activation
+// certificates. Its seed is sealed with the keyring; the newest key is the
+// current one, older ones stay published.
+type ActivationSigningKey struct {
+	ID         int64
+	KID        string `gorm:"column:kid"`
+	SealedSeed []byte
+	PublicKey  []byte
+	CreatedAt  time.Time
+}
+
+// ActivationKey is a product key as the activation service needs it: with
+// its product's code and its agreement's last day.
+type ActivationKey struct {
+	ID            int64
+	AgreementID   int64
+	ProductCode   string
+	Status        KeyStatus
+	AgreementEnds Date
+}
+
+// ActivationKeys returns the keys whose fingerprint is fp, in any licence.
+func (tx *Tx) ActivationKeys(fp string) ([]ActivationKey, error) {
+	var rows []ActivationKey
+	err := tx.db.Table("product_keys AS k").
+		Select("k.id, k.agreement_id, p.code AS product_code, k.status, a.ends AS agreement_ends").
+		Joins("JOIN products p ON p.id = k.product_id").
+		Joins("JOIN agreements a ON a.id = k.agreement_id").
+		Where("k.fingerprint = ?", fp).Order("k.id").Scan(&rows).Error
+	return rows, mapError(err)
+}
+
+// LockKeyForActivation reads key keyID, locking its row on PostgreSQL so
+// that activations of one key are serialised (SQLite transactions are
+// already).
+func (tx *Tx) LockKeyForActivation(keyID int64) (*ProductKey, error) {
+	var pk ProductKey
+	q := tx.db
+	if tx.store.dialect == DialectPostgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	if err := q.Where("id = ?", keyID).Take(&pk).Error; err != nil {
+		return nil, mapError(err)
+	}
+	return &pk, nil
+}
+
+// InstallationsOfKey returns the installations that use key keyID.
+func (tx *Tx) InstallationsOfKey(keyID int64) ([]Installation, error) {
+	var rows []Installation
+	return rows, mapError(tx.db.Where("key_id = ?", keyID).Order("id").Find(&rows).Error)
+}
+
+// UseActivation counts one more activation of key keyID if it has one
+// left (or no limit); it reports whether it did. The check and the count
+// are one conditional UPDATE, so concurrent activations cannot overshoot.
+func (tx *Tx) UseActivation(keyID int64) (bool, error) {
+	now := tx.Now()
+	res := tx.db.Model(&ProductKey{}).
+		Where("id = ? AND (activation_limit IS NULL OR COALESCE(activations_used, 0) < activation_limit)", keyID).
+		Updates(map[string]any{
+			"activations_used":  gorm.Expr("COALESCE(activations_used, 0) + 1"),
+			"activations_as_of": now, "updated_at": now,
+		})
+	if res.Error != nil {
+		return false, mapError(res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// CreateInstallation stores in and sets its id.
+func (tx *Tx) CreateInstallation(in *Installation) error {
+	return mapError(tx.db.Create(in).Error)
+}
+
+// TouchInstallation records that installation id activated again, with
+// components from network.
+func (tx *Tx) TouchInstallation(id int64, components, network string) error {
+	return mapError(tx.db.Model(&Installation{}).Where("id = ?", id).Updates(map[string]any{
+		"components": components, "network": network, "last_seen": tx.Now(),
+	}).Error)
+}
+
+// ReleaseInstallation deletes installation id of key keyID and gives its
+// activation back; it returns the released installation, or nil when
+// there was none.
+func (tx *Tx) ReleaseInstallation(keyID, id int64) (*Installation, error) {
+	var rows []Installation
+	if err := tx.db.Where("id = ? AND key_id = ?", id, keyID).Find(&rows).Error; err != nil || len(rows) == 0 {
+		return nil, mapError(err)
+	}
+	res := tx.db.Where("id = ? AND key_id = ?", id, keyID).Delete(&Installation{})
+	if res.Error != nil || res.RowsAffected == 0 {
+		return nil, mapError(res.Error)
+	}
+	in := rows[0]
+	now := tx.Now()
+	err := tx.db.Model(&ProductKey{}).Where("id = ? AND activations_used > 0", keyID).Updates(map[string]any{
+		"activations_used": gorm.Expr("activations_used - 1"), "activations_as_of": now, "updated_at": now,
+	}).Error
+	return &in, mapError(err)
+}
+
+// InstallationsOf returns the installations that use key keyID, oldest first.
+func (s *Store) InstallationsOf(ctx context.Context, keyID int64) ([]Installation, error) {
+	var rows []Installation
+	return rows, mapError(s.db.WithContext(ctx).Where("key_id = ?", keyID).Order("id").Find(&rows).Error)
+}
+
+// ActivationSigningKeys returns every activation signing key, oldest
+// first; the last is the current one.
+func (s *Store) ActivationSigningKeys(ctx context.Context) ([]ActivationSigningKey, error) {
+	var rows []ActivationSigningKey
+	return rows, mapError(s.db.WithContext(ctx).Order("id").Find(&rows).Error)
+}
+
+// CreateActivationSigningKey stores k, making it the current signing key.
+func (tx *Tx) CreateActivationSigningKey(k *ActivationSigningKey) error {
+	return mapError(tx.db.Create(k).Error)
+}

@@ -1,0 +1,26 @@
+-- +goose Up
+-- Online activation: the installations that use a key's activations, and
+-- the Ed25519 keys that sign activation certificates.
+-- Keep in step with ../postgres/00300_activations.sql.
+CREATE TABLE activation_signing_keys (
+    id          INTEGER PRIMARY KEY,
+    kid         TEXT     NOT NULL UNIQUE,
+    sealed_seed BLOB     NOT NULL,
+    public_key  BLOB     NOT NULL,
+    created_at  DATETIME NOT NULL
+);
+
+CREATE TABLE installations (
+    id          INTEGER PRIMARY KEY,
+    key_id      INTEGER  NOT NULL REFERENCES product_keys(id) ON DELETE CASCADE,
+    identity    TEXT     NOT NULL,
+    components  TEXT     NOT NULL,
+    network     TEXT     NOT NULL,
+    first_seen  DATETIME NOT NULL,
+    last_seen   DATETIME NOT NULL,
+    UNIQUE (key_id, identity)
+);
+
+-- +goose Down
+DROP TABLE installations;
+DROP TABLE activation_signing_keys;
