@@ -33,8 +33,8 @@ type activationHandler struct {
 //	GET  /.well-known/openlsc-activation-keys     the public keys that sign certificates
 func (s *Server) mountActivation(e *gin.Engine) {
 	h := activationHandler{a: s.opts.Activations, limiter: s.limits.Activation}
-	e.POST(activation.ActivatePath, h.activate)
-	e.GET(activation.WellKnownPath, h.keys)
+	e.POST("/activation/v1/activate", h.activate)
+	e.GET("/.well-known/openlsc-activation-keys", h.keys)
 }
 
 // activationStatus is the HTTP status of each refusal code.
