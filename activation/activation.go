@@ -43,14 +43,16 @@ func Normalize(id []string) Identity {
 }
 
 // Common returns how many component hashes a and b share; both must be
-// normalized.
+// normalized. Components compare by ShortComponent, so an identity read
+// from an installation ID matches the full one.
 func Common(a, b Identity) int {
 	n, i, j := 0, 0, 0
 	for i < len(a) && j < len(b) {
+		x, y := ShortComponent(a[i]), ShortComponent(b[j])
 		switch {
-		case a[i] == b[j]:
+		case x == y:
 			n, i, j = n+1, i+1, j+1
-		case a[i] < b[j]:
+		case x < y:
 			i++
 		default:
 			j++

@@ -62,3 +62,34 @@ func TestCertificate(t *testing.T) {
 		t.Error("an unknown key id verified")
 	}
 }
+
+func TestOfflineIDs(t *testing.T) {
+	id := activation.NewIdentity(map[string]string{"board": "MB1", "disk": "D1", "mac": "M1", "cpu": "C1"})
+	iid := activation.InstallationID(id)
+	back, err := activation.ParseInstallationID(iid)
+	if err != nil || !activation.SameInstallation(back, id) || activation.Common(back, id) != 4 {
+		t.Fatalf("%s: %v %v", iid, back, err)
+	}
+	wrong := []byte(iid)
+	if wrong[0] == '9' {
+		wrong[0] = '8'
+	} else {
+		wrong[0]++
+	}
+	if _, err := activation.ParseInstallationID(string(wrong)); err == nil {
+		t.Error("a misheard digit parsed")
+	}
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	ks := activation.KeySet{Keys: []activation.PublicKey{activation.NewPublicKey("k1", pub, true, time.Now())}}
+	cid := activation.ConfirmationID(priv, "win-ent", iid)
+	if err := ks.CheckConfirmation(cid, "win-ent", iid); err != nil {
+		t.Fatalf("%s: %v", cid, err)
+	}
+	if err := ks.CheckConfirmation(cid, "office", iid); err == nil {
+		t.Error("confirmed for another product")
+	}
+	other := activation.InstallationID(activation.NewIdentity(map[string]string{"board": "MB2"}))
+	if err := ks.CheckConfirmation(cid, "win-ent", other); err == nil {
+		t.Error("confirmed another installation")
+	}
+}

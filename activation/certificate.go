@@ -73,6 +73,15 @@ func NewPublicKey(kid string, pub ed25519.PublicKey, current bool, created time.
 		Use: "sig", Algorithm: "EdDSA", Current: current, Created: created.UTC()}
 }
 
+// decodeKey returns the Ed25519 public key k describes.
+func decodeKey(k PublicKey) (ed25519.PublicKey, error) {
+	b, err := base64.RawURLEncoding.DecodeString(k.X)
+	if err != nil || k.KeyType != "OKP" || k.Curve != "Ed25519" || len(b) != ed25519.PublicKeySize {
+		return nil, errors.New("activation: not an Ed25519 key")
+	}
+	return b, nil
+}
+
 // ErrBadCertificate is returned for a certificate that does not verify.
 var ErrBadCertificate = errors.New("activation: the certificate does not verify")
 
@@ -81,11 +90,8 @@ var ErrBadCertificate = errors.New("activation: the certificate does not verify"
 func (ks KeySet) Verify(c *Certificate) (*Claims, error) {
 	var pub ed25519.PublicKey
 	for _, k := range ks.Keys {
-		if k.KeyID == c.KeyID && k.KeyType == "OKP" && k.Curve == "Ed25519" {
-			b, err := base64.RawURLEncoding.DecodeString(k.X)
-			if err == nil && len(b) == ed25519.PublicKeySize {
-				pub = b
-			}
+		if b, err := decodeKey(k); err == nil && k.KeyID == c.KeyID {
+			pub = b
 		}
 	}
 	if pub == nil {

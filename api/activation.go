@@ -95,6 +95,7 @@ func (h activationHandler) keys(c *gin.Context) {
 //
 //	GET    /licences/{licence}/keys/{key}/installations          first and last seen, network (read_keys)
 //	DELETE /licences/{licence}/keys/{key}/installations/{id}     release, freeing its activation (manage or operator), audited
+//	POST   /licences/{licence}/keys/{key}/offline-activations    {"installation_id"} → {"confirmation_id"} (read_keys)
 func MountInstallations(v1 gin.IRouter, a *app.Activations, guard authz.Guard) {
 	if guard.Fail == nil {
 		guard.Fail = WriteError
@@ -115,6 +116,7 @@ func MountInstallations(v1 gin.IRouter, a *app.Activations, guard authz.Guard) {
 		c.Header("Cache-Control", "no-store")
 		c.JSON(http.StatusOK, gin.H{"installations": list})
 	})
+	g.POST("/offline-activations", func(c *gin.Context) { offlineActivate(c, a, guard) })
 	g.DELETE("/installations/:id", func(c *gin.Context) {
 		user, _ := guard.User(c)
 		key, err1 := strconv.ParseInt(c.Param("key"), 10, 64)
@@ -129,4 +131,33 @@ func MountInstallations(v1 gin.IRouter, a *app.Activations, guard authz.Guard) {
 		}
 		c.Status(http.StatusNoContent)
 	})
+}
+
+// offlineActivate answers the confirmation ID of a telephone activation.
+func offlineActivate(c *gin.Context, a *app.Activations, guard authz.Guard) {
+	user, _ := guard.User(c)
+	key, err := strconv.ParseInt(c.Param("key"), 10, 64)
+	if err != nil {
+		guard.Fail(c, app.ErrNoSuchKey)
+		return
+	}
+	var body struct {
+		InstallationID string `json:"installation_id"`
+	}
+	if err := c.ShouldBindJSON(&body); err != nil {
+		guard.Fail(c, models.Invalid("Send {\"installation_id\": \"…\"}."))
+		return
+	}
+	cid, err := a.OfflineActivate(c.Request.Context(), user, authz.LicenceID(c), key, body.InstallationID)
+	var refused *activation.Error
+	if errors.As(err, &refused) {
+		c.JSON(activationStatus[refused.Code], refused)
+		return
+	}
+	if err != nil {
+		guard.Fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"confirmation_id": cid})
 }

@@ -175,17 +175,23 @@ func (a *Activations) activationKey(tx *models.Tx, fp, product string) (*models.
 	if found == nil {
 		return nil, refused(activation.CodeProductMismatch, "This product key is not for this product.")
 	}
+	return found, checkKey(tx, found)
+}
+
+// checkKey locks key k for its activation and refuses a blocked key or an
+// expired agreement.
+func checkKey(tx *models.Tx, found *models.ActivationKey) error {
 	pk, err := tx.LockKeyForActivation(found.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if pk.Status != models.KeyActive {
-		return nil, refused(activation.CodeKeyBlocked, "This product key is blocked.")
+		return refused(activation.CodeKeyBlocked, "This product key is blocked.")
 	}
 	if !found.AgreementEnds.IsZero() && found.AgreementEnds.String() < tx.Now().Format("2006-01-02") {
-		return nil, refused(activation.CodeAgreementExpired, "The agreement of this product key has expired.")
+		return refused(activation.CodeAgreementExpired, "The agreement of this product key has expired.")
 	}
-	return found, nil
+	return nil
 }
 
 // countInstallation records installation id on key keyID: it refreshes
