@@ -96,6 +96,7 @@ func (h activationHandler) keys(c *gin.Context) {
 //	GET    /licences/{licence}/keys/{key}/installations          first and last seen, network (read_keys)
 //	DELETE /licences/{licence}/keys/{key}/installations/{id}     release, freeing its activation (manage or operator), audited
 //	POST   /licences/{licence}/keys/{key}/offline-activations    {"installation_id"} → {"confirmation_id"} (read_keys)
+//	GET    /operator/leaked-keys                                 keys flagged as leaked, with the evidence (operators)
 func MountInstallations(v1 gin.IRouter, a *app.Activations, guard authz.Guard) {
 	if guard.Fail == nil {
 		guard.Fail = WriteError
@@ -117,6 +118,20 @@ func MountInstallations(v1 gin.IRouter, a *app.Activations, guard authz.Guard) {
 		c.JSON(http.StatusOK, gin.H{"installations": list})
 	})
 	g.POST("/offline-activations", func(c *gin.Context) { offlineActivate(c, a, guard) })
+	v1.GET("/operator/leaked-keys", func(c *gin.Context) {
+		user, ok := guard.User(c)
+		if !ok {
+			guard.Fail(c, app.ErrOperatorsOnly)
+			return
+		}
+		list, err := a.LeakedKeys(c.Request.Context(), user)
+		if err != nil {
+			guard.Fail(c, err)
+			return
+		}
+		c.Header("Cache-Control", "no-store")
+		c.JSON(http.StatusOK, gin.H{"keys": list})
+	})
 	g.DELETE("/installations/:id", func(c *gin.Context) {
 		user, _ := guard.User(c)
 		key, err1 := strconv.ParseInt(c.Param("key"), 10, 64)

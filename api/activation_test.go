@@ -61,7 +61,7 @@ func newActivationEnv(t *testing.T, keys []models.ImportKey, lim *limits.Limiter
 	if lim == nil {
 		lim = limits.New(time.Nanosecond, 1<<20)
 	}
-	env.act = app.NewActivations(env.store, nil)
+	env.act = app.NewActivations(env.store, nil, app.ActivationsOptions{})
 	s, err := api.New(api.Options{Logger: slog.New(slog.DiscardHandler), Activations: env.act, Limits: &limits.Set{Activation: lim}})
 	if err != nil {
 		t.Fatal(err)

@@ -267,7 +267,7 @@ func TestOpenAPIRoutesExist(t *testing.T) {
 		Audit: app.NewAudit(env.store, env.az), Keys: app.NewKeys(env.store, env.az, app.KeysOptions{BaseURL: base.String()}),
 		Downloads:   app.NewDownloads(env.store, env.az, app.DownloadsOptions{Storage: downloadStorage}),
 		Summary:     app.NewSummary(env.store, env.az),
-		Activations: app.NewActivations(env.store, env.az),
+		Activations: app.NewActivations(env.store, env.az, app.ActivationsOptions{}),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -25,14 +25,15 @@ const AuditInstallationReleased = "installation.released"
 type Activations struct {
 	store *models.Store
 	authz *authz.Authorizer
+	opts  ActivationsOptions
 	mu    sync.Mutex
 	kid   string             // the current signing key, once loaded
 	priv  ed25519.PrivateKey // its private key
 }
 
 // NewActivations returns the activation service.
-func NewActivations(store *models.Store, az *authz.Authorizer) *Activations {
-	return &Activations{store: store, authz: az}
+func NewActivations(store *models.Store, az *authz.Authorizer, opts ActivationsOptions) *Activations {
+	return &Activations{store: store, authz: az, opts: opts.withDefaults()}
 }
 
 // seedPurpose binds a sealed signing seed to its key id.
@@ -145,6 +146,9 @@ func (a *Activations) Activate(ctx context.Context, in ActivationInput) (*activa
 		}
 		inst, err := a.countInstallation(tx, k.ID, id, networkOf(in.ClientIP))
 		if err != nil {
+			return err
+		}
+		if err := a.checkLeak(ctx, tx, k.ID); err != nil {
 			return err
 		}
 		claims = activation.Claims{Product: k.ProductCode, KeySuffix: suffixOf(key), Installation: inst.Identity,

@@ -14,7 +14,7 @@ import (
 // like an online activation, up to the limit.
 func TestOfflineActivation(t *testing.T) {
 	f := newKeysFixture(t)
-	act := app.NewActivations(f.store, f.az)
+	act := app.NewActivations(f.store, f.az, app.ActivationsOptions{})
 	v1, mak := f.lic["V1"], f.keyID("WFP4D") // 495 of 500 used
 	ks, err := act.PublicKeys(f.ctx)
 	if err != nil {

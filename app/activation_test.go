@@ -15,7 +15,7 @@ import (
 // or an operator releases one (audited), freeing its activation.
 func TestInstallationsListAndRelease(t *testing.T) {
 	f := newKeysFixture(t)
-	act := app.NewActivations(f.store, f.az)
+	act := app.NewActivations(f.store, f.az, app.ActivationsOptions{})
 	v1, mak := f.lic["V1"], f.keyID("WFP4D")
 	for i, ip := range []string{"203.0.113.7", "2001:db8:1:2::5"} {
 		id := activation.NewIdentity(map[string]string{"board": string(rune('A' + i)), "disk": "D"})

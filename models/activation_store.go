@@ -142,3 +142,50 @@ func (s *Store) ActivationSigningKeys(ctx context.Context) ([]ActivationSigningK
 func (tx *Tx) CreateActivationSigningKey(k *ActivationSigningKey) error {
 	return mapError(tx.db.Create(k).Error)
 }
+
+// LeakFlag marks a key activated from more networks, within a window,
+// than its organisation plausibly has. Evidence lists the networks seen.
+type LeakFlag struct {
+	ID            int64     `json:"id"`
+	KeyID         int64     `json:"key_id"`
+	Networks      int64     `json:"networks"`
+	Installations int64     `json:"installations"`
+	Evidence      string    `json:"evidence"`
+	FlaggedAt     time.Time `json:"flagged_at"`
+}
+
+// TableName names the table of LeakFlag.
+func (LeakFlag) TableName() string { return "activation_leak_flags" }
+
+// ActivationSpread returns the distinct networks, and the number of
+// installations, of key keyID seen since since.
+func (tx *Tx) ActivationSpread(keyID int64, since time.Time) (networks []string, installations int64, err error) {
+	q := tx.db.Model(&Installation{}).Where("key_id = ? AND last_seen >= ?", keyID, since)
+	if err := q.Count(&installations).Error; err != nil {
+		return nil, 0, mapError(err)
+	}
+	err = tx.db.Model(&Installation{}).Where("key_id = ? AND last_seen >= ?", keyID, since).
+		Distinct("network").Order("network").Pluck("network", &networks).Error
+	return networks, installations, mapError(err)
+}
+
+// FlagLeak stores f unless key f.KeyID is flagged already; it reports
+// whether it stored it.
+func (tx *Tx) FlagLeak(f *LeakFlag) (bool, error) {
+	res := tx.db.Clauses(clause.OnConflict{DoNothing: true}).Create(f)
+	return res.RowsAffected == 1, mapError(res.Error)
+}
+
+// LeakFlags returns the flagged keys, newest first.
+func (s *Store) LeakFlags(ctx context.Context) ([]LeakFlag, error) {
+	var rows []LeakFlag
+	return rows, mapError(s.db.WithContext(ctx).Order("flagged_at DESC, id DESC").Find(&rows).Error)
+}
+
+// OperatorIDs returns the users who hold the operator permission.
+func (s *Store) OperatorIDs(ctx context.Context) ([]int64, error) {
+	var ids []int64
+	err := s.db.WithContext(ctx).Model(&Grant{}).Where("permission = ? AND agreement_id IS NULL", PermOperator).
+		Distinct("user_id").Order("user_id").Pluck("user_id", &ids).Error
+	return ids, mapError(err)
+}

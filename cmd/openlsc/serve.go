@@ -216,7 +216,7 @@ func (m *Main) newUseCases(context.Context) error {
 	uc.keys = app.NewKeys(store, az, app.KeysOptions{BaseURL: base, Kick: kick})
 	uc.downloads = app.NewDownloads(store, az, app.DownloadsOptions{Storage: storage})
 	uc.summary = app.NewSummary(store, az)
-	uc.activations = app.NewActivations(store, az)
+	uc.activations = app.NewActivations(store, az, app.ActivationsOptions{BaseURL: base, Kick: kick})
 	m.uc = uc
 	return nil
 }

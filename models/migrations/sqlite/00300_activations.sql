@@ -21,6 +21,18 @@ CREATE TABLE installations (
     UNIQUE (key_id, identity)
 );
 
+-- A key activated from more networks than its organisation plausibly
+-- has: flagged once, with the evidence, for the operators' desk.
+CREATE TABLE activation_leak_flags (
+    id            INTEGER PRIMARY KEY,
+    key_id        INTEGER  NOT NULL UNIQUE REFERENCES product_keys(id) ON DELETE CASCADE,
+    networks      INTEGER  NOT NULL,
+    installations INTEGER  NOT NULL,
+    evidence      TEXT     NOT NULL,
+    flagged_at    DATETIME NOT NULL
+);
+
 -- +goose Down
+DROP TABLE activation_leak_flags;
 DROP TABLE installations;
 DROP TABLE activation_signing_keys;
