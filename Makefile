@@ -8,6 +8,7 @@
 #   make screenshots    the README's screenshots (docs/screenshots), from the browser tests
 #   make bench          benchmarks only
 #   make bench-authz    the authorization report at 1M grants
+#   make bench-http     req/s and p50/p99 of the main routes over HTTP, next to a bare gin handler
 #   make compose-check  validate docker-compose.yml offline
 #   make fuzz           every fuzz target in turn, FUZZTIME each (make fuzz FUZZTIME=3m)
 #   make clean
@@ -27,7 +28,7 @@ LDFLAGS ?= -X main.version=$(VERSION)
 OPENLSC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
 .DEFAULT_GOAL := build
-.PHONY: run build browser-deps test test-postgres lint screenshots bench bench-authz bench-sqlite compose-check clean
+.PHONY: run build browser-deps test test-postgres lint screenshots bench bench-authz bench-http bench-sqlite compose-check clean
 
 run:
 	$(GO) run ./cmd/openlsc serve --dev
@@ -79,6 +80,14 @@ bench:
 bench-authz:
 	$(GO) test -run '^$$' -bench Authz1M -benchtime=1x -timeout 30m ./authz/
 
+# The HTTP report: a generated data set (20k agreements, one MBSA with 5,000
+# enrollments, 2,000 users, 10k grants; sizes through OPENLSC_BENCH_* as
+# documented on TestBenchHTTP), the real server, 1/8/64 connections, each
+# route next to a bare gin handler. SQLite by default;
+# OPENLSC_BENCH_DATABASE_URL=postgres://… for PostgreSQL (an empty database).
+bench-http:
+	OPENLSC_BENCH_HTTP=1 $(GO) test -v -run '^TestBenchHTTP$$' -count=1 -timeout 30m ./cmd/openlsc/
+
 # SQLite under load: `openlsc import` (another process) loads 100k agreements
 # and 200k keys into a running server's database while 16 clients read and
 # write over HTTP; prints latency percentiles and statuses (about a minute).
@@ -95,6 +104,7 @@ compose-check:
 	OPENLSC_OIDC_CLIENT_SECRET=compose-check-only \
 	POSTGRES_PASSWORD=compose-check-only \
 	KEYCLOAK_ADMIN_PASSWORD=compose-check-only \
+	S3_ACCESS_KEY=compose-check-only S3_SECRET_KEY=compose-check-only \
 	$(COMPOSE) -f docker-compose.yml config -q
 
 # Fuzzing runs one target at a time with FUZZ_WORKERS workers (the machine

@@ -160,20 +160,14 @@ func (h downloadsHandler) serve(c *gin.Context) {
 		h.page(c, app.ErrNoSuchFile)
 		return
 	}
-	ctx := c.Request.Context()
-	f, pf, err := h.d.Open(ctx, user, id, exp, sig)
-	if err != nil {
-		h.page(c, err)
+	f, pf, ok := h.open(c, user, id, exp, sig)
+	if !ok {
 		return
 	}
 	defer f.Close()
 	etag := `"` + pf.SHA256 + `"`
-	r := c.Request
-	if r.Method == http.MethodGet && startsDownload(r, etag) {
-		if err := h.d.RecordDownload(ctx, user, pf, c.ClientIP()); err != nil {
-			h.page(c, err)
-			return
-		}
+	if !h.record(c, user, pf, etag) {
+		return
 	}
 	hd := c.Writer.Header()
 	hd.Set("Content-Type", "application/octet-stream")
@@ -182,8 +176,52 @@ func (h downloadsHandler) serve(c *gin.Context) {
 	hd.Set("X-Content-SHA256", pf.SHA256)
 	hd.Set("Cache-Control", "private, no-store")
 	hd.Set("Accept-Ranges", "bytes")
-	http.ServeContent(c.Writer, r, pf.Name, f.ModTime(), f)
+	http.ServeContent(c.Writer, c.Request, pf.Name, f.ModTime(), f)
 	logCutShort(c, pf)
+}
+
+// open checks the link and opens the file, or answers the request: with
+// an error page, or (ok false as well) with a redirect to the storage's
+// own short-lived URL, after auditing the download.
+func (h downloadsHandler) open(c *gin.Context, user, id, exp int64, sig string) (app.StoredFile, *models.ProductFile, bool) {
+	ctx := c.Request.Context()
+	pf, err := h.d.Check(ctx, user, id, exp, sig)
+	if err != nil {
+		h.page(c, err)
+		return nil, nil, false
+	}
+	u, redirect, err := h.d.Redirect(ctx, pf)
+	if err != nil {
+		h.page(c, err)
+		return nil, nil, false
+	}
+	if redirect {
+		if h.record(c, user, pf, `"`+pf.SHA256+`"`) {
+			c.Header("Cache-Control", "private, no-store")
+			c.Redirect(http.StatusFound, u)
+		}
+		return nil, nil, false
+	}
+	f, err := h.d.OpenFile(ctx, pf)
+	if err != nil {
+		h.page(c, err)
+		return nil, nil, false
+	}
+	return f, pf, true
+}
+
+// record audits a GET that begins a download (startsDownload), or answers
+// the request with an error page and reports false.
+func (h downloadsHandler) record(c *gin.Context, user int64, pf *models.ProductFile, etag string) bool {
+	r := c.Request
+	if r.Method != http.MethodGet || !startsDownload(r, etag) {
+		return true
+	}
+	if err := h.d.RecordDownload(r.Context(), user, pf, c.ClientIP()); err != nil {
+		h.page(c, err)
+		return false
+	}
+	return true
 }
 
 // logCutShort logs, at WARN, a transfer that ended before its last byte:

@@ -44,6 +44,20 @@ func newDownloadsEnv(t *testing.T) *downloadsEnv {
 // (nil: none) and a handler of the server's log.
 func newDownloadsEnvWith(t *testing.T, pages api.Pages, log slog.Handler) *downloadsEnv {
 	t.Helper()
+	return newDownloadsEnvOn(t, pages, log, func(dir string) app.Storage {
+		storage, err := app.NewDirStorage(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = storage.Close() })
+		return storage
+	})
+}
+
+// newDownloadsEnvOn is newDownloadsEnvWith on the storage that open makes
+// of the directory holding the files.
+func newDownloadsEnvOn(t *testing.T, pages api.Pages, log slog.Handler, open func(dir string) app.Storage) *downloadsEnv {
+	t.Helper()
 	env := &downloadsEnv{authEnv: newAuthEnv(t), dir: t.TempDir()}
 	for i := range 100 {
 		env.content = append(env.content, byte('a'+i%26))
@@ -79,12 +93,7 @@ func newDownloadsEnvWith(t *testing.T, pages api.Pages, log slog.Handler) *downl
 	env.store.DB().Model(&models.ProductFile{}).Where("name = ?", "日本語 セットアップ.iso").Pluck("id", &env.file)
 	env.store.DB().Model(&models.ProductFile{}).Where("name = ?", "q.iso").Pluck("id", &env.other)
 
-	storage, err := app.NewDirStorage(env.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = storage.Close() })
-	d := app.NewDownloads(env.store, env.az, app.DownloadsOptions{Storage: storage})
+	d := app.NewDownloads(env.store, env.az, app.DownloadsOptions{Storage: open(env.dir)})
 	base, _ := url.Parse(env.srv.URL)
 	sessions := app.NewSessions(env.store, 30*time.Minute, 12*time.Hour)
 	s, err := api.New(api.Options{

@@ -20,7 +20,7 @@ func (s *Server) mountLicences(v1 gin.IRouter) {
 			s.fail(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"licences": tree})
+		c.Data(http.StatusOK, "application/json; charset=utf-8", appendTreeJSON(make([]byte, 0, 200*treeSize(tree)+64), tree))
 	})
 	guard := s.guard()
 	v1.GET("/licences/:licence", guard.Require(authz.ActView, "licence"), func(c *gin.Context) {

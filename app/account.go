@@ -53,18 +53,21 @@ func (a *Accounts) Me(ctx context.Context, user int64) (*MeView, error) {
 	for i, h := range held {
 		ids[i] = h.AgreementID
 	}
-	ags, err := a.store.AgreementsByID(ctx, ids)
+	rows, err := a.store.LicenceRows(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
+	byID := make(map[int64]models.LicenceRow, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
 	for _, h := range held {
-		ag, ok := ags[h.AgreementID]
+		r, ok := byID[h.AgreementID]
 		if !ok {
 			continue
 		}
 		v.Licences = append(v.Licences, LicenceView{
-			Number: ag.Number, Program: ag.Program, Name: ag.Name,
-			Starts: ag.Starts.String(), Ends: ag.Ends.String(),
+			Number: r.Number, Program: r.Program, Name: r.Name, Starts: r.Starts, Ends: r.Ends,
 			Permissions: h.Permissions, Inherited: h.Inherited,
 		})
 	}

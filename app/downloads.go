@@ -242,7 +242,7 @@ func (d *Downloads) List(ctx context.Context, user int64, f DownloadFilter) ([]P
 	if err != nil || len(licences) == 0 {
 		return []ProductDownloads{}, err
 	}
-	ents, err := d.store.EntitledVersions(ctx, licences, models.EntitlementFilter{ProductCode: strings.TrimSpace(f.Product)})
+	ents, err := d.store.EntitledVersions(ctx, licences, models.EntitlementFilter{ProductCode: strings.TrimSpace(f.Product), VersionsOnly: true})
 	if err != nil || len(ents) == 0 {
 		return []ProductDownloads{}, err
 	}
@@ -425,22 +425,42 @@ func (d *Downloads) Link(ctx context.Context, user, fileID int64) (string, time.
 // link that was tampered with or made for someone else is ErrNoSuchFile;
 // an expired one ErrDownloadLinkExpired. The caller closes the file.
 func (d *Downloads) Open(ctx context.Context, user, fileID, exp int64, sig string) (StoredFile, *models.ProductFile, error) {
+	pf, err := d.Check(ctx, user, fileID, exp, sig)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := d.storage.Open(ctx, pf.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, pf, nil
+}
+
+// Check checks a download link as Open does, without opening the file.
+func (d *Downloads) Check(ctx context.Context, user, fileID, exp int64, sig string) (*models.ProductFile, error) {
 	want := d.sign(fileID, user, exp)
 	if !hmac.Equal([]byte(want), []byte(sig)) {
-		return nil, nil, ErrNoSuchFile
+		return nil, ErrNoSuchFile
 	}
 	if d.store.Now().Unix() > exp {
-		return nil, nil, ErrDownloadLinkExpired
+		return nil, ErrDownloadLinkExpired
 	}
 	a, err := d.access(ctx, user, fileID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	f, err := d.storage.Open(ctx, a.file.Path)
-	if err != nil {
-		return nil, nil, err
+	return &a.file, nil
+}
+
+// Redirect returns a short-lived URL of the storage's own for a file that
+// Check admitted, when the storage sends clients there (a Redirector not
+// configured to stream); ok is false when the server must stream it.
+func (d *Downloads) Redirect(ctx context.Context, file *models.ProductFile) (u string, ok bool, err error) {
+	r, is := d.storage.(Redirector)
+	if !is {
+		return "", false, nil
 	}
-	return f, &a.file, nil
+	return r.RedirectURL(ctx, file.Path, file.Name)
 }
 
 // RecordDownload writes the audit event of user downloading file, on a
@@ -466,4 +486,9 @@ func (d *Downloads) RecordDownload(ctx context.Context, user int64, file *models
 	return d.store.InTx(ctx, func(tx *models.Tx) error {
 		return tx.AppendAudit(actor, AuditDownload, &a.licence, details)
 	})
+}
+
+// OpenFile opens the bytes of a file that Check admitted.
+func (d *Downloads) OpenFile(ctx context.Context, file *models.ProductFile) (StoredFile, error) {
+	return d.storage.Open(ctx, file.Path)
 }

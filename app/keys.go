@@ -169,7 +169,7 @@ func (k *Keys) List(ctx context.Context, user, licence int64) ([]KeyView, error)
 	if err := k.check(user, licence, authz.ActReadKeys); err != nil {
 		return nil, err
 	}
-	rows, err := k.store.KeysOf(ctx, licence)
+	rows, err := k.store.KeyListingsOf(ctx, licence)
 	if err != nil {
 		return nil, err
 	}

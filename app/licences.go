@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
@@ -21,84 +22,83 @@ type TreeNode struct {
 // MBSA → enrollments and Select Plus; Open License and Open Value stand
 // alone. Nothing is shown before the work email is confirmed.
 func (a *Accounts) Tree(ctx context.Context, user int64) ([]TreeNode, error) {
-	me, err := a.Summary(ctx, user)
-	if err != nil || !me.WorkEmailVerified {
+	active, err := a.Active(ctx, user)
+	if err != nil || !active {
 		return []TreeNode{}, err
 	}
 	held := a.authz.Licences(user)
 	ids := make([]int64, len(held))
-	access := map[int64]LicenceAccessView{}
+	access := make(map[int64]authz.LicenceAccess, len(held))
 	for i, h := range held {
 		ids[i] = h.AgreementID
-		access[h.AgreementID] = LicenceAccessView{Permissions: h.Permissions, Inherited: h.Inherited}
+		access[h.AgreementID] = h
 	}
-	ags, err := a.store.AgreementsByID(ctx, ids)
+	rows, err := a.store.LicenceRows(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	var parentIDs []int64
-	for _, ag := range ags {
-		if ag.ParentID != nil {
-			parentIDs = append(parentIDs, *ag.ParentID)
+	visible := make(map[int64]bool, len(rows))
+	var hiddenParents []int64
+	for _, r := range rows {
+		visible[r.ID] = true
+	}
+	for _, r := range rows {
+		if r.ParentID != nil && !visible[*r.ParentID] {
+			hiddenParents = append(hiddenParents, *r.ParentID)
 		}
 	}
-	parents, err := a.store.AgreementsByID(ctx, parentIDs)
+	parents, err := a.store.LicenceRows(ctx, hiddenParents)
 	if err != nil {
 		return nil, err
 	}
-	today := models.Date{}
-	if d, err := models.ParseDate(a.store.Now().Format("2006-01-02")); err == nil {
-		today = d
+	parentNumber := make(map[int64]string, len(parents))
+	for _, p := range parents {
+		parentNumber[p.ID] = p.Number
 	}
-	node := func(ag models.Agreement) TreeNode {
-		acc := access[ag.ID]
+	return buildTree(rows, access, parentNumber, a.store.Now().Format("2006-01-02")), nil
+}
+
+// buildTree arranges rows into roots (sorted by number) with the visible
+// licences under them (sorted too). today is YYYY-MM-DD.
+func buildTree(rows []models.LicenceRow, access map[int64]authz.LicenceAccess, parentNumber map[int64]string, today string) []TreeNode {
+	node := func(r models.LicenceRow) TreeNode {
+		acc := access[r.ID]
 		return TreeNode{LicenceView: LicenceView{
-			Number: ag.Number, Program: ag.Program, Name: ag.Name, Starts: ag.Starts.String(), Ends: ag.Ends.String(),
+			Number: r.Number, Program: r.Program, Name: r.Name, Starts: r.Starts, Ends: r.Ends,
 			Permissions: acc.Permissions, Inherited: acc.Inherited,
-		}, Expired: !ag.Ends.IsZero() && ag.Ends.Before(today)}
+		}, Expired: r.Ends != "" && r.Ends < today}
 	}
+	slices.SortFunc(rows, func(x, y models.LicenceRow) int { return strings.Compare(x.Number, y.Number) })
 	children := map[int64][]TreeNode{}
 	var roots []TreeNode
 	var rootIDs []int64 // id of each root, in step with roots
-	for _, ag := range ags {
-		if ag.ParentID != nil {
-			if _, visible := ags[*ag.ParentID]; visible {
-				children[*ag.ParentID] = append(children[*ag.ParentID], node(ag))
+	for _, r := range rows {
+		if r.ParentID != nil {
+			if _, hidden := parentNumber[*r.ParentID]; !hidden {
+				children[*r.ParentID] = append(children[*r.ParentID], node(r))
 				continue
 			}
 		}
-		n := node(ag)
-		if ag.ParentID != nil {
-			n.Parent = parents[*ag.ParentID].Number
+		n := node(r)
+		if r.ParentID != nil {
+			n.Parent = parentNumber[*r.ParentID]
 		}
-		rootIDs = append(rootIDs, ag.ID)
+		rootIDs = append(rootIDs, r.ID)
 		roots = append(roots, n)
 	}
 	for i, id := range rootIDs {
 		roots[i].Children = children[id]
-		slices.SortFunc(roots[i].Children, byNumber)
 	}
-	slices.SortFunc(roots, byNumber)
 	if roots == nil {
 		roots = []TreeNode{}
 	}
-	return roots, nil
+	return roots
 }
 
 // LicenceAccessView is what a user holds on one licence.
 type LicenceAccessView struct {
 	Permissions []models.Permission
 	Inherited   bool
-}
-
-func byNumber(x, y TreeNode) int {
-	switch {
-	case x.Number < y.Number:
-		return -1
-	case x.Number > y.Number:
-		return 1
-	}
-	return 0
 }
 
 // LicenceDetail is the detail page of one licence.

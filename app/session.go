@@ -41,6 +41,10 @@ type PendingLogin struct {
 type Session struct {
 	Record *models.Session
 	Data   SessionData
+	// Active is whether the user's work email is confirmed, when it was
+	// read with the credential for this request (nil: not read). It lives
+	// as long as the request, so it is never stale.
+	Active *bool
 }
 
 // Sessions creates, loads and ends server-side sessions. The cookie holds

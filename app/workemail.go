@@ -274,6 +274,9 @@ func (a *Accounts) ApplyContactChanges(tx *models.Tx, changes []models.ContactCh
 // Active reports whether user may see licences: their work email is
 // confirmed (and, after a long absence, confirmed again).
 func (a *Accounts) Active(ctx context.Context, user int64) (bool, error) {
+	if s := SessionFrom(ctx); s != nil && s.Active != nil && s.Record.UserID != nil && *s.Record.UserID == user {
+		return *s.Active, nil // read with this request's credential
+	}
 	u, err := a.store.User(ctx, user)
 	if err != nil {
 		return false, err

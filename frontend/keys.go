@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -75,6 +76,8 @@ type keysPage struct {
 type keysView struct {
 	Licence  string // the licence number, as in the URL
 	Keys     []app.KeyView
+	Page     []app.KeyView // the keys this page shows: keysPerPage after the cursor
+	Next     int64         // cursor (a key id) of the next page; 0 on the last
 	HasMAK   bool
 	Revealed *revealedKey
 	Mine     []app.ActivationView // the user's requests on this licence
@@ -129,6 +132,8 @@ func (h keysPage) load(c *gin.Context, v *keysView) error {
 	for _, k := range keys {
 		v.HasMAK = v.HasMAK || k.MAK()
 	}
+	after, _ := strconv.ParseInt(c.Query("after"), 10, 64)
+	v.Page, v.Next = keysPageAfter(keys, after)
 	mine, err := h.k.MyActivationRequests(ctx, user)
 	if err != nil {
 		return err
@@ -341,4 +346,25 @@ func (h keysPage) decide(c *gin.Context) {
 	default:
 		h.fail(c, err)
 	}
+}
+
+// keysPerPage is how many keys the keys page shows at once: a licence can
+// have thousands, and a page's rendering cost follows what it shows.
+const keysPerPage = 100
+
+// keysPageAfter returns the keys after the one with id after (from the
+// first when after is 0 or not a key of the list) and the cursor of the
+// page following them (0 on the last).
+func keysPageAfter(keys []app.KeyView, after int64) ([]app.KeyView, int64) {
+	start := 0
+	if after != 0 {
+		if i := slices.IndexFunc(keys, func(k app.KeyView) bool { return k.ID == after }); i >= 0 {
+			start = i + 1
+		}
+	}
+	end := min(start+keysPerPage, len(keys))
+	if end < len(keys) {
+		return keys[start:end], keys[end-1].ID
+	}
+	return keys[start:end], 0
 }

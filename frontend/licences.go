@@ -33,7 +33,7 @@ func (u *UI) MountLicences(r gin.IRouter, views LicenceViews, guard authz.Guard)
 			u.Error(c, httperr.Status(err), err)
 			return
 		}
-		u.render(c, http.StatusOK, "licences.html", "licences", licenceRows(tree, time.Now()))
+		u.render(c, http.StatusOK, "licences.html", "licences", pageTree(tree, c.Query("under"), c.Query("after"), time.Now()))
 	}))
 	guard.Fail = func(c *gin.Context, err error) {
 		if _, ok := app.UserID(c.Request.Context()); !ok {

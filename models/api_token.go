@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"gorm.io/gorm"
@@ -39,11 +40,33 @@ func (s *Store) ActiveAPITokens(ctx context.Context, user int64) ([]APIToken, er
 // APITokenByHash returns the token whose keyed hash is hash, whatever its
 // state; CodeNotFound when there is none.
 func (s *Store) APITokenByHash(ctx context.Context, hash string) (*APIToken, error) {
-	var rec APIToken
-	if err := s.db.WithContext(ctx).Where("token_hash = ?", hash).Take(&rec).Error; err != nil {
+	// Every API request asks: one row, its columns named and scanned
+	// without reflection.
+	rec := APIToken{TokenHash: hash}
+	var used, revoked sql.NullTime
+	err := s.db.WithContext(ctx).Raw("SELECT id, user_id, name, prefix, expires_at, last_used_at, revoked_at, created_at FROM api_tokens WHERE token_hash = ?", hash).
+		Row().Scan(&rec.ID, &rec.UserID, &rec.Name, &rec.Prefix, &rec.ExpiresAt, &used, &revoked, &rec.CreatedAt)
+	if err != nil {
 		return nil, mapError(err)
 	}
+	rec.LastUsedAt, rec.RevokedAt = timePtr(used), timePtr(revoked)
 	return &rec, nil
+}
+
+// APITokenByHashWithUser is APITokenByHash, also reporting whether the
+// token's user has a confirmed work email, in the same query.
+func (s *Store) APITokenByHashWithUser(ctx context.Context, hash string) (*APIToken, bool, error) {
+	rec := APIToken{TokenHash: hash}
+	var used, revoked sql.NullTime
+	var active bool
+	err := s.db.WithContext(ctx).Raw("SELECT t.id, t.user_id, t.name, t.prefix, t.expires_at, t.last_used_at, t.revoked_at, t.created_at, "+
+		"u.work_email_verified_at IS NOT NULL FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?", hash).
+		Row().Scan(&rec.ID, &rec.UserID, &rec.Name, &rec.Prefix, &rec.ExpiresAt, &used, &revoked, &rec.CreatedAt, &active)
+	if err != nil {
+		return nil, false, mapError(err)
+	}
+	rec.LastUsedAt, rec.RevokedAt = timePtr(used), timePtr(revoked)
+	return &rec, active, nil
 }
 
 // CreateAPIToken stores tok unless its user already has maxActive active

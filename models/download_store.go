@@ -26,6 +26,10 @@ type EntitlementFilter struct {
 	ProductID   int64
 	Edition     *string
 	ProductCode string
+	// VersionsOnly returns each entitled version once, with AgreementID
+	// 0: for a listing, which licence entitles does not matter, and a user
+	// of many licences would otherwise read a row per licence.
+	VersionsOnly bool
 }
 
 // CatalogFile is a product file with its version and product.
@@ -49,8 +53,11 @@ func (s *Store) WorkEmailConfirmed(ctx context.Context, user int64) (bool, error
 // EntitledVersions returns the versions licences are entitled to, one row
 // per licence and version, narrowed by f.
 func (s *Store) EntitledVersions(ctx context.Context, licences []int64, f EntitlementFilter) ([]EntitledVersion, error) {
-	q := s.db.WithContext(ctx).Table("entitlements AS e").
-		Select("e.agreement_id, v.id, v.product_id, v.version, v.edition, v.released").
+	cols := "e.agreement_id, v.id, v.product_id, v.version, v.edition, v.released"
+	if f.VersionsOnly {
+		cols = "DISTINCT 0, v.id, v.product_id, v.version, v.edition, v.released"
+	}
+	q := s.db.WithContext(ctx).Table("entitlements AS e").Select(cols).
 		Joins("JOIN product_versions v ON v.id = e.version_id")
 	q = s.whereIDIn(q, "e.agreement_id", licences)
 	if f.ProductID != 0 {

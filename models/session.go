@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"gorm.io/gorm"
@@ -36,9 +37,20 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
 
 // Session returns the session whose id hashes to idHash.
 func (s *Store) Session(ctx context.Context, idHash string) (*Session, error) {
-	var sess Session
-	if err := s.db.WithContext(ctx).Where("id_hash = ?", idHash).Take(&sess).Error; err != nil {
+	// Every signed-in page asks: one row, its columns named and scanned
+	// without reflection.
+	sess := Session{IDHash: idHash}
+	var user, identity sql.NullInt64
+	err := s.db.WithContext(ctx).Raw("SELECT user_id, identity_id, data, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = ?", idHash).
+		Row().Scan(&user, &identity, &sess.Data, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt)
+	if err != nil {
 		return nil, mapError(err)
+	}
+	if user.Valid {
+		sess.UserID = &user.Int64
+	}
+	if identity.Valid {
+		sess.IdentityID = &identity.Int64
 	}
 	return &sess, nil
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -98,9 +99,30 @@ func (s *Store) SignIn(ctx context.Context, c IdentityClaims) (*User, *Identity,
 
 // User returns the user with id.
 func (s *Store) User(ctx context.Context, id int64) (*User, error) {
-	var u User
-	if err := s.db.WithContext(ctx).Take(&u, id).Error; err != nil {
+	// Most requests ask: one row, its columns named and scanned without
+	// reflection.
+	var (
+		u                      User
+		email                  sql.NullString
+		verified, lastSignedIn sql.NullTime
+	)
+	err := s.db.WithContext(ctx).Raw("SELECT id, display_name, first_name, last_name, language, work_email, work_email_verified_at, last_sign_in_at, created_at, updated_at FROM users WHERE id = ?", id).
+		Row().Scan(&u.ID, &u.DisplayName, &u.FirstName, &u.LastName, &u.Language, &email, &verified, &lastSignedIn, &u.CreatedAt, &u.UpdatedAt)
+	if err != nil {
 		return nil, mapError(err)
 	}
+	if email.Valid {
+		u.WorkEmail = &email.String
+	}
+	u.WorkEmailVerifiedAt, u.LastSignInAt = timePtr(verified), timePtr(lastSignedIn)
 	return &u, nil
+}
+
+// timePtr is t's time, or nil when t is NULL.
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time
+	return &v
 }

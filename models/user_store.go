@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 )
 
 // UsersByID returns the users with the given ids (missing ones are left out).
@@ -85,10 +87,14 @@ func (tx *Tx) UseEmailVerification(id int64) (bool, error) {
 // PendingEmailVerification returns user's newest unused, unexpired
 // verification, or nil.
 func (s *Store) PendingEmailVerification(ctx context.Context, user int64) (*EmailVerification, error) {
-	var v EmailVerification
-	err := s.db.WithContext(ctx).Where("user_id = ? AND used_at IS NULL AND expires_at > ?", user, s.Now()).
-		Order("id DESC").Limit(1).Find(&v).Error
-	if err != nil || v.ID == 0 {
+	v := EmailVerification{UserID: user}
+	err := s.db.WithContext(ctx).Raw("SELECT id, identity_id, email, token_hash, expires_at, created_at FROM email_verifications "+
+		"WHERE user_id = ? AND used_at IS NULL AND expires_at > ? ORDER BY id DESC LIMIT 1", user, s.Now()).
+		Row().Scan(&v.ID, &v.IdentityID, &v.Email, &v.TokenHash, &v.ExpiresAt, &v.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
 		return nil, mapError(err)
 	}
 	return &v, nil

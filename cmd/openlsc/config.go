@@ -33,6 +33,8 @@ type config struct {
 	LogLevel        slog.Level
 	LogFormat       string // "text" or "json"
 	StorageDir      string
+	StorageURL      string // s3://…; when set, files come from object storage (never logged whole)
+	PprofAddr       string // loopback address serving net/http/pprof; "" serves none
 	ShutdownTimeout time.Duration
 
 	Providers    []app.ProviderConfig // OpenID providers; the dev provider is added in dev mode
@@ -67,6 +69,7 @@ func (c config) LogValue() slog.Value {
 		slog.Bool("dev", c.Dev),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.String("storage_dir", c.StorageDir),
+		slog.String("storage_url", storageURLForLog(c.StorageURL)),
 	)
 }
 
@@ -94,6 +97,8 @@ func loadConfig(getenv func(string) string, dev bool) (config, error) {
 		SecretKey:       getenv("OPENLSC_SECRET_KEY"),
 		LogFormat:       get("OPENLSC_LOG_FORMAT", "text"),
 		StorageDir:      get("OPENLSC_STORAGE_DIR", "./data/files"),
+		StorageURL:      get("OPENLSC_STORAGE_URL", ""),
+		PprofAddr:       get("OPENLSC_PPROF_ADDR", ""),
 		ShutdownTimeout: 20 * time.Second,
 	}
 
@@ -132,6 +137,16 @@ func loadConfig(getenv func(string) string, dev bool) (config, error) {
 		problems = append(problems, fmt.Sprintf("OPENLSC_SECRET_KEY has %d characters: it needs at least %d (e.g. `openssl rand -base64 48`)", len(c.SecretKey), models.MinSecretLength))
 	}
 
+	if c.StorageURL != "" {
+		if _, err := app.ParseS3URL(c.StorageURL); err != nil {
+			problems = append(problems, fmt.Sprintf("OPENLSC_STORAGE_URL: %v (e.g. s3://bucket/prefix?endpoint=http://minio:9000&region=us-east-1)", err))
+		}
+	}
+	if c.PprofAddr != "" {
+		if err := checkPprofAddr(c.PprofAddr); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
 	problems = append(problems, c.loadOperations(getenv, get)...)
 	problems = append(problems, c.loadSignIn(getenv, get)...)
 	if c.Support, err = supportContacts(getenv, c.Dev); err != nil {
@@ -328,4 +343,16 @@ func devSecret(c config) (string, error) {
 		return "", fmt.Errorf("write %s: %w", file, err)
 	}
 	return secret, nil
+}
+
+// storageURLForLog is the storage URL without its query (which may name
+// hosts only, but is kept out of logs like the database URL's secrets).
+func storageURLForLog(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	if u, err := url.Parse(raw); err == nil {
+		return u.Scheme + "://" + u.Host + u.Path
+	}
+	return "(unparsable)"
 }

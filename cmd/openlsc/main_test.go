@@ -65,6 +65,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"bad proxy", map[string]string{"OPENLSC_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, true, []string{"OPENLSC_TRUSTED_PROXIES", "proxy.local"}},
 		{"bad log level", map[string]string{"OPENLSC_LOG_LEVEL": "loud"}, true, []string{"OPENLSC_LOG_LEVEL"}},
 		{"bad log format", map[string]string{"OPENLSC_LOG_FORMAT": "xml"}, true, []string{"OPENLSC_LOG_FORMAT"}},
+		{"pprof off loopback", map[string]string{"OPENLSC_PPROF_ADDR": "0.0.0.0:6060"}, true, []string{"OPENLSC_PPROF_ADDR", "loopback"}},
+		{"bad storage url", map[string]string{"OPENLSC_STORAGE_URL": "s3://bucket?mode=copy"}, true, []string{"OPENLSC_STORAGE_URL", "mode=\"copy\""}},
 		{"bad dev flag", map[string]string{"OPENLSC_DEV": "maybe"}, false, []string{"OPENLSC_DEV"}},
 		{"several at once", map[string]string{"OPENLSC_ADDR": "x", "OPENLSC_LOG_FORMAT": "xml"}, true, []string{"OPENLSC_ADDR", "OPENLSC_LOG_FORMAT"}},
 	} {

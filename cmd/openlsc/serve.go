@@ -198,11 +198,10 @@ func (m *Main) newUseCases(context.Context) error {
 			}
 		}
 	}
-	storage, err := app.NewDirStorage(cfg.StorageDir)
+	storage, err := m.storage()
 	if err != nil {
-		return fmt.Errorf("OPENLSC_STORAGE_DIR: %w", err)
+		return err
 	}
-	m.onClose(storage.Close)
 	uc.sessions = app.NewSessions(store, cfg.SessionIdle, cfg.SessionMax)
 	uc.accounts = app.NewAccounts(store, az, app.WorkEmailOptions{
 		BaseURL: base, VerifyTTL: cfg.VerifyTTL, Operators: operators, Kick: kick,
@@ -219,6 +218,28 @@ func (m *Main) newUseCases(context.Context) error {
 	uc.activations = app.NewActivations(store, az, app.ActivationsOptions{BaseURL: base, Kick: kick})
 	m.uc = uc
 	return nil
+}
+
+// storage is the file storage: the object store OPENLSC_STORAGE_URL names,
+// or else the directory OPENLSC_STORAGE_DIR.
+func (m *Main) storage() (app.Storage, error) {
+	if raw := m.Config.StorageURL; raw != "" {
+		opts, err := app.ParseS3URL(raw)
+		if err != nil {
+			return nil, fmt.Errorf("OPENLSC_STORAGE_URL: %w", err)
+		}
+		s, err := app.NewS3Storage(opts)
+		if err != nil {
+			return nil, fmt.Errorf("OPENLSC_STORAGE_URL: %w", err)
+		}
+		return s, nil
+	}
+	s, err := app.NewDirStorage(m.Config.StorageDir)
+	if err != nil {
+		return nil, fmt.Errorf("OPENLSC_STORAGE_DIR: %w", err)
+	}
+	m.onClose(s.Close)
+	return s, nil
 }
 
 // providers are the OpenID providers users sign in with: the configured
@@ -331,6 +352,9 @@ func (m *Main) Run(ctx context.Context) error {
 	defer stop()
 	wg.Go(func() { m.worker.Run(bg) })
 	wg.Go(func() { housekeeping(bg, m.uc.sessions, m.uc.requests, m.Logger) })
+	if addr := m.Config.PprofAddr; addr != "" {
+		wg.Go(func() { servePprof(bg, addr, m.Logger) })
+	}
 
 	srv := &http.Server{
 		Handler:           http.HandlerFunc(m.serveCounted),

@@ -1,0 +1,50 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// KeyListingsOf returns the product keys of licence as key lists show
+// them, in KeysOf's order, without the sealed keys, status notes and the
+// times other than ActivationsAsOf: only the listed columns are read, and scanned
+// without reflection (a large licence has thousands of keys).
+func (s *Store) KeyListingsOf(ctx context.Context, licence int64) ([]KeyListing, error) {
+	rows, err := s.db.WithContext(ctx).Table("product_keys AS k").
+		Select("k.id, k.product_id, k.key_type, k.suffix, k.activation_limit, k.activations_used, k.activations_as_of, "+
+			"k.status, k.block_reason, k.replaces_id, p.name, p.code, COALESCE(rk.suffix, '')").
+		Joins("JOIN products p ON p.id = k.product_id").
+		Joins("LEFT JOIN product_keys rk ON rk.id = k.replaces_id").
+		Where("k.agreement_id = ?", licence).
+		Order("p.name, k.key_type, k.id").Rows()
+	if err != nil {
+		return nil, mapError(err)
+	}
+	defer rows.Close()
+	var out []KeyListing
+	for rows.Next() {
+		r := KeyListing{ProductKey: ProductKey{AgreementID: licence}}
+		var limit, used, replaces sql.NullInt64
+		var asOf sql.NullTime
+		if err := rows.Scan(&r.ID, &r.ProductID, &r.KeyType, &r.Suffix, &limit, &used, &asOf,
+			&r.Status, &r.BlockReason, &replaces, &r.ProductName, &r.ProductCode, &r.ReplacesSuffix); err != nil {
+			return nil, mapError(err)
+		}
+		if limit.Valid {
+			r.ActivationLimit = &limit.Int64
+		}
+		if used.Valid {
+			r.ActivationsUsed = &used.Int64
+		}
+		if replaces.Valid {
+			r.ReplacesID = &replaces.Int64
+		}
+		if asOf.Valid {
+			t := asOf.Time.In(time.UTC)
+			r.ActivationsAsOf = &t
+		}
+		out = append(out, r)
+	}
+	return out, mapError(rows.Err())
+}
