@@ -144,12 +144,20 @@ func (a *Activations) Activate(ctx context.Context, in ActivationInput) (*activa
 		if err != nil {
 			return err
 		}
-		inst, err := a.countInstallation(tx, k.ID, id, networkOf(in.ClientIP))
+		network := networkOf(in.ClientIP)
+		known, err := tx.KeyHasNetwork(k.ID, network, tx.Now().Add(-a.opts.LeakWindow))
 		if err != nil {
 			return err
 		}
-		if err := a.checkLeak(ctx, tx, k.ID); err != nil {
+		inst, err := a.countInstallation(tx, k.ID, id, network)
+		if err != nil {
 			return err
+		}
+		if !known {
+			// Only a network new to the key can tip it over the threshold.
+			if err := a.checkLeak(ctx, tx, k.ID); err != nil {
+				return err
+			}
 		}
 		claims = activation.Claims{Product: k.ProductCode, KeySuffix: suffixOf(key), Installation: inst.Identity,
 			Components: id, IssuedAt: tx.Now(), ValidUntil: k.AgreementEnds.String()}
@@ -201,6 +209,15 @@ func checkKey(tx *models.Tx, found *models.ActivationKey) error {
 // countInstallation records installation id on key keyID: it refreshes
 // the installation it matches, or uses an activation for a new one.
 func (a *Activations) countInstallation(tx *models.Tx, keyID int64, id activation.Identity, network string) (*models.Installation, error) {
+	components := strings.Join(id, " ")
+	// The common case: the machine activates again unchanged.
+	same, err := tx.InstallationByIdentity(keyID, identityOf(components))
+	if err != nil {
+		return nil, err
+	}
+	if same != nil && same.Components == components {
+		return same, tx.TouchInstallation(same.ID, components, network)
+	}
 	insts, err := tx.InstallationsOfKey(keyID)
 	if err != nil {
 		return nil, err
@@ -213,7 +230,6 @@ func (a *Activations) countInstallation(tx *models.Tx, keyID int64, id activatio
 			best, bestCommon = &insts[i], c
 		}
 	}
-	components := strings.Join(id, " ")
 	if best != nil {
 		return best, tx.TouchInstallation(best.ID, components, network)
 	}
@@ -224,11 +240,17 @@ func (a *Activations) countInstallation(tx *models.Tx, keyID int64, id activatio
 	if !ok {
 		return nil, refused(activation.CodeLimitReached, "This product key has no activations left.")
 	}
-	sum := sha256.Sum256([]byte(components))
 	now := tx.Now()
-	inst := models.Installation{KeyID: keyID, Identity: hex.EncodeToString(sum[:10]), Components: components,
+	inst := models.Installation{KeyID: keyID, Identity: identityOf(components), Components: components,
 		Network: network, FirstSeen: now, LastSeen: now}
 	return &inst, tx.CreateInstallation(&inst)
+}
+
+// identityOf is the installation id of an installation first seen with
+// components.
+func identityOf(components string) string {
+	sum := sha256.Sum256([]byte(components))
+	return hex.EncodeToString(sum[:10])
 }
 
 // networkOf is the network a client address belongs to: its /24 (IPv4)

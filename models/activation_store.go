@@ -75,6 +75,24 @@ func (tx *Tx) InstallationsOfKey(keyID int64) ([]Installation, error) {
 	return rows, mapError(tx.db.Where("key_id = ?", keyID).Order("id").Find(&rows).Error)
 }
 
+// InstallationByIdentity returns installation identity of key keyID, or nil.
+func (tx *Tx) InstallationByIdentity(keyID int64, identity string) (*Installation, error) {
+	var rows []Installation
+	if err := tx.db.Where("key_id = ? AND identity = ?", keyID, identity).Limit(1).Find(&rows).Error; err != nil || len(rows) == 0 {
+		return nil, mapError(err)
+	}
+	return &rows[0], nil
+}
+
+// KeyHasNetwork reports whether an installation of key keyID was seen
+// from network since since.
+func (tx *Tx) KeyHasNetwork(keyID int64, network string, since time.Time) (bool, error) {
+	var ids []int64
+	err := tx.db.Model(&Installation{}).Where("key_id = ? AND network = ? AND last_seen >= ?", keyID, network, since).
+		Limit(1).Pluck("id", &ids).Error
+	return len(ids) > 0, mapError(err)
+}
+
 // UseActivation counts one more activation of key keyID if it has one
 // left (or no limit); it reports whether it did. The check and the count
 // are one conditional UPDATE, so concurrent activations cannot overshoot.

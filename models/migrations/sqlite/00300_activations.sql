@@ -20,6 +20,7 @@ CREATE TABLE installations (
     last_seen   DATETIME NOT NULL,
     UNIQUE (key_id, identity)
 );
+CREATE INDEX installations_key_network ON installations (key_id, network, last_seen);
 
 -- A key activated from more networks than its organisation plausibly
 -- has: flagged once, with the evidence, for the operators' desk.
