@@ -218,7 +218,11 @@ func (a *Activations) countInstallation(tx *models.Tx, keyID int64, id activatio
 	if same != nil && same.Components == components {
 		return same, tx.TouchInstallation(same.ID, components, network)
 	}
-	insts, err := tx.InstallationsOfKey(keyID)
+	shorts := make([]string, 0, len(id))
+	for _, c := range id {
+		shorts = append(shorts, activation.ShortComponent(c))
+	}
+	insts, err := tx.InstallationsSharing(keyID, shorts)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +235,10 @@ func (a *Activations) countInstallation(tx *models.Tx, keyID int64, id activatio
 		}
 	}
 	if best != nil {
-		return best, tx.TouchInstallation(best.ID, components, network)
+		if err := tx.TouchInstallation(best.ID, components, network); err != nil {
+			return nil, err
+		}
+		return best, tx.SetInstallationComponents(best, shorts)
 	}
 	ok, err := tx.UseActivation(keyID)
 	if err != nil {
@@ -243,7 +250,10 @@ func (a *Activations) countInstallation(tx *models.Tx, keyID int64, id activatio
 	now := tx.Now()
 	inst := models.Installation{KeyID: keyID, Identity: identityOf(components), Components: components,
 		Network: network, FirstSeen: now, LastSeen: now}
-	return &inst, tx.CreateInstallation(&inst)
+	if err := tx.CreateInstallation(&inst); err != nil {
+		return nil, err
+	}
+	return &inst, tx.SetInstallationComponents(&inst, shorts)
 }
 
 // identityOf is the installation id of an installation first seen with

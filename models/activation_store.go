@@ -69,10 +69,35 @@ func (tx *Tx) LockKeyForActivation(keyID int64) (*ProductKey, error) {
 	return &pk, nil
 }
 
-// InstallationsOfKey returns the installations that use key keyID.
-func (tx *Tx) InstallationsOfKey(keyID int64) ([]Installation, error) {
+// installationComponent is one component of an installation, by its
+// short form, indexed by key.
+type installationComponent struct {
+	InstallationID int64
+	KeyID          int64
+	Component      string
+}
+
+// InstallationsSharing returns the installations of key keyID that share
+// at least one of components (short forms).
+func (tx *Tx) InstallationsSharing(keyID int64, components []string) ([]Installation, error) {
 	var rows []Installation
-	return rows, mapError(tx.db.Where("key_id = ?", keyID).Order("id").Find(&rows).Error)
+	sub := tx.db.Table("installation_components").Select("installation_id").Where("key_id = ? AND component IN ?", keyID, components)
+	return rows, mapError(tx.db.Where("key_id = ? AND id IN (?)", keyID, sub).Order("id").Find(&rows).Error)
+}
+
+// SetInstallationComponents replaces the component index of installation in.
+func (tx *Tx) SetInstallationComponents(in *Installation, components []string) error {
+	if err := tx.db.Table("installation_components").Where("installation_id = ?", in.ID).Delete(&installationComponent{}).Error; err != nil {
+		return mapError(err)
+	}
+	rows := make([]installationComponent, 0, len(components))
+	for _, c := range components {
+		rows = append(rows, installationComponent{InstallationID: in.ID, KeyID: in.KeyID, Component: c})
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return mapError(tx.db.Table("installation_components").Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error)
 }
 
 // InstallationByIdentity returns installation identity of key keyID, or nil.
@@ -129,6 +154,9 @@ func (tx *Tx) TouchInstallation(id int64, components, network string) error {
 func (tx *Tx) ReleaseInstallation(keyID, id int64) (*Installation, error) {
 	var rows []Installation
 	if err := tx.db.Where("id = ? AND key_id = ?", id, keyID).Find(&rows).Error; err != nil || len(rows) == 0 {
+		return nil, mapError(err)
+	}
+	if err := tx.db.Table("installation_components").Where("installation_id = ?", id).Delete(&installationComponent{}).Error; err != nil {
 		return nil, mapError(err)
 	}
 	res := tx.db.Where("id = ? AND key_id = ?", id, keyID).Delete(&Installation{})

@@ -22,6 +22,16 @@ CREATE TABLE installations (
 );
 CREATE INDEX installations_key_network ON installations (key_id, network, last_seen);
 
+-- The components of each installation (their first 8 hex digits), so that
+-- a changed machine finds its installation without reading all of them.
+CREATE TABLE installation_components (
+    installation_id BIGINT  NOT NULL REFERENCES installations(id) ON DELETE CASCADE,
+    key_id          BIGINT  NOT NULL,
+    component       TEXT    NOT NULL,
+    PRIMARY KEY (installation_id, component)
+);
+CREATE INDEX installation_components_key ON installation_components (key_id, component);
+
 -- A key activated from more networks than its organisation plausibly
 -- has: flagged once, with the evidence, for the operators' desk.
 CREATE TABLE activation_leak_flags (
@@ -34,6 +44,7 @@ CREATE TABLE activation_leak_flags (
 );
 
 -- +goose Down
+DROP TABLE installation_components;
 DROP TABLE activation_leak_flags;
 DROP TABLE installations;
 DROP TABLE activation_signing_keys;
