@@ -112,13 +112,14 @@ func newAuthEnvAt(t *testing.T, dbURL string, options ...func(*api.Options)) *au
 		Logger: slog.New(slog.DiscardHandler), BaseURL: base, Health: env.store,
 		Auth: &api.Auth{Sessions: sessions, SignIn: app.NewSignIn(env.store, sessions, accounts, 365*24*time.Hour, []*app.Provider{p}),
 			Tokens: app.NewTokens(env.store), InheritancePage: "/inheritance"},
-		Accounts:  accounts,
-		Requests:  env.req,
-		Access:    &api.Access{Authz: az, Licences: env.store},
-		Admin:     app.NewAdmin(env.store, az, app.AdminOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
-		Operators: app.NewOperators(env.store, az, accounts, app.OperatorsOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
-		Keys:      app.NewKeys(env.store, az, app.KeysOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
-		Summary:   app.NewSummary(env.store, az),
+		Accounts:    accounts,
+		Requests:    env.req,
+		Access:      &api.Access{Authz: az, Licences: env.store},
+		Admin:       app.NewAdmin(env.store, az, app.AdminOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
+		Operators:   app.NewOperators(env.store, az, accounts, app.OperatorsOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
+		Keys:        app.NewKeys(env.store, az, app.KeysOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
+		Summary:     app.NewSummary(env.store, az),
+		Activations: app.NewActivations(env.store, az, app.ActivationsOptions{BaseURL: env.srv.URL}),
 	}
 	for _, o := range options {
 		o(&opts)

@@ -265,8 +265,9 @@ func TestOpenAPIRoutesExist(t *testing.T) {
 		Accounts: env.acc, Requests: env.req, Access: &api.Access{Authz: env.az, Licences: env.store},
 		Admin: app.NewAdmin(env.store, env.az, app.AdminOptions{BaseURL: base.String()}), Operators: app.NewOperators(env.store, env.az, env.acc, app.OperatorsOptions{BaseURL: base.String()}),
 		Audit: app.NewAudit(env.store, env.az), Keys: app.NewKeys(env.store, env.az, app.KeysOptions{BaseURL: base.String()}),
-		Downloads: app.NewDownloads(env.store, env.az, app.DownloadsOptions{Storage: downloadStorage}),
-		Summary:   app.NewSummary(env.store, env.az),
+		Downloads:   app.NewDownloads(env.store, env.az, app.DownloadsOptions{Storage: downloadStorage}),
+		Summary:     app.NewSummary(env.store, env.az),
+		Activations: app.NewActivations(env.store, env.az, app.ActivationsOptions{}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -372,7 +373,7 @@ func sourceRoutes(t *testing.T) []openAPIRoute {
 
 	var out []openAPIRoute
 	for _, r := range w.routes {
-		if strings.HasPrefix(r.Path, "/api/") || strings.HasPrefix(r.Path, "/auth/") || strings.HasPrefix(r.Path, "/dl/") || r.Path == "/healthz" || r.Path == "/readyz" {
+		if strings.HasPrefix(r.Path, "/api/") || strings.HasPrefix(r.Path, "/auth/") || strings.HasPrefix(r.Path, "/dl/") || strings.HasPrefix(r.Path, "/activation/") || strings.HasPrefix(r.Path, "/.well-known/") || r.Path == "/healthz" || r.Path == "/readyz" {
 			if !slices.Contains(out, r) {
 				out = append(out, r)
 			}

@@ -74,6 +74,10 @@ type Options struct {
 	Keys      *app.Keys      // product keys and activation requests
 	Downloads *app.Downloads // downloads
 	Summary   *app.Summary   // the licence summary
+	// Activations serves the vendor's software (online activation, the
+	// signing keys) without a session and, with Access, the installations
+	// of a key under /api/v1.
+	Activations *app.Activations
 	// ReadyChecks are more conditions of readiness (such as a readable
 	// storage directory), each answering nil when all is well.
 	ReadyChecks []ReadyCheck
@@ -131,6 +135,12 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.mountProbes(e)
+	if opts.Activations != nil {
+		if s.limits.Activation == nil {
+			s.limits.Activation = limits.Defaults().Activation
+		}
+		s.mountActivation(e)
+	}
 	if opts.Auth != nil {
 		s.mountSignedIn(e)
 	}
@@ -241,6 +251,9 @@ func (s *Server) mountSignedIn(e *gin.Engine) {
 	}
 	if o.Summary != nil && o.Access != nil {
 		MountSummary(v1, o.Summary, s.guard())
+	}
+	if o.Activations != nil && o.Access != nil {
+		MountInstallations(v1, o.Activations, s.guard())
 	}
 }
 

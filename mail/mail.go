@@ -108,6 +108,18 @@ const (
 	//	Replacement string  optional: the last characters of the replacement key
 	//	Link        string  where to see the keys
 	TemplateKeyStatusChanged = "key_status_changed"
+
+	// TemplateActivationLeak tells a licence's administrators and the
+	// operators that a product key was activated from more networks than
+	// the organisation plausibly has.
+	//	Licence       string  the License ID
+	//	Product       string  the key's product
+	//	KeySuffix     string  the last characters of the key
+	//	Networks      int     distinct networks within the window
+	//	Installations int     installations within the window
+	//	Days          int     the window, in days
+	//	Link          string  where to see the keys
+	TemplateActivationLeak = "activation_leak"
 )
 
 // Templates lists every notification template.
@@ -116,6 +128,7 @@ func Templates() []string {
 		TemplateVerifyEmail, TemplateInvitation, TemplateAccessRequestNew,
 		TemplateAccessRequestDecided, TemplateAccessRequestExpired,
 		TemplatePermissionsChanged, TemplateActivationDecided, TemplateKeyStatusChanged,
+		TemplateActivationLeak,
 	}
 }
 
@@ -194,6 +207,7 @@ var requiredFields = map[string][]string{
 	TemplatePermissionsChanged:   {"Licence", "Permissions", "Link"},
 	TemplateActivationDecided:    {"KeySuffix", "Quantity", "Approved", "Link"},
 	TemplateKeyStatusChanged:     {"Licence", "Product", "KeySuffix", "Status", "Reason", "Link"},
+	TemplateActivationLeak:       {"Licence", "Product", "KeySuffix", "Networks", "Installations", "Days", "Link"},
 }
 
 // checkFields checks that msg names a known template and carries its

@@ -46,6 +46,10 @@ func sampleData() map[string]map[string]any {
 			"Reason": "leaked", "Note": "Offered on an auction site.", "Replacement": "Q4RT8",
 			"Link": "https://lsc.example.com/licences/E2000001/keys",
 		},
+		TemplateActivationLeak: {
+			"Licence": "E2000001", "Product": "Windows 11 Enterprise", "KeySuffix": "7XKQ9", "Networks": 31,
+			"Installations": 212, "Days": 30, "Link": "https://lsc.example.com/licences/E2000001/keys",
+		},
 	}
 }
 

@@ -94,6 +94,9 @@ type Set struct {
 	// AccessRequests bounds access requests filed (each mails the
 	// licence's administrators), per account and per client address.
 	AccessRequests *Limiter
+	// Activation bounds online activations (no account: the product key
+	// authenticates them), per product key and per client address.
+	Activation *Limiter
 }
 
 // Defaults are the limits the service runs with.
@@ -103,6 +106,7 @@ func Defaults() *Set {
 		WorkEmail:      New(10*time.Minute, 5),
 		Verify:         New(3*time.Second, 20),
 		AccessRequests: New(20*time.Second, 30),
+		Activation:     New(50*time.Millisecond, 200),
 	}
 }
 

@@ -94,6 +94,8 @@ type useCases struct {
 	keys      *app.Keys
 	downloads *app.Downloads
 	summary   *app.Summary
+	// activations serves the vendor's software (online activation).
+	activations *app.Activations
 	// mounts are other handlers served under a path prefix (the
 	// development OpenID provider).
 	mounts map[string]http.Handler
@@ -213,6 +215,7 @@ func (m *Main) newUseCases(context.Context) error {
 	uc.keys = app.NewKeys(store, az, app.KeysOptions{BaseURL: base, Kick: kick})
 	uc.downloads = app.NewDownloads(store, az, app.DownloadsOptions{Storage: storage})
 	uc.summary = app.NewSummary(store, az)
+	uc.activations = app.NewActivations(store, az, app.ActivationsOptions{BaseURL: base, Kick: kick})
 	m.uc = uc
 	return nil
 }
@@ -277,6 +280,7 @@ func (m *Main) newHandler(context.Context) error {
 		Auth:        &api.Auth{Sessions: uc.sessions, SignIn: uc.signIn, Tokens: uc.tokens, InheritancePage: inheritancePage},
 		Accounts:    uc.accounts, Access: &api.Access{Authz: m.Authz, Licences: m.Store},
 		Requests: uc.requests, Admin: uc.admin, Operators: uc.operators, Audit: uc.audit, Keys: uc.keys, Downloads: uc.downloads, Summary: uc.summary,
+		Activations: uc.activations,
 	})
 	m.handler = h
 	return err
