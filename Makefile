@@ -6,7 +6,7 @@
 #   make test-postgres  the same tests against PostgreSQL (see OPENLSC_TEST_DATABASE_URL)
 #   make lint           gofmt, go vet, staticcheck (a go.mod tool), persistence
 #                       in models/ only and a tidy go.mod (.ci/persistence-lint)
-#   make screenshots    the README's screenshots (docs/screenshots), from the browser tests
+#   make screenshots    the README's screenshots (frontend/screenshots), from the browser tests
 #   make bench          benchmarks only
 #   make bench-authz    the authorization report at 1M grants
 #   make bench-http     req/s and p50/p99 of the main routes over HTTP, next to a bare gin handler
@@ -72,8 +72,8 @@ lint:
 # and phone width, taken by the browser test that visits every page (needs
 # Chromium and axe-core: npm ci --prefix frontend/browsertest).
 screenshots:
-	rm -rf docs/screenshots && mkdir -p docs/screenshots
-	env -u OPENLSC_TEST_DATABASE_URL OPENLSC_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestBrowserEveryPage$$' ./cmd/openlsc/
+	rm -rf frontend/screenshots && mkdir -p frontend/screenshots
+	env -u OPENLSC_TEST_DATABASE_URL OPENLSC_SCREENSHOTS=$(CURDIR)/frontend/screenshots $(GO) test -count=1 -run '^TestBrowserEveryPage$$' ./cmd/openlsc/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/openlsc/openlsc/activation"
+	"github.com/openlsc/openlsc/api/activation"
 	"github.com/openlsc/openlsc/api/limits"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/authz"

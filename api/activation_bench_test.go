@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/openlsc/openlsc/activation"
+	"github.com/openlsc/openlsc/api/activation"
 	"github.com/openlsc/openlsc/models"
 	"github.com/openlsc/openlsc/models/modelstest"
 )

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openlsc/openlsc/activation"
 	"github.com/openlsc/openlsc/api"
+	"github.com/openlsc/openlsc/api/activation"
 	"github.com/openlsc/openlsc/api/limits"
 	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/openlsc/openlsc/activation"
+	"github.com/openlsc/openlsc/api/activation"
 	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
 )

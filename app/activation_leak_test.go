@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/openlsc/openlsc/activation"
+	"github.com/openlsc/openlsc/api/activation"
 	"github.com/openlsc/openlsc/app"
 	mailer "github.com/openlsc/openlsc/mail"
 	"github.com/openlsc/openlsc/models"

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/openlsc/openlsc/activation"
+	"github.com/openlsc/openlsc/api/activation"
 	"github.com/openlsc/openlsc/authz"
 	"github.com/openlsc/openlsc/models"
 )

@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openlsc/openlsc/activation"
+	"github.com/openlsc/openlsc/api/activation"
 )
 
 // components collects repeated -component kind=value flags.

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openlsc/openlsc/activation"
+	"github.com/openlsc/openlsc/api/activation"
 )
 
 func TestSameInstallation(t *testing.T) {
