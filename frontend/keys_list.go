@@ -54,24 +54,14 @@ func parseKeyQuery(c *gin.Context) keyQuery {
 
 // url is the keys page with this query.
 func (q keyQuery) url(licence string) string {
-	v := url.Values{}
-	if q.Q != "" {
-		v.Set("q", q.Q)
-	}
-	if q.Status != "" {
-		v.Set("status", q.Status)
-	}
+	v := url.Values{"q": {q.Q}, "status": {q.Status}}
 	if q.Sort != "product" {
 		v.Set("sort", q.Sort)
 	}
 	if q.Page > 1 {
 		v.Set("page", strconv.Itoa(q.Page))
 	}
-	u := "/licences/" + url.PathEscape(licence) + "/keys"
-	if len(v) > 0 {
-		u += "?" + v.Encode()
-	}
-	return u + "#keys-heading"
+	return listURL("/licences/"+url.PathEscape(licence)+"/keys", "keys-heading", v)
 }
 
 // matches reports whether k passes the query's filter.
@@ -103,22 +93,13 @@ func (q keyQuery) apply(licence string, keys []app.KeyView) ([]app.KeyView, keyL
 		order = func(a, b app.KeyView) int { return cmp.Or(cmp.Compare(b.Percent, a.Percent), byProduct(a, b)) }
 	}
 	slices.SortStableFunc(kept, order)
-	l := keyList{keyQuery: q, Total: len(kept), Filtered: q.Q != "" || q.Status != ""}
-	pages := max(1, (len(kept)+keysPageSize-1)/keysPageSize)
-	l.Page = min(q.Page, pages)
-	from := (l.Page - 1) * keysPageSize
-	to := min(from+keysPageSize, len(kept))
-	l.First, l.Last = from+1, to
 	at := func(page int, sort string) string {
 		return keyQuery{Q: q.Q, Status: q.Status, Sort: sort, Page: page}.url(licence)
 	}
-	if l.Page > 1 {
-		l.Prev = at(l.Page-1, q.Sort)
-	}
-	if l.Page < pages {
-		l.Next = at(l.Page+1, q.Sort)
-	}
+	w := paginate(len(kept), q.Page, keysPageSize, func(page int) string { return at(page, q.Sort) })
+	l := keyList{keyQuery: q, Total: len(kept), Filtered: q.Q != "" || q.Status != "", First: w.From + 1, Last: w.To, Prev: w.Prev, Next: w.Next}
+	l.Page = w.Page
 	l.SortURL = map[string]string{"product": at(1, "product"), "type": at(1, "type"), "usage": at(1, "usage")}
 	l.ClearURL = keyQuery{Sort: q.Sort, Page: 1}.url(licence)
-	return kept[from:to], l
+	return kept[w.From:w.To], l
 }

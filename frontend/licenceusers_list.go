@@ -35,36 +35,26 @@ type peopleList struct {
 
 // parsePeopleQuery reads q, sort and page from the request.
 func parsePeopleQuery(c *gin.Context) peopleQuery {
-	q := peopleQuery{Q: strings.TrimSpace(c.Query("q")), Sort: c.Query("sort"), Page: 1}
+	q := peopleQuery{Q: cutString(strings.TrimSpace(c.Query("q")), 200), Sort: c.Query("sort"), Page: 1}
 	if q.Sort != "email" {
 		q.Sort = "name"
 	}
 	if n, err := strconv.Atoi(c.Query("page")); err == nil && n > 1 {
 		q.Page = n
 	}
-	if len(q.Q) > 200 {
-		q.Q = q.Q[:200]
-	}
 	return q
 }
 
 // url is the users page with this query.
 func (q peopleQuery) url(licence string) string {
-	v := url.Values{}
-	if q.Q != "" {
-		v.Set("q", q.Q)
-	}
+	v := url.Values{"q": {q.Q}}
 	if q.Sort != "name" {
 		v.Set("sort", q.Sort)
 	}
 	if q.Page > 1 {
 		v.Set("page", strconv.Itoa(q.Page))
 	}
-	u := "/licences/" + url.PathEscape(licence) + "/users"
-	if len(v) > 0 {
-		u += "?" + v.Encode()
-	}
-	return u + "#people-heading"
+	return listURL("/licences/"+url.PathEscape(licence)+"/users", "people-heading", v)
 }
 
 // apply filters and sorts people and cuts out the query's page.
@@ -81,22 +71,13 @@ func (q peopleQuery) apply(licence string, people []personView) ([]personView, p
 		key = func(p personView) string { return strings.ToLower(p.Email) }
 	}
 	slices.SortStableFunc(kept, func(a, b personView) int { return cmp.Compare(key(a), key(b)) })
-	l := peopleList{peopleQuery: q, Total: len(kept), Filtered: q.Q != ""}
-	pages := max(1, (len(kept)+peoplePageSize-1)/peoplePageSize)
-	l.Page = min(q.Page, pages)
-	from := (l.Page - 1) * peoplePageSize
-	to := min(from+peoplePageSize, len(kept))
-	l.First, l.Last = from+1, to
 	at := func(page int, sort string) string {
 		return peopleQuery{Q: q.Q, Sort: sort, Page: page}.url(licence)
 	}
-	if l.Page > 1 {
-		l.Prev = at(l.Page-1, q.Sort)
-	}
-	if l.Page < pages {
-		l.Next = at(l.Page+1, q.Sort)
-	}
+	w := paginate(len(kept), q.Page, peoplePageSize, func(page int) string { return at(page, q.Sort) })
+	l := peopleList{peopleQuery: q, Total: len(kept), Filtered: q.Q != "", First: w.From + 1, Last: w.To, Prev: w.Prev, Next: w.Next}
+	l.Page = w.Page
 	l.SortByName, l.SortByEmail = at(1, "name"), at(1, "email")
 	l.ClearFilterURL = peopleQuery{Sort: q.Sort, Page: 1}.url(licence)
-	return kept[from:to], l
+	return kept[w.From:w.To], l
 }
