@@ -184,3 +184,17 @@ func (u *UI) verifyEmail(c *gin.Context) {
 		u.render(c, http.StatusOK, "verify.html", "account", verifyView{Done: email})
 	}
 }
+
+// signedInOperator returns the signed-in user when isOperator says they
+// are an operator; otherwise it answers the request (sign-in or 403).
+func (u *UI) signedInOperator(c *gin.Context, isOperator func(int64) bool) (int64, bool) {
+	user, _, ok := u.signedIn(c)
+	if !ok {
+		return 0, false
+	}
+	if !isOperator(user) {
+		u.Error(c, http.StatusForbidden, app.ErrOperatorsOnly)
+		return 0, false
+	}
+	return user, true
+}

@@ -57,21 +57,8 @@ type countsView struct {
 	Errors   []models.FieldError
 }
 
-// operator returns the signed-in operator, or answers the request.
-func (h countsPage) operator(c *gin.Context) (int64, bool) {
-	user, _, ok := h.ui.signedIn(c)
-	if !ok {
-		return 0, false
-	}
-	if !h.isOperator(user) {
-		h.ui.Error(c, http.StatusForbidden, app.ErrOperatorsOnly)
-		return 0, false
-	}
-	return user, true
-}
-
 func (h countsPage) show(c *gin.Context) {
-	user, ok := h.operator(c)
+	user, ok := h.ui.signedInOperator(c, h.isOperator)
 	if !ok {
 		return
 	}
@@ -103,7 +90,7 @@ func (h countsPage) render(c *gin.Context, user int64, status int, v countsView)
 }
 
 func (h countsPage) set(c *gin.Context) {
-	user, ok := h.operator(c)
+	user, ok := h.ui.signedInOperator(c, h.isOperator)
 	if !ok {
 		return
 	}

@@ -67,7 +67,7 @@ func (h operatorKeysPage) show(c *gin.Context) {
 }
 
 func (h operatorKeysPage) render(c *gin.Context, status int, v operatorKeysView) {
-	user, ok := h.operator(c)
+	user, ok := h.ui.signedInOperator(c, h.isOperator)
 	if !ok {
 		return
 	}
@@ -87,21 +87,8 @@ func (h operatorKeysPage) render(c *gin.Context, status int, v operatorKeysView)
 	h.ui.render(c, status, "operator_keys.html", "operator-keys", v)
 }
 
-// operator returns the signed-in operator, or answers.
-func (h operatorKeysPage) operator(c *gin.Context) (int64, bool) {
-	user, _, ok := h.ui.signedIn(c)
-	if !ok {
-		return 0, false
-	}
-	if !h.isOperator(user) {
-		h.ui.Error(c, http.StatusForbidden, app.ErrOperatorsOnly)
-		return 0, false
-	}
-	return user, true
-}
-
 func (h operatorKeysPage) change(c *gin.Context) {
-	user, ok := h.operator(c)
+	user, ok := h.ui.signedInOperator(c, h.isOperator)
 	if !ok {
 		return
 	}
