@@ -26,38 +26,6 @@ import (
 	"github.com/openlsc/openlsc/models/modelstest"
 )
 
-// benchImportDocument is an import of n agreements (a tenth of them MBSAs)
-// and two keys each, as models' BenchmarkImportLarge loads.
-func benchImportDocument(n int) *models.ImportDocument {
-	doc := &models.ImportDocument{
-		Products: []models.ImportProduct{{ID: "win-ent", Name: "Windows Enterprise", Versions: []models.ImportVersion{
-			{Version: "11 24H2", Edition: "Enterprise"}, {Version: "10 22H2", Edition: "Enterprise"},
-		}}},
-	}
-	for i := 0; i < n/10; i++ {
-		doc.Organizations = append(doc.Organizations, models.ImportOrganization{Number: fmt.Sprintf("C%07d", i), Name: fmt.Sprintf("Customer %d", i)})
-	}
-	limit, used := int64(500), int64(120)
-	for i := 0; i < n; i++ {
-		a := models.ImportAgreement{Organization: fmt.Sprintf("C%07d", i/10), Number: fmt.Sprintf("A%08d", i)}
-		if i%10 == 0 {
-			a.Program = "mbsa"
-			a.Contacts = []models.ImportContact{{Email: fmt.Sprintf("admin%d@customer.example", i/10), Role: "primary"}}
-		} else {
-			a.Program = "enterprise"
-			a.Parent = fmt.Sprintf("A%08d", i-i%10)
-			a.Starts, a.Ends = "2026-01-01", "2028-12-31"
-		}
-		doc.Agreements = append(doc.Agreements, a)
-		doc.Entitlements = append(doc.Entitlements, models.ImportEntitlement{Agreement: a.Number, Product: "win-ent", Version: "11 24H2"})
-		doc.Keys = append(doc.Keys,
-			models.ImportKey{Agreement: a.Number, Product: "win-ent", Type: "mak", Key: fmt.Sprintf("MAK%08d-XXXXX-YYYYY", i), ActivationLimit: &limit, ActivationsUsed: &used},
-			models.ImportKey{Agreement: a.Number, Product: "win-ent", Type: "kms", Key: fmt.Sprintf("KMS%08d-XXXXX-YYYYY", i)},
-		)
-	}
-	return doc
-}
-
 // benchStats collects latencies and statuses of one kind of request.
 type benchStats struct {
 	mu       sync.Mutex
@@ -150,7 +118,7 @@ func benchSQLiteUnderImport(b *testing.B) {
 		cookies[i] = "openlsc_session=" + token
 	}
 
-	doc := benchImportDocument(100_000)
+	doc := modelstest.LargeImport(100_000)
 	var reads, writes benchStats
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
