@@ -287,7 +287,7 @@ type leakedView struct {
 type leakedKey struct {
 	app.LeakedKey
 	NetworkList []string // the evidence: the networks seen
-	KeysURL  string   // the operators' key page of its licence, at the key
+	KeysURL     string   // the operators' key page of its licence, at the key
 }
 
 func (h activationPages) leaked(c *gin.Context) {

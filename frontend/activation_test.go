@@ -38,7 +38,9 @@ func newActivationPagesEnv(t *testing.T, limiter *limits.Limiter) *activationPag
 	}
 	env.ui.limits = &limits.Set{Activation: limiter}
 	env.ui.MountActivation(env.engine.Group("/", fakeSession), env.acts, env.keys, env.ui.LicenceGuard(env.az, env.store, func(context.Context, int64) (bool, error) { return true, nil }), ActivationAccess{
-		CanRelease: func(user, licence int64) bool { return env.az.Can(user, licence, authz.ActManage) || env.az.IsOperator(user) },
+		CanRelease: func(user, licence int64) bool {
+			return env.az.Can(user, licence, authz.ActManage) || env.az.IsOperator(user)
+		},
 		IsOperator: env.az.IsOperator, AgreementID: env.store.AgreementID,
 	})
 	return env
