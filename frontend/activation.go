@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -24,6 +25,7 @@ type ActivationUseCases interface {
 	ReleaseInstallation(ctx context.Context, user, licence, keyID, inst int64) error
 	OfflineActivate(ctx context.Context, user, licence, keyID int64, iid string) (string, error)
 	LeakedKeys(ctx context.Context, op int64) ([]app.LeakedKey, error)
+	LeakSpan(ctx context.Context, op, keyID int64) (first, last time.Time, err error)
 }
 
 var _ ActivationUseCases = (*app.Activations)(nil)
@@ -288,6 +290,8 @@ type leakedKey struct {
 	app.LeakedKey
 	NetworkList []string // the evidence: the networks seen
 	KeysURL     string   // the operators' key page of its licence, at the key
+	// When its installations in the window were first and last seen.
+	FirstSeen, LastSeen time.Time
 }
 
 func (h activationPages) leaked(c *gin.Context) {
@@ -302,8 +306,13 @@ func (h activationPages) leaked(c *gin.Context) {
 	}
 	var v leakedView
 	for _, k := range list {
-		v.Keys = append(v.Keys, leakedKey{LeakedKey: k, NetworkList: strings.Fields(k.Evidence),
-			KeysURL: "/operator/keys?" + url.Values{"licence": {k.Licence}}.Encode() + "#key-" + strconv.FormatInt(k.KeyID, 10)})
+		row := leakedKey{LeakedKey: k, NetworkList: strings.Fields(k.Evidence),
+			KeysURL: "/operator/keys?" + url.Values{"licence": {k.Licence}}.Encode() + "#key-" + strconv.FormatInt(k.KeyID, 10)}
+		if row.FirstSeen, row.LastSeen, err = h.a.LeakSpan(c.Request.Context(), op, k.KeyID); err != nil {
+			h.fail(c, err)
+			return
+		}
+		v.Keys = append(v.Keys, row)
 	}
 	c.Header("Cache-Control", "no-store")
 	h.ui.render(c, http.StatusOK, "operator_leaks.html", "leaked-keys", v)

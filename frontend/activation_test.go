@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -285,8 +286,11 @@ func TestLeakedKeysPage(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("leaked keys: %d", rec.Code)
 	}
-	mustContain(t, rec.Body.String(), "3 networks, 3 installations", "WFP4D", "V1", "203.0.113.0/24",
+	mustContain(t, rec.Body.String(), "3 networks, 3 installations", "First seen 14 March 2026, 09:00 UTC, last seen 14 March 2026, 09:00 UTC", "WFP4D", "V1", "203.0.113.0/24",
 		`href="/operator/keys?licence=V1#key-`+env.mak+`"`)
+	if _, _, err := env.acts.LeakSpan(context.Background(), env.users["admin"], mustInt(t, env.mak)); !errors.Is(err, app.ErrOperatorsOnly) {
+		t.Errorf("an administrator reads the evidence: %v", err)
+	}
 	ja := env.get(t, "/operator/leaked-keys", env.as("operator"), "Accept-Language: ja")
 	mustContain(t, ja.Body.String(), "漏えいの疑いがあるキー", "3 個のネットワーク")
 }

@@ -134,7 +134,7 @@ func TestBrowserActivation(t *testing.T) {
 	signInPersona(f, base, "operator", "operator@openlsc.example", "en", false)
 	f.navigate("open the leaked keys", "/operator/leaked-keys", chromedp.Click(chromedp.CSS(`#sidenav a[href="/operator/leaked-keys"]`)))
 	evidence := f.eval(`document.querySelector("#leaked-keys tbody tr").innerText`)
-	if !strings.Contains(evidence, "PRYD9") || !strings.Contains(evidence, "26 networks, 26 installations in the window") {
+	if !strings.Contains(evidence, "PRYD9") || !strings.Contains(evidence, "26 networks, 26 installations in the window") || !strings.Contains(evidence, "First seen ") {
 		f.fatalf("the leaked keys page shows:\n%s", evidence)
 	}
 	checkAxe(f, axe, "leaked keys")
