@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -28,22 +29,21 @@ func (a *Accounts) Tree(ctx context.Context, user int64) ([]TreeNode, error) {
 	}
 	held := a.authz.Licences(user)
 	ids := make([]int64, len(held))
-	access := make(map[int64]authz.LicenceAccess, len(held))
 	for i, h := range held {
 		ids[i] = h.AgreementID
-		access[h.AgreementID] = h
 	}
 	rows, err := a.store.LicenceRows(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
 	visible := make(map[int64]bool, len(rows))
-	var hiddenParents []int64
 	for _, r := range rows {
 		visible[r.ID] = true
 	}
+	var hiddenParents []int64
 	for _, r := range rows {
 		if r.ParentID != nil && !visible[*r.ParentID] {
+			visible[*r.ParentID] = true // listed once
 			hiddenParents = append(hiddenParents, *r.ParentID)
 		}
 	}
@@ -55,42 +55,69 @@ func (a *Accounts) Tree(ctx context.Context, user int64) ([]TreeNode, error) {
 	for _, p := range parents {
 		parentNumber[p.ID] = p.Number
 	}
-	return buildTree(rows, access, parentNumber, a.store.Now().Format("2006-01-02")), nil
+	return buildTree(rows, held, parentNumber, a.store.Now().Format("2006-01-02")), nil
 }
 
 // buildTree arranges rows into roots (sorted by number) with the visible
-// licences under them (sorted too). today is YYYY-MM-DD.
-func buildTree(rows []models.LicenceRow, access map[int64]authz.LicenceAccess, parentNumber map[int64]string, today string) []TreeNode {
+// licences under them (sorted too), in two passes over rows: one counts
+// the licences under each root, the other places every node in one
+// backing array. held is sorted by licence id (authz.Licences); today is
+// YYYY-MM-DD.
+func buildTree(rows []models.LicenceRow, held []authz.LicenceAccess, parentNumber map[int64]string, today string) []TreeNode {
 	node := func(r models.LicenceRow) TreeNode {
-		acc := access[r.ID]
+		var acc authz.LicenceAccess
+		if i, ok := slices.BinarySearchFunc(held, r.ID, func(h authz.LicenceAccess, id int64) int { return cmp.Compare(h.AgreementID, id) }); ok {
+			acc = held[i]
+		}
 		return TreeNode{LicenceView: LicenceView{
 			Number: r.Number, Program: r.Program, Name: r.Name, Starts: r.Starts, Ends: r.Ends,
 			Permissions: acc.Permissions, Inherited: acc.Inherited,
 		}, Expired: r.Ends != "" && r.Ends < today}
 	}
 	slices.SortFunc(rows, func(x, y models.LicenceRow) int { return strings.Compare(x.Number, y.Number) })
-	children := map[int64][]TreeNode{}
-	var roots []TreeNode
-	var rootIDs []int64 // id of each root, in step with roots
+	// under is the root a row is shown under; 0 for a root.
+	under := func(r models.LicenceRow) int64 {
+		if r.ParentID == nil {
+			return 0
+		}
+		if _, hidden := parentNumber[*r.ParentID]; hidden {
+			return 0
+		}
+		return *r.ParentID
+	}
+	count := map[int64]int{}
 	for _, r := range rows {
-		if r.ParentID != nil {
-			if _, hidden := parentNumber[*r.ParentID]; !hidden {
-				children[*r.ParentID] = append(children[*r.ParentID], node(r))
-				continue
+		count[under(r)]++
+	}
+	roots := make([]TreeNode, 0, count[0])
+	rootOf := make(map[int64]int, count[0]) // index in roots of each root's id
+	for _, r := range rows {
+		if under(r) == 0 {
+			n := node(r)
+			if r.ParentID != nil {
+				n.Parent = parentNumber[*r.ParentID]
 			}
+			rootOf[r.ID] = len(roots)
+			roots = append(roots, n)
 		}
-		n := node(r)
-		if r.ParentID != nil {
-			n.Parent = parentNumber[*r.ParentID]
+	}
+	children := make([]TreeNode, 0, len(rows)-len(roots))
+	for id, i := range rootOf {
+		from := len(children)
+		children = children[:from+count[id]]
+		roots[i].Children = children[from:from:len(children)]
+	}
+	for _, r := range rows {
+		// A licence under a licence that is itself under another is not
+		// shown: agreements nest two levels deep.
+		if i, ok := rootOf[under(r)]; ok && r.ParentID != nil {
+			roots[i].Children = append(roots[i].Children, node(r))
 		}
-		rootIDs = append(rootIDs, r.ID)
-		roots = append(roots, n)
 	}
-	for i, id := range rootIDs {
-		roots[i].Children = children[id]
-	}
-	if roots == nil {
-		roots = []TreeNode{}
+	for i := range roots {
+		if len(roots[i].Children) == 0 {
+			roots[i].Children = nil
+		}
 	}
 	return roots
 }

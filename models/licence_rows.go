@@ -1,6 +1,11 @@
 package models
 
-import "context"
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+)
 
 // LicenceRow is what a licence listing shows of an agreement: its dates as
 // written (YYYY-MM-DD, "" when unset), which compare as text.
@@ -15,30 +20,104 @@ type LicenceRow struct {
 }
 
 // LicenceRows returns the listing rows of the agreements with ids, in no
-// particular order. It reads only the listed columns, by one query
-// whatever the number of ids, and scans them without reflection: the
-// relationship summary of an administrator of a large MBSA lists thousands.
+// particular order, by one query whatever the number of ids.
+//
+// The relationship summary of an administrator of a large MBSA lists
+// thousands of rows, and fetching them one by one (a cgo call and half a
+// dozen allocations per row on SQLite) was most of that request. So the
+// database packs every row into one text value (see packedLicenceRow) and
+// the rows are cut out of it here: their strings share its memory.
 func (s *Store) LicenceRows(ctx context.Context, ids []int64) ([]LicenceRow, error) {
 	if len(ids) == 0 {
 		return []LicenceRow{}, nil
 	}
-	dates := "COALESCE(starts, ''), COALESCE(ends, '')"
-	if s.dialect == DialectPostgres {
-		dates = "COALESCE(to_char(starts, 'YYYY-MM-DD'), ''), COALESCE(to_char(ends, 'YYYY-MM-DD'), '')"
-	}
-	q := s.db.WithContext(ctx).Table("agreements").Select("id, number, program, name, parent_id, " + dates)
-	rows, err := s.whereIDIn(q, "id", ids).Rows()
-	if err != nil {
+	var packed *string
+	if err := s.db.WithContext(ctx).Raw(s.packedLicenceRows(), s.idParam(ids)).Row().Scan(&packed); err != nil {
 		return nil, mapError(err)
 	}
-	defer rows.Close()
-	out := make([]LicenceRow, 0, len(ids))
-	for rows.Next() {
-		var r LicenceRow
-		if err := rows.Scan(&r.ID, &r.Number, &r.Program, &r.Name, &r.ParentID, &r.Starts, &r.Ends); err != nil {
-			return nil, mapError(err)
+	if packed == nil {
+		return []LicenceRow{}, nil
+	}
+	return unpackLicenceRows(*packed, len(ids))
+}
+
+// packedLicenceRows is the query of LicenceRows: the agreements whose ids
+// the one parameter lists (see idParam), each written as
+//
+//	id,parent_id,program,starts,ends,<bytes of number>,<number><bytes of name>,<name>
+//
+// (parent_id and the dates empty when unset), all concatenated. The ids
+// drive the join, so each is one primary-key lookup.
+func (s *Store) packedLicenceRows() string {
+	if s.dialect == DialectPostgres {
+		return `SELECT string_agg(format('%s,%s,%s,%s,%s,%s,%s%s,%s', a.id, a.parent_id, a.program,
+			to_char(a.starts, 'YYYY-MM-DD'), to_char(a.ends, 'YYYY-MM-DD'),
+			octet_length(a.number), a.number, octet_length(a.name), a.name), '')
+			FROM unnest(CAST(? AS bigint[])) AS l(id) JOIN agreements a ON a.id = l.id`
+	}
+	return `SELECT group_concat(printf('%d,%s,%s,%s,%s,%d,%s%d,%s', a.id, a.parent_id, a.program,
+		a.starts, a.ends, length(CAST(a.number AS BLOB)), a.number, length(CAST(a.name AS BLOB)), a.name), '')
+		FROM json_each(?) AS l CROSS JOIN agreements a ON a.id = l.value`
+}
+
+// idParam is ids as the one array parameter of a query: a PostgreSQL
+// bigint[] literal, or a JSON array that SQLite's json_each reads.
+func (s *Store) idParam(ids []int64) string {
+	if s.dialect == DialectPostgres {
+		return idArray(ids, "{", "}")
+	}
+	return idArray(ids, "[", "]")
+}
+
+var errPackedRow = errors.New("models: malformed packed licence row")
+
+// unpackLicenceRows cuts the rows out of what packedLicenceRows returns.
+func unpackLicenceRows(s string, capacity int) ([]LicenceRow, error) {
+	out := make([]LicenceRow, 0, capacity)
+	parents := make([]int64, 0, capacity) // backs every ParentID
+	for s != "" {
+		var f [6]string
+		for i := range f {
+			comma := strings.IndexByte(s, ',')
+			if comma < 0 {
+				return nil, errPackedRow
+			}
+			f[i], s = s[:comma], s[comma+1:]
+		}
+		r := LicenceRow{Program: Program(f[2]), Starts: f[3], Ends: f[4]}
+		var err error
+		if r.ID, err = strconv.ParseInt(f[0], 10, 64); err != nil {
+			return nil, errPackedRow
+		}
+		if f[1] != "" {
+			p, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return nil, errPackedRow
+			}
+			parents = append(parents, p)
+			r.ParentID = &parents[len(parents)-1]
+		}
+		if r.Number, s, err = cutCounted(f[5], s); err != nil {
+			return nil, err
+		}
+		comma := strings.IndexByte(s, ',')
+		if comma < 0 {
+			return nil, errPackedRow
+		}
+		if r.Name, s, err = cutCounted(s[:comma], s[comma+1:]); err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}
-	return out, mapError(rows.Err())
+	return out, nil
+}
+
+// cutCounted returns the first n bytes of s, n written in decimal, and
+// the rest.
+func cutCounted(n, s string) (string, string, error) {
+	size, err := strconv.Atoi(n)
+	if err != nil || size < 0 || size > len(s) {
+		return "", "", errPackedRow
+	}
+	return s[:size], s[size:], nil
 }
