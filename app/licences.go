@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/openlsc/openlsc/authz"
@@ -17,6 +18,9 @@ type TreeNode struct {
 	Parent   string     `json:"parent,omitempty"` // the MBSA above, when the user cannot see it
 	Expired  bool       `json:"expired"`
 	Children []TreeNode `json:"children,omitempty"`
+	// ChildCount, on a page of the summary (TreePage), is how many
+	// licences are under this one, however many Children shows.
+	ChildCount int `json:"children_count,omitempty"`
 }
 
 // Tree is the relationship summary: the licences user can see as a tree,
@@ -120,6 +124,100 @@ func buildTree(rows []models.LicenceRow, held []authz.LicenceAccess, parentNumbe
 		}
 	}
 	return roots
+}
+
+// Page sizes of the relationship summary's pages (TreeQuery.Limit).
+const (
+	TreePageSize    = 200
+	TreeMaxPageSize = 1000
+)
+
+// TreeQuery selects a page of the relationship summary.
+type TreeQuery struct {
+	// Under is the number of the licence whose licences are listed, a page
+	// at a time, in number order; "" lists the licences at the top.
+	Under string
+	// After, with Under, is the number of the last licence of the
+	// previous page: a cursor (keyset), so a licence added or removed
+	// between two pages neither repeats nor hides another.
+	After string
+	// Limit, with Under, is the page size (TreePageSize when 0); without,
+	// how many of the licences under each top licence are shown (none
+	// when 0: the summary collapsed).
+	Limit int
+}
+
+// ParseTreeQuery reads a TreeQuery from the query parameters under, after
+// and limit; limit is checked against TreeMaxPageSize.
+func ParseTreeQuery(under, after, limit string) (TreeQuery, error) {
+	q := TreeQuery{Under: strings.TrimSpace(under), After: strings.TrimSpace(after)}
+	if limit != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(limit))
+		if err != nil || n < 1 || n > TreeMaxPageSize {
+			return q, models.Invalid("The page size is not valid.",
+				models.FieldError{Field: "limit", Message: "Give a number from 1 to " + strconv.Itoa(TreeMaxPageSize) + "."})
+		}
+		q.Limit = n
+	}
+	if q.Under == "" && q.After != "" {
+		return q, models.Invalid("A cursor needs the licence it pages through.",
+			models.FieldError{Field: "under", Message: "Give the number of the licence whose licences are listed."})
+	}
+	return q, nil
+}
+
+// TreePage is one page of the relationship summary.
+type TreePage struct {
+	// Licences are the top licences, each with ChildCount and its first
+	// licences; or, with Under, the page of Under's licences.
+	Licences []TreeNode
+	Under    string // Under's number when it is one the user sees with licences under it
+	Next     string // the cursor (After) of the next page of Under's licences; "" on the last
+	// UnderNode, with Under, is that licence itself (without Children).
+	UnderNode TreeNode
+}
+
+// TreePage cuts the relationship summary (see Tree) to the page q asks
+// for. The tree is built whole, once, in O(n); only what is shown is
+// encoded or rendered.
+func (a *Accounts) TreePage(ctx context.Context, user int64, q TreeQuery) (TreePage, error) {
+	tree, err := a.Tree(ctx, user)
+	if err != nil {
+		return TreePage{}, err
+	}
+	return cutTree(tree, q), nil
+}
+
+// cutTree is the page q of tree (see TreePage).
+func cutTree(tree []TreeNode, q TreeQuery) TreePage {
+	if q.Under != "" {
+		p := TreePage{Licences: []TreeNode{}}
+		i, found := slices.BinarySearchFunc(tree, q.Under, func(n TreeNode, k string) int { return strings.Compare(n.Number, k) })
+		if !found || len(tree[i].Children) == 0 {
+			return p
+		}
+		kids := tree[i].Children
+		start, at := slices.BinarySearchFunc(kids, q.After, func(n TreeNode, k string) int { return strings.Compare(n.Number, k) })
+		if at {
+			start++
+		}
+		end := min(start+cmp.Or(q.Limit, TreePageSize), len(kids))
+		p.Licences, p.Under, p.UnderNode = kids[start:end], q.Under, tree[i]
+		p.UnderNode.Children, p.UnderNode.ChildCount = nil, len(kids)
+		if end < len(kids) {
+			p.Next = kids[end-1].Number
+		}
+		return p
+	}
+	for i := range tree {
+		n := len(tree[i].Children)
+		tree[i].ChildCount = n
+		tree[i].Children = tree[i].Children[:min(n, q.Limit)]
+		if len(tree[i].Children) == 0 {
+			tree[i].Children = nil
+		}
+	}
+	return TreePage{Licences: tree}
 }
 
 // LicenceAccessView is what a user holds on one licence.
