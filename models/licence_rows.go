@@ -20,19 +20,26 @@ type LicenceRow struct {
 }
 
 // LicenceRows returns the listing rows of the agreements with ids, in no
-// particular order, by one query whatever the number of ids.
+// particular order, by one query whatever the number of ids, reading only
+// the listed columns.
 //
 // The relationship summary of an administrator of a large MBSA lists
-// thousands of rows, and fetching them one by one (a cgo call and half a
-// dozen allocations per row on SQLite) was most of that request. So the
-// database packs every row into one text value (see packedLicenceRow) and
-// the rows are cut out of it here: their strings share its memory.
+// thousands of rows. On SQLite, fetching them one by one (a cgo call and
+// half a dozen allocations per row) was most of that request, so SQLite
+// packs every row into one text value (see sqlitePackedLicenceRows) and
+// the rows are cut out of it here, their strings sharing its memory, with
+// the ids driving the join (a primary-key lookup each). PostgreSQL rows
+// come through pgx without cgo, and packing them there costs the server
+// more than it saves: they are scanned without reflection.
 func (s *Store) LicenceRows(ctx context.Context, ids []int64) ([]LicenceRow, error) {
 	if len(ids) == 0 {
 		return []LicenceRow{}, nil
 	}
+	if s.dialect == DialectPostgres {
+		return s.scannedLicenceRows(ctx, ids)
+	}
 	var packed *string
-	if err := s.db.WithContext(ctx).Raw(s.packedLicenceRows(), s.idParam(ids)).Row().Scan(&packed); err != nil {
+	if err := s.db.WithContext(ctx).Raw(sqlitePackedLicenceRows, idArray(ids, "[", "]")).Row().Scan(&packed); err != nil {
 		return nil, mapError(err)
 	}
 	if packed == nil {
@@ -41,32 +48,34 @@ func (s *Store) LicenceRows(ctx context.Context, ids []int64) ([]LicenceRow, err
 	return unpackLicenceRows(*packed, len(ids))
 }
 
-// packedLicenceRows is the query of LicenceRows: the agreements whose ids
-// the one parameter lists (see idParam), each written as
+// sqlitePackedLicenceRows is the SQLite query of LicenceRows: the
+// agreements whose ids the JSON array parameter lists, each written as
 //
 //	id,parent_id,program,starts,ends,<bytes of number>,<number><bytes of name>,<name>
 //
-// (parent_id and the dates empty when unset), all concatenated. The ids
-// drive the join, so each is one primary-key lookup.
-func (s *Store) packedLicenceRows() string {
-	if s.dialect == DialectPostgres {
-		return `SELECT string_agg(format('%s,%s,%s,%s,%s,%s,%s%s,%s', a.id, a.parent_id, a.program,
-			to_char(a.starts, 'YYYY-MM-DD'), to_char(a.ends, 'YYYY-MM-DD'),
-			octet_length(a.number), a.number, octet_length(a.name), a.name), '')
-			FROM unnest(CAST(? AS bigint[])) AS l(id) JOIN agreements a ON a.id = l.id`
-	}
-	return `SELECT group_concat(printf('%d,%s,%s,%s,%s,%d,%s%d,%s', a.id, a.parent_id, a.program,
-		a.starts, a.ends, length(CAST(a.number AS BLOB)), a.number, length(CAST(a.name AS BLOB)), a.name), '')
-		FROM json_each(?) AS l CROSS JOIN agreements a ON a.id = l.value`
-}
+// (parent_id and the dates empty when unset), all concatenated.
+const sqlitePackedLicenceRows = `SELECT group_concat(printf('%d,%s,%s,%s,%s,%d,%s%d,%s', a.id, a.parent_id, a.program,
+	a.starts, a.ends, length(CAST(a.number AS BLOB)), a.number, length(CAST(a.name AS BLOB)), a.name), '')
+	FROM json_each(?) AS l CROSS JOIN agreements a ON a.id = l.value`
 
-// idParam is ids as the one array parameter of a query: a PostgreSQL
-// bigint[] literal, or a JSON array that SQLite's json_each reads.
-func (s *Store) idParam(ids []int64) string {
-	if s.dialect == DialectPostgres {
-		return idArray(ids, "{", "}")
+// scannedLicenceRows is LicenceRows on PostgreSQL.
+func (s *Store) scannedLicenceRows(ctx context.Context, ids []int64) ([]LicenceRow, error) {
+	q := s.db.WithContext(ctx).Table("agreements").Select("id, number, program, name, parent_id, " +
+		"COALESCE(to_char(starts, 'YYYY-MM-DD'), ''), COALESCE(to_char(ends, 'YYYY-MM-DD'), '')")
+	rows, err := s.whereIDIn(q, "id", ids).Rows()
+	if err != nil {
+		return nil, mapError(err)
 	}
-	return idArray(ids, "[", "]")
+	defer rows.Close()
+	out := make([]LicenceRow, 0, len(ids))
+	for rows.Next() {
+		var r LicenceRow
+		if err := rows.Scan(&r.ID, &r.Number, &r.Program, &r.Name, &r.ParentID, &r.Starts, &r.Ends); err != nil {
+			return nil, mapError(err)
+		}
+		out = append(out, r)
+	}
+	return out, mapError(rows.Err())
 }
 
 var errPackedRow = errors.New("models: malformed packed licence row")
