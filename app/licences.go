@@ -27,6 +27,13 @@ type TreeNode struct {
 // MBSA → enrollments and Select Plus; Open License and Open Value stand
 // alone. Nothing is shown before the work email is confirmed.
 func (a *Accounts) Tree(ctx context.Context, user int64) ([]TreeNode, error) {
+	return a.tree(ctx, user, -1)
+}
+
+// tree is Tree with at most preview licences under each top licence, and
+// their number in ChildCount; all of them, and no ChildCount, when preview
+// is negative.
+func (a *Accounts) tree(ctx context.Context, user int64, preview int) ([]TreeNode, error) {
 	active, err := a.Active(ctx, user)
 	if err != nil || !active {
 		return []TreeNode{}, err
@@ -59,15 +66,16 @@ func (a *Accounts) Tree(ctx context.Context, user int64) ([]TreeNode, error) {
 	for _, p := range parents {
 		parentNumber[p.ID] = p.Number
 	}
-	return buildTree(rows, held, parentNumber, a.store.Now().Format("2006-01-02")), nil
+	return buildTree(rows, held, parentNumber, a.store.Now().Format("2006-01-02"), preview), nil
 }
 
 // buildTree arranges rows into roots (sorted by number) with the visible
 // licences under them (sorted too), in two passes over rows: one counts
 // the licences under each root, the other places every node in one
 // backing array. held is sorted by licence id (authz.Licences); today is
-// YYYY-MM-DD.
-func buildTree(rows []models.LicenceRow, held []authz.LicenceAccess, parentNumber map[int64]string, today string) []TreeNode {
+// YYYY-MM-DD; preview is as for tree: the licences it leaves out are
+// counted, not built.
+func buildTree(rows []models.LicenceRow, held []authz.LicenceAccess, parentNumber map[int64]string, today string, preview int) []TreeNode {
 	node := func(r models.LicenceRow) TreeNode {
 		var acc authz.LicenceAccess
 		if i, ok := slices.BinarySearchFunc(held, r.ID, func(h authz.LicenceAccess, id int64) int { return cmp.Compare(h.AgreementID, id) }); ok {
@@ -107,14 +115,19 @@ func buildTree(rows []models.LicenceRow, held []authz.LicenceAccess, parentNumbe
 	}
 	children := make([]TreeNode, 0, len(rows)-len(roots))
 	for id, i := range rootOf {
+		shown := count[id]
+		if preview >= 0 {
+			shown = min(shown, preview)
+			roots[i].ChildCount = count[id]
+		}
 		from := len(children)
-		children = children[:from+count[id]]
+		children = children[:from+shown]
 		roots[i].Children = children[from:from:len(children)]
 	}
 	for _, r := range rows {
 		// A licence under a licence that is itself under another is not
 		// shown: agreements nest two levels deep.
-		if i, ok := rootOf[under(r)]; ok && r.ParentID != nil {
+		if i, ok := rootOf[under(r)]; ok && r.ParentID != nil && len(roots[i].Children) < cap(roots[i].Children) {
 			roots[i].Children = append(roots[i].Children, node(r))
 		}
 	}
@@ -181,43 +194,36 @@ type TreePage struct {
 // for. The tree is built whole, once, in O(n); only what is shown is
 // encoded or rendered.
 func (a *Accounts) TreePage(ctx context.Context, user int64, q TreeQuery) (TreePage, error) {
+	if q.Under == "" {
+		tree, err := a.tree(ctx, user, q.Limit)
+		return TreePage{Licences: tree}, err
+	}
 	tree, err := a.Tree(ctx, user)
 	if err != nil {
 		return TreePage{}, err
 	}
-	return cutTree(tree, q), nil
+	return underPage(tree, q), nil
 }
 
-// cutTree is the page q of tree (see TreePage).
-func cutTree(tree []TreeNode, q TreeQuery) TreePage {
-	if q.Under != "" {
-		p := TreePage{Licences: []TreeNode{}}
-		i, found := slices.BinarySearchFunc(tree, q.Under, func(n TreeNode, k string) int { return strings.Compare(n.Number, k) })
-		if !found || len(tree[i].Children) == 0 {
-			return p
-		}
-		kids := tree[i].Children
-		start, at := slices.BinarySearchFunc(kids, q.After, func(n TreeNode, k string) int { return strings.Compare(n.Number, k) })
-		if at {
-			start++
-		}
-		end := min(start+cmp.Or(q.Limit, TreePageSize), len(kids))
-		p.Licences, p.Under, p.UnderNode = kids[start:end], q.Under, tree[i]
-		p.UnderNode.Children, p.UnderNode.ChildCount = nil, len(kids)
-		if end < len(kids) {
-			p.Next = kids[end-1].Number
-		}
+// underPage is the page q of the licences under q.Under in tree.
+func underPage(tree []TreeNode, q TreeQuery) TreePage {
+	p := TreePage{Licences: []TreeNode{}}
+	i, found := slices.BinarySearchFunc(tree, q.Under, func(n TreeNode, k string) int { return strings.Compare(n.Number, k) })
+	if !found || len(tree[i].Children) == 0 {
 		return p
 	}
-	for i := range tree {
-		n := len(tree[i].Children)
-		tree[i].ChildCount = n
-		tree[i].Children = tree[i].Children[:min(n, q.Limit)]
-		if len(tree[i].Children) == 0 {
-			tree[i].Children = nil
-		}
+	kids := tree[i].Children
+	start, at := slices.BinarySearchFunc(kids, q.After, func(n TreeNode, k string) int { return strings.Compare(n.Number, k) })
+	if at {
+		start++
 	}
-	return TreePage{Licences: tree}
+	end := min(start+cmp.Or(q.Limit, TreePageSize), len(kids))
+	p.Licences, p.Under, p.UnderNode = kids[start:end], q.Under, tree[i]
+	p.UnderNode.Children, p.UnderNode.ChildCount = nil, len(kids)
+	if end < len(kids) {
+		p.Next = kids[end-1].Number
+	}
+	return p
 }
 
 // LicenceAccessView is what a user holds on one licence.
