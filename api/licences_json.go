@@ -7,13 +7,14 @@ import (
 	"github.com/openlsc/openlsc/app"
 )
 
-// appendTreeJSON appends {"licences": tree} as gin's c.JSON writes it
-// (HTML characters escaped), without reflection: an administrator of a
-// large MBSA gets thousands of nodes, and reflection over them was a
-// large share of the request.
-func appendTreeJSON(b []byte, tree []app.TreeNode) []byte {
+// appendTreeJSON appends {"licences": …, "next": …} as gin's c.JSON
+// writes it (HTML characters escaped), without reflection: an
+// administrator of a large MBSA gets thousands of nodes, and reflection
+// over them was a large share of the request.
+func appendTreeJSON(b []byte, page app.TreePage) []byte {
 	b = append(b, `{"licences":`...)
-	b = appendNodes(b, tree)
+	b = appendNodes(b, page.Licences)
+	b = appendOptional(b, `,"next":`, page.Next)
 	return append(b, '}')
 }
 
@@ -66,6 +67,10 @@ func appendNode(b []byte, n *app.TreeNode) []byte {
 	if len(n.Children) > 0 {
 		b = append(b, `,"children":`...)
 		b = appendNodes(b, n.Children)
+	}
+	if n.ChildCount > 0 {
+		b = append(b, `,"children_count":`...)
+		b = strconv.AppendInt(b, int64(n.ChildCount), 10)
 	}
 	return append(b, '}')
 }

@@ -3,7 +3,9 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,3 +88,102 @@ func TestRelationshipSummary(t *testing.T) {
 }
 
 func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestRelationshipSummaryPages: the summary collapsed (top licences with
+// their counts), and one MBSA's licences page by page with a cursor: every
+// licence once, in order, even when licences are added between two pages
+// (those after the cursor show up, none repeats); a revoked grant leaves
+// the summary and its pages at once; bad page parameters are refused.
+func TestRelationshipSummaryPages(t *testing.T) {
+	env := newAuthEnv(t)
+	boss := []models.ImportContact{{Email: "boss@contoso.example", Role: "primary"}}
+	agreements := []models.ImportAgreement{
+		{Program: "mbsa", Number: "M1", Organization: "C1", Contacts: boss},
+		{Program: "open_value", Number: "V1", Organization: "C1", Contacts: boss},
+	}
+	for i := 0; i < 250; i += 2 {
+		agreements = append(agreements, models.ImportAgreement{Program: "enterprise", Number: fmt.Sprintf("E%03d", i), Organization: "C1", Parent: "M1"})
+	}
+	env.importContacts(agreements...)
+	bossC := env.person("boss", "boss@contoso.example")
+	staff := env.person("staff", "staff@contoso.example")
+	env.grantDirect("staff@contoso.example", "E002", models.PermKeyReader)
+	env.send(bossC, http.MethodPut, "/api/v1/me/inheritance/M1", map[string]bool{"inherit": true})
+
+	type page struct {
+		Licences []app.TreeNode
+		Next     string
+	}
+	get := func(c *http.Client, query string) (int, page) {
+		resp, err := c.Get(env.srv.URL + "/api/v1/licences" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var p page
+		_ = json.NewDecoder(resp.Body).Decode(&p)
+		return resp.StatusCode, p
+	}
+	if code, p := get(bossC, "?collapsed=true"); code != http.StatusOK || len(p.Licences) != 2 || p.Licences[0].Number != "M1" ||
+		p.Licences[0].ChildCount != 125 || len(p.Licences[0].Children) != 0 || p.Licences[1].ChildCount != 0 {
+		t.Fatalf("collapsed: %d %+v", code, p.Licences)
+	}
+	if _, p := get(bossC, "?limit=3"); len(p.Licences) != 2 || len(p.Licences[0].Children) != 3 || p.Licences[0].ChildCount != 125 {
+		t.Errorf("summary with 3 licences under each: %+v", p.Licences)
+	}
+
+	var seen []string
+	after := ""
+	for round := 0; ; round++ {
+		code, p := get(bossC, "?under=M1&limit=50&after="+after)
+		if code != http.StatusOK || len(p.Licences) > 50 {
+			t.Fatalf("page after %q: %d, %d licences", after, code, len(p.Licences))
+		}
+		for _, n := range p.Licences {
+			seen = append(seen, n.Number)
+		}
+		if round == 0 { // one before the cursor, two after it
+			env.importContacts(
+				models.ImportAgreement{Program: "enterprise", Number: "E001", Organization: "C1", Parent: "M1"},
+				models.ImportAgreement{Program: "enterprise", Number: "E101", Organization: "C1", Parent: "M1"},
+				models.ImportAgreement{Program: "enterprise", Number: "E249", Organization: "C1", Parent: "M1"})
+		}
+		if p.Next == "" {
+			break
+		}
+		after = p.Next
+	}
+	want := []string{}
+	for i := 0; i < 250; i += 2 {
+		want = append(want, fmt.Sprintf("E%03d", i))
+	}
+	want = append(want, "E101", "E249")
+	slices.Sort(want)
+	if !slices.Equal(seen, want) {
+		t.Errorf("pages gave %d licences, want %d: %v", len(seen), len(want), seen)
+	}
+	if _, p := get(bossC, "?under=NOPE"); len(p.Licences) != 0 || p.Next != "" {
+		t.Errorf("unknown MBSA: %+v", p)
+	}
+
+	if _, p := get(staff, "?under=M1"); len(p.Licences) != 0 {
+		t.Errorf("staff paging an MBSA they cannot see: %+v", p.Licences)
+	}
+	if _, p := get(staff, "?collapsed=true"); len(p.Licences) != 1 || p.Licences[0].Number != "E002" || p.Licences[0].Parent != "M1" {
+		t.Fatalf("staff before the revoke: %+v", p.Licences)
+	}
+	if code, _ := env.send(bossC, http.MethodDelete, fmt.Sprintf("/api/v1/licences/E002/users/%d", env.userID("staff@contoso.example")), nil); code != http.StatusNoContent {
+		t.Fatalf("revoke: %d", code)
+	}
+	for _, q := range []string{"", "?collapsed=true"} {
+		if _, p := get(staff, q); len(p.Licences) != 0 {
+			t.Errorf("staff after the revoke (%q): %+v", q, p.Licences)
+		}
+	}
+
+	for _, q := range []string{"?limit=0", "?limit=1001", "?limit=x", "?after=E002"} {
+		if code, _ := get(bossC, q); code != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %d", q, code)
+		}
+	}
+}

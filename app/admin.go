@@ -135,15 +135,15 @@ func (a *Admin) grantees(ctx context.Context, grants []authz.UserGrant, domains 
 		}
 		lu.Grants = append(lu.Grants, gv)
 	}
-	users, err := a.store.UsersByID(ctx, order)
+	users, err := a.store.UserNames(ctx, order)
 	if err != nil {
 		return nil, err
 	}
 	for _, u := range users {
 		lu := byUser[u.ID]
 		lu.Name = u.DisplayName
-		if u.WorkEmail != nil {
-			lu.Email = *u.WorkEmail
+		if u.WorkEmail != "" {
+			lu.Email = u.WorkEmail
 			lu.External = external(lu.Email, domains)
 		}
 	}

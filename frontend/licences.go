@@ -14,7 +14,7 @@ import (
 
 // LicenceViews is what the licence pages ask of the application.
 type LicenceViews interface {
-	Tree(ctx context.Context, user int64) ([]app.TreeNode, error)
+	TreePage(ctx context.Context, user int64, q app.TreeQuery) (app.TreePage, error)
 	Licence(ctx context.Context, user, licence int64) (*app.LicenceDetail, error)
 }
 
@@ -28,12 +28,20 @@ func (u *UI) MountLicences(r gin.IRouter, views LicenceViews, guard authz.Guard)
 		if !ok {
 			return
 		}
-		tree, err := views.Tree(c.Request.Context(), user)
+		ctx := c.Request.Context()
+		q := app.TreeQuery{Under: c.Query("under"), After: c.Query("after"), Limit: app.TreePageSize}
+		if q.Under == "" {
+			q = app.TreeQuery{Limit: treePreview}
+		}
+		page, err := views.TreePage(ctx, user, q)
+		if err == nil && q.Under != "" && page.Under == "" { // not an MBSA with licences the user sees
+			page, err = views.TreePage(ctx, user, app.TreeQuery{Limit: treePreview})
+		}
 		if err != nil {
 			u.Error(c, httperr.Status(err), err)
 			return
 		}
-		u.render(c, http.StatusOK, "licences.html", "licences", pageTree(tree, c.Query("under"), c.Query("after"), time.Now()))
+		u.render(c, http.StatusOK, "licences.html", "licences", pageTree(page, time.Now()))
 	}))
 	guard.Fail = func(c *gin.Context, err error) {
 		if _, ok := app.UserID(c.Request.Context()); !ok {

@@ -1,8 +1,6 @@
 package frontend
 
 import (
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/openlsc/openlsc/app"
@@ -59,56 +57,37 @@ func licenceStatus(n app.TreeNode, now time.Time) string {
 	return "active"
 }
 
-// Page sizes of the relationship summary: the licences under an MBSA
-// shown under it, and per page of one MBSA's full list.
-const (
-	treePreview  = 20
-	treePageSize = 200
-)
+// treePreview is how many of the licences under an MBSA the relationship
+// summary shows under it (one MBSA's full list is paged by
+// app.TreePageSize).
+const treePreview = 20
 
 // treePage is the relationship summary as one page shows it: every root
 // with the first licences under it; or, with Under set, one page of the
-// licences under that MBSA, after the cursor. A page's rendering cost
-// follows what it shows, not the size of the tree.
+// licences under that MBSA, after the cursor. The application cuts the
+// tree to the page (app.TreePage), so rendering follows what is shown,
+// not the size of the tree.
 type treePage struct {
 	Rows  []licenceRow
 	Under string // the MBSA whose licences are listed ("" on the summary)
 	Next  string // cursor of the next page of Under's licences ("" on the last)
 }
 
-// pageTree cuts tree down to one page (see treePage).
-func pageTree(tree []app.TreeNode, under, after string, now time.Time) treePage {
-	if under != "" {
-		for _, root := range tree {
-			if root.Number == under {
-				return underPage(root, after, now)
-			}
-		}
+// pageTree lays out one page of the relationship summary as table rows,
+// with a row linking to all of an MBSA's licences where it has more than
+// the page shows.
+func pageTree(page app.TreePage, now time.Time) treePage {
+	if page.Under != "" {
+		root := page.UnderNode
+		root.Children = page.Licences
+		return treePage{Rows: licenceRows([]app.TreeNode{root}, now), Under: page.Under, Next: page.Next}
 	}
 	var p treePage
-	for _, root := range tree {
-		total := len(root.Children)
-		root.Children = root.Children[:min(total, treePreview)]
+	for _, root := range page.Licences {
 		p.Rows = append(p.Rows, licenceRows([]app.TreeNode{root}, now)...)
-		if total > treePreview {
-			p.Rows = append(p.Rows, licenceRow{TreeNode: app.TreeNode{LicenceView: app.LicenceView{Number: root.Number}}, Child: true, More: total})
+		if root.ChildCount > len(root.Children) {
+			p.Rows = append(p.Rows, licenceRow{TreeNode: app.TreeNode{LicenceView: app.LicenceView{Number: root.Number}}, Child: true, More: root.ChildCount})
 		}
-	}
-	return p
-}
-
-// underPage is the page of root's licences after the one numbered after.
-func underPage(root app.TreeNode, after string, now time.Time) treePage {
-	kids := root.Children
-	start, found := slices.BinarySearchFunc(kids, after, func(n app.TreeNode, k string) int { return strings.Compare(n.Number, k) })
-	if found {
-		start++
-	}
-	end := min(start+treePageSize, len(kids))
-	root.Children = kids[start:end]
-	p := treePage{Rows: licenceRows([]app.TreeNode{root}, now), Under: root.Number}
-	if end < len(kids) {
-		p.Next = kids[end-1].Number
 	}
 	return p
 }

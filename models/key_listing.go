@@ -1,8 +1,11 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -10,14 +13,22 @@ import (
 // them, in KeysOf's order, without the sealed keys, status notes and the
 // times other than ActivationsAsOf: only the listed columns are read, and scanned
 // without reflection (a large licence has thousands of keys).
+//
+// On SQLite the rows are sorted here rather than by the query: SQLite's
+// sorter copies every selected column of every row, which was half of the
+// query's time for a licence with 2,000 keys; strings.Compare orders text
+// as SQLite's BINARY collation does. PostgreSQL sorts by its collation.
 func (s *Store) KeyListingsOf(ctx context.Context, licence int64) ([]KeyListing, error) {
-	rows, err := s.db.WithContext(ctx).Table("product_keys AS k").
+	q := s.db.WithContext(ctx).Table("product_keys AS k").
 		Select("k.id, k.product_id, k.key_type, k.suffix, k.activation_limit, k.activations_used, k.activations_as_of, "+
 			"k.status, k.block_reason, k.replaces_id, p.name, p.code, COALESCE(rk.suffix, '')").
 		Joins("JOIN products p ON p.id = k.product_id").
 		Joins("LEFT JOIN product_keys rk ON rk.id = k.replaces_id").
-		Where("k.agreement_id = ?", licence).
-		Order("p.name, k.key_type, k.id").Rows()
+		Where("k.agreement_id = ?", licence)
+	if s.dialect == DialectPostgres {
+		q = q.Order("p.name, k.key_type, k.id")
+	}
+	rows, err := q.Rows()
 	if err != nil {
 		return nil, mapError(err)
 	}
@@ -46,5 +57,13 @@ func (s *Store) KeyListingsOf(ctx context.Context, licence int64) ([]KeyListing,
 		}
 		out = append(out, r)
 	}
-	return out, mapError(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, mapError(err)
+	}
+	if s.dialect != DialectPostgres {
+		slices.SortFunc(out, func(x, y KeyListing) int {
+			return cmp.Or(strings.Compare(x.ProductName, y.ProductName), strings.Compare(x.KeyType, y.KeyType), cmp.Compare(x.ID, y.ID))
+		})
+	}
+	return out, nil
 }
