@@ -55,6 +55,8 @@ type ActivationAccess struct {
 //	POST /licences/:licence/keys/:key/installations/:id/release      release one, freeing its activation (administrators), audited
 //	GET  /licences/:licence/keys/:key/telephone-activation           enter an installation ID (read_keys)
 //	POST /licences/:licence/keys/:key/telephone-activation           get the confirmation ID
+//	GET  /operator/keys/:key/installations?licence=N                 the same two pages, for an operator
+//	POST /operator/keys/:key/installations/:id/release?licence=N
 //	GET  /operator/keys/:key/telephone-activation?licence=N          the same, for an operator on the phone
 //	POST /operator/keys/:key/telephone-activation
 //	GET  /operator/leaked-keys                                       keys flagged as leaked, with the evidence
@@ -72,6 +74,8 @@ func (u *UI) MountActivation(r gin.IRouter, a ActivationUseCases, k ActivationKe
 	g.POST("/installations/:id/release", limit, h.release)
 	g.GET("/telephone-activation", u.page(h.telephoneForm))
 	g.POST("/telephone-activation", limit, h.telephone)
+	r.GET("/operator/keys/:key/installations", u.page(h.installations))
+	r.POST("/operator/keys/:key/installations/:id/release", limit, h.release)
 	r.GET("/operator/keys/:key/telephone-activation", u.page(h.telephoneForm))
 	r.POST("/operator/keys/:key/telephone-activation", limit, h.telephone)
 	r.GET("/operator/leaked-keys", u.page(h.leaked))
@@ -94,12 +98,37 @@ type keyPage struct {
 	Key      app.KeyView
 }
 
-// telephoneURL is the key's telephone activation page for this visitor.
-func (p keyPage) telephoneURL() string {
+// keyURL is page (with "/" and sub-path ahead) of the key for this visitor:
+// under /operator, the licence goes in the query.
+func (p keyPage) keyURL(page string) string {
 	if p.Operator {
-		return "/operator/keys/" + strconv.FormatInt(p.Key.ID, 10) + "/telephone-activation?" + url.Values{"licence": {p.Licence}}.Encode()
+		return "/operator/keys/" + strconv.FormatInt(p.Key.ID, 10) + page + "?" + url.Values{"licence": {p.Licence}}.Encode()
 	}
-	return "/licences/" + url.PathEscape(p.Licence) + "/keys/" + strconv.FormatInt(p.Key.ID, 10) + "/telephone-activation"
+	return "/licences/" + url.PathEscape(p.Licence) + "/keys/" + strconv.FormatInt(p.Key.ID, 10) + page
+}
+
+// telephoneURL is the key's telephone activation page for this visitor.
+func (p keyPage) telephoneURL() string { return p.keyURL("/telephone-activation") }
+
+// InstallationsURL is the key's installations page for this visitor.
+func (p keyPage) InstallationsURL() string { return p.keyURL("/installations") }
+
+// ReleaseURL is where the release of installation id posts.
+func (p keyPage) ReleaseURL(id int64) string {
+	return p.keyURL("/installations/" + strconv.FormatInt(id, 10) + "/release")
+}
+
+// ConfirmURL is the installations page asking to confirm the release of id.
+func (p keyPage) ConfirmURL(id int64) string {
+	return p.InstallationsURL() + sep(p.Operator) + "release=" + strconv.FormatInt(id, 10) + "#confirm-heading"
+}
+
+// sep joins one more query parameter to a URL that has a query when hasQuery.
+func sep(hasQuery bool) string {
+	if hasQuery {
+		return "&"
+	}
+	return "?"
 }
 
 // nav is the navigation entry of the visitor's page.
@@ -196,22 +225,24 @@ func (h activationPages) installations(c *gin.Context) {
 		}
 	}
 	c.Header("Cache-Control", "no-store")
-	h.ui.render(c, http.StatusOK, "installations.html", "licences", v)
+	h.ui.render(c, http.StatusOK, "installations.html", p.nav(), v)
 }
 
 func (h activationPages) release(c *gin.Context) {
-	user, _ := app.UserID(c.Request.Context())
-	key, err1 := strconv.ParseInt(c.Param("key"), 10, 64)
-	inst, err2 := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err1 != nil || err2 != nil {
+	inst, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
 		h.fail(c, app.ErrNoSuchKey)
 		return
 	}
-	if err := h.a.ReleaseInstallation(c.Request.Context(), user, authz.LicenceID(c), key, inst); err != nil {
+	p, ok := h.key(c)
+	if !ok {
+		return
+	}
+	if err := h.a.ReleaseInstallation(c.Request.Context(), p.User, p.LicID, p.Key.ID, inst); err != nil {
 		h.fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/licences/"+url.PathEscape(c.Param("licence"))+"/keys/"+c.Param("key")+"/installations?released=1#installations-heading")
+	c.Redirect(http.StatusSeeOther, p.InstallationsURL()+sep(p.Operator)+"released=1#installations-heading")
 }
 
 // telephoneView is the data of telephone_activation.html.
@@ -237,7 +268,7 @@ var refusalIDs = map[string]string{
 
 func (h activationPages) telephoneView(p keyPage) telephoneView {
 	v := telephoneView{keyPage: p, Action: p.telephoneURL()}
-	v.BackURL = "/licences/" + url.PathEscape(p.Licence) + "/keys/" + strconv.FormatInt(p.Key.ID, 10) + "/installations"
+	v.BackURL = p.InstallationsURL()
 	if p.Operator {
 		v.BackURL = "/operator/keys?" + url.Values{"licence": {p.Licence}}.Encode() + "#key-" + strconv.FormatInt(p.Key.ID, 10)
 	}

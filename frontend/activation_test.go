@@ -168,6 +168,37 @@ func TestActivationPagesRelease(t *testing.T) {
 	mustContain(t, ja.Body.String(), "インストールを解放しました", "500 回中 496 回使用済み")
 }
 
+// An operator helping a customer lists and releases installations from the
+// operators' key page; an administrator cannot use the operators' route.
+func TestActivationPagesOperatorRelease(t *testing.T) {
+	env := newActivationPagesEnv(t, limits.New(time.Millisecond, 1000))
+	env.activate(t, 1, "192.0.2.10")
+	env.activate(t, 2, "198.51.100.7")
+	base := "/operator/keys/" + env.mak + "/installations"
+	mustContain(t, env.get(t, "/operator/keys?licence=V1", env.as("operator")).Body.String(), `href="`+base+`?licence=V1"`)
+	for _, who := range []string{"admin", "reader"} {
+		if rec := env.get(t, base+"?licence=V1", env.as(who)); rec.Code != http.StatusForbidden {
+			t.Errorf("%s on the operators' installations page: %d", who, rec.Code)
+		}
+	}
+	if rec := env.get(t, base+"?licence=V2", env.as("operator")); rec.Code != http.StatusNotFound {
+		t.Errorf("operator, key of another licence: %d", rec.Code)
+	}
+	inst := env.installations(t)[0]
+	id := strconv.FormatInt(inst.ID, 10)
+	confirm := env.get(t, base+"?licence=V1&release="+id, env.as("operator"))
+	mustContain(t, confirm.Body.String(), "497 of 500 activations used", "198.51.100.0/24",
+		`action="`+base+"/"+id+`/release?licence=V1"`, `href="/operator/keys?licence=V1#key-`+env.mak+`"`)
+	rec := env.post(t, base+"/"+id+"/release?licence=V1", nil, env.as("operator"))
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != base+"?licence=V1&released=1#installations-heading" {
+		t.Fatalf("operator's release: %d %v", rec.Code, rec.Header())
+	}
+	mustContain(t, env.get(t, base+"?licence=V1&released=1", env.as("operator")).Body.String(), "The installation was released", "496 of 500 activations used")
+	if n := len(env.installations(t)); n != 1 {
+		t.Errorf("%d installations after the operator's release, want 1", n)
+	}
+}
+
 func TestTelephoneActivationPage(t *testing.T) {
 	env := newActivationPagesEnv(t, limits.New(time.Millisecond, 1000))
 	ctx := context.Background()
