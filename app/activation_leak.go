@@ -19,6 +19,10 @@ type ActivationsOptions struct {
 	// flagged as leaked. Defaults: 30 days, 25 networks.
 	LeakWindow   time.Duration
 	LeakNetworks int
+	// KeyRefresh is how long a process signs with the signing key it
+	// knows as current before asking the database again, so that a
+	// rotation made by another process is used within it. Default: 1 s.
+	KeyRefresh time.Duration
 }
 
 func (o ActivationsOptions) withDefaults() ActivationsOptions {
@@ -27,6 +31,9 @@ func (o ActivationsOptions) withDefaults() ActivationsOptions {
 	}
 	if o.LeakNetworks <= 0 {
 		o.LeakNetworks = 25
+	}
+	if o.KeyRefresh <= 0 {
+		o.KeyRefresh = time.Second
 	}
 	return o
 }
