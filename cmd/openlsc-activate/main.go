@@ -56,24 +56,12 @@ func run(url, key, product string, id activation.Identity) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c := &activation.Client{BaseURL: url}
-	cert, err := c.Activate(ctx, key, product, id)
+	cert, _, claims, err := c.ActivateVerified(ctx, key, product, id)
 	var refused *activation.Error
 	if errors.As(err, &refused) {
 		fmt.Fprintln(os.Stderr, "refused:", refused)
 		return 2
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	// Software would store the key set and the certificate, and verify
-	// the certificate at every start without a network.
-	keys, err := c.Keys(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	claims, err := keys.VerifyFor(cert, product, id)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
