@@ -43,6 +43,7 @@ func (o ActivationsOptions) withDefaults() ActivationsOptions {
 // administrators and the operators.
 func (a *Activations) checkLeak(ctx context.Context, tx *models.Tx, keyID int64) error {
 	networks, installs, err := tx.ActivationSpread(keyID, tx.Now().Add(-a.opts.LeakWindow))
+	networks = slices.DeleteFunc(networks, func(n string) bool { return n == offlineNetwork })
 	if err != nil || len(networks) <= a.opts.LeakNetworks {
 		return err
 	}

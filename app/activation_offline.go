@@ -12,6 +12,10 @@ import (
 // AuditOfflineActivation is the audit event of a telephone activation.
 const AuditOfflineActivation = "activation.offline"
 
+// offlineNetwork is the network recorded for an installation activated by
+// telephone; leak detection does not count it.
+const offlineNetwork = "offline"
+
 // OfflineInput is a telephone activation: the installation ID the
 // software shows, as the person helping entered it, and the address the
 // request came from (for the audit event).
@@ -78,7 +82,7 @@ func (a *Activations) offlineActivate(ctx context.Context, user int64, listing *
 			if err := checkKey(tx, &keys[i]); err != nil {
 				return err
 			}
-			inst, err := a.countInstallation(tx, listing.ID, id, "offline")
+			inst, err := a.countInstallation(tx, listing.ID, id, offlineNetwork)
 			if err != nil {
 				return err
 			}
