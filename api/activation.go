@@ -99,7 +99,8 @@ func (h activationHandler) keys(c *gin.Context) {
 //	POST   /operator/keys/{key}/offline-activations              the same for an operator on the phone, any licence, audited
 //	GET    /operator/leaked-keys                                 keys flagged as leaked, with the evidence (operators)
 //
-// Telephone activations pass limited (a rate limit) after the caller is
+// Telephone activations pass limited (the activation rate limit, which
+// the telephone activation pages draw on too) after the caller is
 // authorised and before the body is read.
 func MountInstallations(v1 gin.IRouter, a *app.Activations, guard authz.Guard, limited gin.HandlerFunc) {
 	if guard.Fail == nil {
@@ -123,7 +124,7 @@ func MountInstallations(v1 gin.IRouter, a *app.Activations, guard authz.Guard, l
 	})
 	g.POST("/offline-activations", limited, func(c *gin.Context) {
 		offlineActivate(c, guard, func(user, key int64, in app.OfflineInput) (string, error) {
-			return a.OfflineActivate(c.Request.Context(), user, authz.LicenceID(c), key, in)
+			return a.OfflineActivateFrom(c.Request.Context(), user, authz.LicenceID(c), key, in)
 		})
 	})
 	v1.POST("/operator/keys/:key/offline-activations", requireOperator(guard), limited, func(c *gin.Context) {

@@ -123,7 +123,7 @@ func (env *authEnv) makUsed(reader string) int64 {
 func TestOfflineActivationRateLimit(t *testing.T) {
 	env := newAuthEnvAt(t, modelstest.URL(t), func(o *api.Options) {
 		o.Limits = limits.Defaults()
-		o.Limits.OfflineActivation = limits.New(time.Hour, 2)
+		o.Limits.Activation = limits.New(time.Hour, 2)
 	})
 	reader, operator := env.makeMAK()
 	mak := env.makID(reader)

@@ -139,9 +139,6 @@ func New(opts Options) (*Server, error) {
 		if s.limits.Activation == nil {
 			s.limits.Activation = limits.Defaults().Activation
 		}
-		if s.limits.OfflineActivation == nil {
-			s.limits.OfflineActivation = limits.Defaults().OfflineActivation
-		}
 		s.mountActivation(e)
 	}
 	if opts.Auth != nil {
@@ -256,7 +253,7 @@ func (s *Server) mountSignedIn(e *gin.Engine) {
 		MountSummary(v1, o.Summary, s.guard())
 	}
 	if o.Activations != nil && o.Access != nil {
-		MountInstallations(v1, o.Activations, s.guard(), s.rateLimit(s.limits.OfflineActivation))
+		MountInstallations(v1, o.Activations, s.guard(), s.rateLimit(s.limits.Activation))
 	}
 }
 

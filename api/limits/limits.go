@@ -97,10 +97,6 @@ type Set struct {
 	// Activation bounds online activations (no account: the product key
 	// authenticates them), per product key and per client address.
 	Activation *Limiter
-	// OfflineActivation bounds telephone activations (a person enters an
-	// installation ID read out on the phone), per account and per client
-	// address.
-	OfflineActivation *Limiter
 }
 
 // Defaults are the limits the service runs with.
@@ -111,8 +107,6 @@ func Defaults() *Set {
 		Verify:         New(3*time.Second, 20),
 		AccessRequests: New(20*time.Second, 30),
 		Activation:     New(50*time.Millisecond, 200),
-		// A person on the phone: a few a minute, a morning's queue in bursts.
-		OfflineActivation: New(2*time.Second, 30),
 	}
 }
 
