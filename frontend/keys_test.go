@@ -23,6 +23,8 @@ const pageKeyMAK = "38JY4-KJHCK-YKP9W-RJ64B-WFP4D"
 type keysPageEnv struct {
 	*testServer
 	store *models.Store
+	az    *authz.Authorizer
+	keys  *app.Keys
 	users map[string]int64
 }
 
@@ -89,6 +91,7 @@ func newKeysPageEnv(t *testing.T) *keysPageEnv {
 	active := func(context.Context, int64) (bool, error) { return true, nil }
 	env.testServer = newTestServer(t, Options{})
 	keys := app.NewKeys(store, az, app.KeysOptions{BaseURL: "http://lsc.example"})
+	env.az, env.keys = az, keys
 	env.ui.MountKeys(env.engine.Group("/", fakeSession), keys, env.ui.LicenceGuard(az, store, active), az.IsOperator)
 	env.ui.MountSummary(env.engine.Group("/", fakeSession), app.NewSummary(store, az), func(c *gin.Context) (int64, bool) { return app.UserID(c.Request.Context()) })
 	env.ui.MountOperatorKeys(env.engine.Group("/", fakeSession), keys, az.IsOperator)

@@ -49,6 +49,8 @@ func tours() []personaTour {
 			{readme: true, name: "licence", path: "/licences/M1000001"},
 			{readme: true, name: "licence-users", path: "/licences/M1000001/users"},
 			{readme: true, name: "keys", path: "/licences/E2000001/keys"},
+			{name: "installations", path: "/licences/E2000001/keys/1/installations"},
+			{name: "telephone-activation", path: "/licences/E2000001/keys/1/telephone-activation"},
 			{name: "verification-form", path: "/licences/E2000001/verification-form"},
 			{readme: true, name: "downloads", path: "/downloads"},
 			{name: "licence-summary", path: "/licence-summary?licence=E2000001&licence=S2000003", want: "/licence-summary"},
@@ -74,6 +76,8 @@ func tours() []personaTour {
 			{name: "activations", path: "/operator/activations"},
 			{name: "operator-keys", path: "/operator/keys?licence=E2000001", want: "/operator/keys"},
 			{name: "activation-counts", path: "/operator/activation-counts?licence=E2000001", want: "/operator/activation-counts"},
+			{name: "leaked-keys", path: "/operator/leaked-keys"},
+			{name: "operator-telephone-activation", path: "/operator/keys/1/telephone-activation?licence=E2000001", want: "/operator/keys/1/telephone-activation"},
 			{name: "audit-operator", path: "/audit"},
 		}},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,11 +236,19 @@ func TestBrowserSignInConfirmWorkEmail(t *testing.T) {
 // server shuts down.
 func newBrowserFlow(t *testing.T, timeout time.Duration) (*browserFlow, string) {
 	t.Helper()
+	return newBrowserFlowWith(t, timeout, nil)
+}
+
+// newBrowserFlowWith is newBrowserFlow with the server's settings extra
+// added to the ones every flow gets.
+func newBrowserFlowWith(t *testing.T, timeout time.Duration, extra map[string]string) (*browserFlow, string) {
+	t.Helper()
 	vars := map[string]string{
 		"OPENLSC_DATABASE_URL": modelstest.URL(t),
 		"OPENLSC_STORAGE_DIR":  filepath.Join(t.TempDir(), "files"),
 		"OPENLSC_SECRET_KEY":   modelstest.Secret,
 	}
+	maps.Copy(vars, extra)
 	base, logs := testServer(t, vars, "--dev")
 	shots, err := os.MkdirTemp("", "openlsc-browser-shots-")
 	if err != nil {

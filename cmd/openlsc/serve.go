@@ -319,6 +319,14 @@ func (m *Main) pageRoutes(pages *frontend.UI) []func(gin.IRouter) {
 		func(r gin.IRouter) { pages.MountHelp(r, m.Config.Support) },
 		func(r gin.IRouter) { pages.MountTokens(r, uc.tokens) },
 		func(r gin.IRouter) { pages.MountActivationCounts(r, uc.keys, m.Store, az.IsOperator) },
+		func(r gin.IRouter) {
+			pages.MountActivation(r, uc.activations, uc.keys, guard, frontend.ActivationAccess{
+				CanRelease: func(user, licence int64) bool {
+					return az.Can(user, licence, authz.ActManage) || az.IsOperator(user)
+				},
+				IsOperator: az.IsOperator, AgreementID: m.Store.AgreementID,
+			})
+		},
 	}
 	if m.Mailbox != nil {
 		routes = append(routes, func(r gin.IRouter) { pages.MountDevMail(r, m.Mailbox) })
