@@ -17,31 +17,12 @@ import (
 	"github.com/openlsc/openlsc/models/modelstest"
 )
 
-// The demo data's MAKs of E2000001 (models/demo/README.md).
-const (
-	demoWinMAK    = "38JY4-KJHCK-YKP9W-RJ64B-WFP4D" // win-ent, 495 of 500 used
-	demoOfficeMAK = "C9GK3-BPW7R-6BHDK-R4M3P-PRYD9" // office-ltsc, 120 of 500 used
-)
-
-// forwardedBy is a transport that plays a reverse proxy on loopback (which
-// the server is configured to trust) forwarding a client at addr.
-type forwardedBy struct{ addr string }
-
-func (f forwardedBy) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("X-Forwarded-For", f.addr)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // vendorSoftware is the vendor's software on a machine behind the client
-// address addr, using the client package as the example command does.
+// address addr (forwarded by a proxy the server trusts), using the client
+// package as the example command does; demoWinMAK and demoOfficeMAK are
+// the demo MAKs of E2000001.
 func vendorSoftware(base, addr string) *activation.Client {
-	return &activation.Client{BaseURL: base, HTTP: &http.Client{Transport: forwardedBy{addr}}}
-}
-
-// demoMachine is the installation identity of machine n.
-func demoMachine(n int) activation.Identity {
-	return activation.NewIdentity(map[string]string{"board": fmt.Sprint("MB-", n), "disk": fmt.Sprint("SSD-", n), "mac": fmt.Sprintf("00:11:22:33:44:%02x", n)})
+	return &activation.Client{BaseURL: base, HTTP: &http.Client{Transport: forwardedFor(addr)}}
 }
 
 // verifiedPersona signs in as a demo persona and confirms its work email
@@ -166,13 +147,13 @@ func TestActivationEndToEnd(t *testing.T) {
 
 	// 495 of 500 used: four machines online, one by telephone.
 	for n := 1; n <= 4; n++ {
-		_, _, claims, err := office.ActivateVerified(ctx, demoWinMAK, "win-ent", demoMachine(n))
+		_, _, claims, err := office.ActivateVerified(ctx, demoWinMAK, "win-ent", computer(n))
 		if err != nil || claims.KeySuffix != "WFP4D" {
 			t.Fatalf("machine %d: %+v %v", n, claims, err)
 		}
 	}
 	winID := operatorKeyID(t, op, base, "E2000001", "WFP4D")
-	iid := activation.InstallationID(demoMachine(5)) // the software shows it; the customer reads it out
+	iid := activation.InstallationID(computer(5)) // the software shows it; the customer reads it out
 	code, body := callJSON(t, customer, http.MethodPost, fmt.Sprintf("%s/api/v1/licences/E2000001/keys/%d/offline-activations", base, winID), map[string]string{"installation_id": iid})
 	var answer struct {
 		ConfirmationID string `json:"confirmation_id"`
@@ -187,16 +168,16 @@ func TestActivationEndToEnd(t *testing.T) {
 	if err := keys.CheckConfirmation(answer.ConfirmationID, "win-ent", iid); err != nil {
 		t.Fatalf("the software refuses the confirmation ID: %v", err)
 	}
-	if err := keys.CheckConfirmation(answer.ConfirmationID, "win-ent", activation.InstallationID(demoMachine(6))); err == nil {
+	if err := keys.CheckConfirmation(answer.ConfirmationID, "win-ent", activation.InstallationID(computer(6))); err == nil {
 		t.Error("a confirmation ID checked for another machine")
 	}
 
 	// The limit: a new machine is refused, a known one (even with a new disk) is not.
-	if _, _, _, err := office.ActivateVerified(ctx, demoWinMAK, "win-ent", demoMachine(6)); refusalCode(err) != "activation_limit_reached 0xC004C020" {
+	if _, _, _, err := office.ActivateVerified(ctx, demoWinMAK, "win-ent", computer(6)); refusalCode(err) != "activation_limit_reached 0xC004C020" {
 		t.Errorf("a new machine past the limit: %v", err)
 	}
-	changed := activation.NewIdentity(map[string]string{"board": "MB-1", "disk": "SSD-new", "mac": "00:11:22:33:44:01"})
-	for _, id := range []activation.Identity{demoMachine(1), changed} {
+	changed := activation.NewIdentity(map[string]string{"board": "board-1", "disk": "disk-new", "mac": "mac-1"})
+	for _, id := range []activation.Identity{computer(1), changed} {
 		if _, _, _, err := office.ActivateVerified(ctx, demoWinMAK, "win-ent", id); err != nil {
 			t.Errorf("a known machine again: %v", err)
 		}
@@ -205,7 +186,7 @@ func TestActivationEndToEnd(t *testing.T) {
 	// Leak: the Office MAK from 26 networks (more than the default 25).
 	for n := range 26 {
 		soft := vendorSoftware(base, fmt.Sprintf("198.18.%d.7", n))
-		if _, _, _, err := soft.ActivateVerified(ctx, demoOfficeMAK, "office-ltsc", demoMachine(100+n)); err != nil {
+		if _, _, _, err := soft.ActivateVerified(ctx, demoOfficeMAK, "office-ltsc", computer(100+n)); err != nil {
 			t.Fatalf("office machine %d: %v", n, err)
 		}
 	}
@@ -225,7 +206,7 @@ func TestActivationEndToEnd(t *testing.T) {
 		t.Fatalf("block: %d %s", code, body)
 	}
 	for _, n := range []int{100, 999} { // a machine that activated before, and a new one
-		if _, _, _, err := vendorSoftware(base, "198.18.0.7").ActivateVerified(ctx, demoOfficeMAK, "office-ltsc", demoMachine(n)); refusalCode(err) != "key_blocked 0xC004C003" {
+		if _, _, _, err := vendorSoftware(base, "198.18.0.7").ActivateVerified(ctx, demoOfficeMAK, "office-ltsc", computer(n)); refusalCode(err) != "key_blocked 0xC004C003" {
 			t.Errorf("the blocked key, machine %d: %v", n, err)
 		}
 	}
