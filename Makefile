@@ -10,6 +10,8 @@
 #   make bench          benchmarks only
 #   make bench-authz    the authorization report at 1M grants
 #   make bench-http     req/s and p50/p99 of the main routes over HTTP, next to a bare gin handler
+#   make bench-activation  online activations (new, repeat, refused) at 64 connections on SQLite
+#                       and PostgreSQL: req/s, p50/p99, CPU per request, next to a bare gin handler
 #   make compose-check  validate docker-compose.yml offline
 #   make fuzz           every fuzz target in turn, FUZZTIME each (make fuzz FUZZTIME=3m)
 #   make clean
@@ -29,7 +31,7 @@ LDFLAGS ?= -X main.version=$(VERSION)
 OPENLSC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
 .DEFAULT_GOAL := build
-.PHONY: run build browser-deps test test-postgres lint screenshots bench bench-authz bench-http bench-sqlite compose-check clean
+.PHONY: run build browser-deps test test-postgres lint screenshots bench bench-authz bench-http bench-activation bench-sqlite compose-check clean
 
 run:
 	$(GO) run ./cmd/openlsc serve --dev
@@ -90,6 +92,14 @@ bench-authz:
 # OPENLSC_BENCH_DATABASE_URL=postgres://… for PostgreSQL (an empty database).
 bench-http:
 	OPENLSC_BENCH_HTTP=1 $(GO) test -v -run '^TestBenchHTTP$$' -count=1 -timeout 30m ./cmd/openlsc/
+
+# Online activations over loopback HTTP (api/activation_bench_test.go): 64
+# connections (OPENLSC_BENCH_CONNS) × 30 requests (OPENLSC_BENCH_REQUESTS) per
+# scenario, all on one MAK, next to a bare gin handler in the same run; on
+# SQLite, then on PostgreSQL (OPENLSC_TEST_DATABASE_URL). About 1-2 minutes.
+bench-activation:
+	env -u OPENLSC_TEST_DATABASE_URL OPENLSC_ACTIVATION_BENCH=1 $(GO) test -v -count=1 -run '^TestActivationBench$$' ./api/
+	OPENLSC_TEST_DATABASE_URL='$(OPENLSC_TEST_DATABASE_URL)' OPENLSC_ACTIVATION_BENCH=1 $(GO) test -v -count=1 -run '^TestActivationBench$$' ./api/
 
 # SQLite under load: `openlsc import` (another process) loads 100k agreements
 # and 200k keys into a running server's database while 16 clients read and

@@ -95,9 +95,14 @@ func (h activationHandler) keys(c *gin.Context) {
 //
 //	GET    /licences/{licence}/keys/{key}/installations          first and last seen, network (read_keys)
 //	DELETE /licences/{licence}/keys/{key}/installations/{id}     release, freeing its activation (manage or operator), audited
-//	POST   /licences/{licence}/keys/{key}/offline-activations    {"installation_id"} → {"confirmation_id"} (read_keys)
+//	POST   /licences/{licence}/keys/{key}/offline-activations    {"installation_id"} → {"confirmation_id"} (read_keys), audited
+//	POST   /operator/keys/{key}/offline-activations              the same for an operator on the phone, any licence, audited
 //	GET    /operator/leaked-keys                                 keys flagged as leaked, with the evidence (operators)
-func MountInstallations(v1 gin.IRouter, a *app.Activations, guard authz.Guard) {
+//
+// Telephone activations pass limited (the activation rate limit, which
+// the telephone activation pages draw on too) after the caller is
+// authorised and before the body is read.
+func MountInstallations(v1 gin.IRouter, a *app.Activations, guard authz.Guard, limited gin.HandlerFunc) {
 	if guard.Fail == nil {
 		guard.Fail = WriteError
 	}
@@ -117,7 +122,16 @@ func MountInstallations(v1 gin.IRouter, a *app.Activations, guard authz.Guard) {
 		c.Header("Cache-Control", "no-store")
 		c.JSON(http.StatusOK, gin.H{"installations": list})
 	})
-	g.POST("/offline-activations", func(c *gin.Context) { offlineActivate(c, a, guard) })
+	g.POST("/offline-activations", limited, func(c *gin.Context) {
+		offlineActivate(c, guard, func(user, key int64, in app.OfflineInput) (string, error) {
+			return a.OfflineActivateFrom(c.Request.Context(), user, authz.LicenceID(c), key, in)
+		})
+	})
+	v1.POST("/operator/keys/:key/offline-activations", requireOperator(guard), limited, func(c *gin.Context) {
+		offlineActivate(c, guard, func(user, key int64, in app.OfflineInput) (string, error) {
+			return a.OperatorOfflineActivate(c.Request.Context(), user, key, in)
+		})
+	})
 	v1.GET("/operator/leaked-keys", func(c *gin.Context) {
 		user, ok := guard.User(c)
 		if !ok {
@@ -148,8 +162,28 @@ func MountInstallations(v1 gin.IRouter, a *app.Activations, guard authz.Guard) {
 	})
 }
 
-// offlineActivate answers the confirmation ID of a telephone activation.
-func offlineActivate(c *gin.Context, a *app.Activations, guard authz.Guard) {
+// requireOperator answers ErrOperatorsOnly, the same for every key and
+// without reading the body, unless the request's user is an operator.
+func requireOperator(guard authz.Guard) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		user, ok := guard.User(c)
+		if err := authz.UserError(c); !ok && err != nil {
+			guard.Fail(c, err)
+			c.Abort()
+			return
+		}
+		if !ok || !guard.Authorizer.IsOperator(user) {
+			guard.Fail(c, app.ErrOperatorsOnly)
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
+}
+
+// offlineActivate reads a telephone activation's installation ID and
+// answers the confirmation ID that activate returns for it.
+func offlineActivate(c *gin.Context, guard authz.Guard, activate func(user, key int64, in app.OfflineInput) (string, error)) {
 	user, _ := guard.User(c)
 	key, err := strconv.ParseInt(c.Param("key"), 10, 64)
 	if err != nil {
@@ -163,9 +197,10 @@ func offlineActivate(c *gin.Context, a *app.Activations, guard authz.Guard) {
 		guard.Fail(c, models.Invalid("Send {\"installation_id\": \"…\"}."))
 		return
 	}
-	cid, err := a.OfflineActivate(c.Request.Context(), user, authz.LicenceID(c), key, body.InstallationID)
+	cid, err := activate(user, key, app.OfflineInput{InstallationID: body.InstallationID, Source: c.ClientIP()})
 	var refused *activation.Error
 	if errors.As(err, &refused) {
+		c.Header("Cache-Control", "no-store")
 		c.JSON(activationStatus[refused.Code], refused)
 		return
 	}

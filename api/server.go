@@ -253,7 +253,7 @@ func (s *Server) mountSignedIn(e *gin.Engine) {
 		MountSummary(v1, o.Summary, s.guard())
 	}
 	if o.Activations != nil && o.Access != nil {
-		MountInstallations(v1, o.Activations, s.guard())
+		MountInstallations(v1, o.Activations, s.guard(), s.rateLimit(s.limits.Activation))
 	}
 }
 

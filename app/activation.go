@@ -2,15 +2,12 @@ package app
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
 
 	"github.com/openlsc/openlsc/api/activation"
 	"github.com/openlsc/openlsc/authz"
@@ -26,83 +23,12 @@ type Activations struct {
 	store *models.Store
 	authz *authz.Authorizer
 	opts  ActivationsOptions
-	mu    sync.Mutex
-	kid   string             // the current signing key, once loaded
-	priv  ed25519.PrivateKey // its private key
+	keys  signingKeys
 }
 
 // NewActivations returns the activation service.
 func NewActivations(store *models.Store, az *authz.Authorizer, opts ActivationsOptions) *Activations {
 	return &Activations{store: store, authz: az, opts: opts.withDefaults()}
-}
-
-// seedPurpose binds a sealed signing seed to its key id.
-func seedPurpose(kid string) []byte { return []byte("activation-signing-key:" + kid) }
-
-// RotateSigningKey makes a new signing key current and returns its id; the
-// older keys stay published, so certificates they signed keep verifying.
-func (a *Activations) RotateSigningKey(ctx context.Context) (string, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return "", err
-	}
-	ring := a.store.Keyring()
-	kid := fmt.Sprintf("%s-%x", a.store.Now().Format("20060102"), pub[:4])
-	k := models.ActivationSigningKey{KID: kid, SealedSeed: ring.Seal(priv.Seed(), seedPurpose(kid)), PublicKey: pub, CreatedAt: a.store.Now()}
-	if err := a.store.InTx(ctx, func(tx *models.Tx) error { return tx.CreateActivationSigningKey(&k) }); err != nil {
-		return "", err
-	}
-	a.mu.Lock()
-	a.kid, a.priv = kid, priv
-	a.mu.Unlock()
-	return kid, nil
-}
-
-// signer returns the current signing key, making one when there is none.
-func (a *Activations) signer(ctx context.Context) (string, ed25519.PrivateKey, error) {
-	a.mu.Lock()
-	kid, priv := a.kid, a.priv
-	a.mu.Unlock()
-	if priv != nil {
-		return kid, priv, nil
-	}
-	keys, err := a.store.ActivationSigningKeys(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	if len(keys) == 0 {
-		if _, err := a.RotateSigningKey(ctx); err != nil {
-			return "", nil, err
-		}
-		return a.signer(ctx)
-	}
-	cur := keys[len(keys)-1]
-	seed, err := a.store.Keyring().Open(cur.SealedSeed, seedPurpose(cur.KID))
-	if err != nil || len(seed) != ed25519.SeedSize {
-		return "", nil, fmt.Errorf("open activation signing key %s: %v", cur.KID, err)
-	}
-	a.mu.Lock()
-	a.kid, a.priv = cur.KID, ed25519.NewKeyFromSeed(seed)
-	kid, priv = a.kid, a.priv
-	a.mu.Unlock()
-	return kid, priv, nil
-}
-
-// PublicKeys returns every activation signing key's public half, the
-// current one marked.
-func (a *Activations) PublicKeys(ctx context.Context) (activation.KeySet, error) {
-	if _, _, err := a.signer(ctx); err != nil {
-		return activation.KeySet{}, err
-	}
-	keys, err := a.store.ActivationSigningKeys(ctx)
-	if err != nil {
-		return activation.KeySet{}, err
-	}
-	ks := activation.KeySet{Keys: make([]activation.PublicKey, 0, len(keys))}
-	for i, k := range keys {
-		ks.Keys = append(ks.Keys, activation.NewPublicKey(k.KID, k.PublicKey, i == len(keys)-1, k.CreatedAt))
-	}
-	return ks, nil
 }
 
 // ActivationInput is an online activation as the software sends it, with

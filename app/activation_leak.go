@@ -19,6 +19,10 @@ type ActivationsOptions struct {
 	// flagged as leaked. Defaults: 30 days, 25 networks.
 	LeakWindow   time.Duration
 	LeakNetworks int
+	// KeyRefresh is how long a process signs with the signing key it
+	// knows as current before asking the database again, so that a
+	// rotation made by another process is used within it. Default: 1 s.
+	KeyRefresh time.Duration
 }
 
 func (o ActivationsOptions) withDefaults() ActivationsOptions {
@@ -28,6 +32,9 @@ func (o ActivationsOptions) withDefaults() ActivationsOptions {
 	if o.LeakNetworks <= 0 {
 		o.LeakNetworks = 25
 	}
+	if o.KeyRefresh <= 0 {
+		o.KeyRefresh = time.Second
+	}
 	return o
 }
 
@@ -36,6 +43,7 @@ func (o ActivationsOptions) withDefaults() ActivationsOptions {
 // administrators and the operators.
 func (a *Activations) checkLeak(ctx context.Context, tx *models.Tx, keyID int64) error {
 	networks, installs, err := tx.ActivationSpread(keyID, tx.Now().Add(-a.opts.LeakWindow))
+	networks = slices.DeleteFunc(networks, func(n string) bool { return n == offlineNetwork })
 	if err != nil || len(networks) <= a.opts.LeakNetworks {
 		return err
 	}

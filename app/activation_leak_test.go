@@ -70,3 +70,31 @@ func TestLeakFlaggedThenBlocked(t *testing.T) {
 		t.Errorf("blocked key activated: %v", err)
 	}
 }
+
+// TestLeakIgnoresTelephone: installations activated by telephone have no
+// network, and do not count as one towards the leak threshold.
+func TestLeakIgnoresTelephone(t *testing.T) {
+	f := newKeysFixture(t)
+	act := app.NewActivations(f.store, f.az, app.ActivationsOptions{LeakNetworks: 2})
+	v2 := f.keyID("8663Y")
+	machine := func(n int) activation.Identity {
+		return activation.NewIdentity(map[string]string{"board": fmt.Sprint("b", n), "disk": fmt.Sprint("d", n)})
+	}
+	if _, err := act.OperatorOfflineActivate(f.ctx, f.users["operator"], v2, app.OfflineInput{InstallationID: activation.InstallationID(machine(9))}); err != nil {
+		t.Fatal(err)
+	}
+	for n := range 3 {
+		_, err := act.Activate(f.ctx, app.ActivationInput{Request: activation.Request{Key: keyV2, Product: "win-ent", Components: machine(n)},
+			ClientIP: fmt.Sprintf("198.51.%d.10", n)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := act.LeakedKeys(f.ctx, f.users["operator"])
+		if want := n == 2; err != nil || (len(list) == 1) != want {
+			t.Fatalf("after %d networks and a telephone activation: flagged %v, want %v (%v)", n+1, list, want, err)
+		}
+		if n == 2 && (list[0].Networks != 3 || list[0].Installations != 4) {
+			t.Errorf("evidence: %+v", list[0])
+		}
+	}
+}

@@ -184,7 +184,50 @@ func (s *Store) ActivationSigningKeys(ctx context.Context) ([]ActivationSigningK
 	return rows, mapError(s.db.WithContext(ctx).Order("id").Find(&rows).Error)
 }
 
+// CurrentActivationSigningKeyID returns the id (kid) of the current
+// activation signing key, "" when there is none: one indexed row, cheap
+// enough to ask every second.
+func (s *Store) CurrentActivationSigningKeyID(ctx context.Context) (string, error) {
+	var kids []string
+	err := s.db.WithContext(ctx).Model(&ActivationSigningKey{}).Order("id DESC").Limit(1).Pluck("kid", &kids).Error
+	if err != nil || len(kids) == 0 {
+		return "", mapError(err)
+	}
+	return kids[0], nil
+}
+
+// ActivationSigningKeyByID returns the activation signing key kid.
+func (s *Store) ActivationSigningKeyByID(ctx context.Context, kid string) (*ActivationSigningKey, error) {
+	var k ActivationSigningKey
+	if err := s.db.WithContext(ctx).Where("kid = ?", kid).Take(&k).Error; err != nil {
+		return nil, mapError(err)
+	}
+	return &k, nil
+}
+
+// LockActivationSigningKeys serialises, until tx ends, the transactions
+// that make signing keys, so that two processes starting at once make one
+// first key and rotations get their ids in commit order. SQLite write
+// transactions are serialised already.
+func (tx *Tx) LockActivationSigningKeys() error {
+	if tx.store.dialect != DialectPostgres {
+		return nil
+	}
+	return tx.advisoryLock("activation-signing-keys", 0)
+}
+
+// CurrentActivationSigningKey returns the current activation signing key
+// as tx sees it, or nil when there is none.
+func (tx *Tx) CurrentActivationSigningKey() (*ActivationSigningKey, error) {
+	var rows []ActivationSigningKey
+	if err := tx.db.Order("id DESC").Limit(1).Find(&rows).Error; err != nil || len(rows) == 0 {
+		return nil, mapError(err)
+	}
+	return &rows[0], nil
+}
+
 // CreateActivationSigningKey stores k, making it the current signing key.
+// Call LockActivationSigningKeys first.
 func (tx *Tx) CreateActivationSigningKey(k *ActivationSigningKey) error {
 	return mapError(tx.db.Create(k).Error)
 }

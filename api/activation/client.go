@@ -89,3 +89,23 @@ func (c *Client) Keys(ctx context.Context) (KeySet, error) {
 	}
 	return ks, nil
 }
+
+// ActivateVerified is what software does when it activates online:
+// Activate, then fetch the published keys and verify the certificate for
+// product and id. Software stores the certificate and the key set, and
+// verifies the certificate again at every start without a network.
+func (c *Client) ActivateVerified(ctx context.Context, key, product string, id Identity) (*Certificate, KeySet, *Claims, error) {
+	cert, err := c.Activate(ctx, key, product, id)
+	if err != nil {
+		return nil, KeySet{}, nil, err
+	}
+	keys, err := c.Keys(ctx)
+	if err != nil {
+		return nil, KeySet{}, nil, err
+	}
+	claims, err := keys.VerifyFor(cert, product, id)
+	if err != nil {
+		return nil, KeySet{}, nil, err
+	}
+	return cert, keys, claims, nil
+}

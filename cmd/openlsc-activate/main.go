@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -49,39 +50,30 @@ func main() {
 		flag.Usage()
 		os.Exit(1)
 	}
-	os.Exit(run(*url, *key, *product, activation.NewIdentity(parts)))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	code := run(ctx, &activation.Client{BaseURL: *url}, *key, *product, activation.NewIdentity(parts), os.Stdout, os.Stderr)
+	cancel()
+	os.Exit(code)
 }
 
-func run(url, key, product string, id activation.Identity) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c := &activation.Client{BaseURL: url}
-	cert, err := c.Activate(ctx, key, product, id)
+// run activates key for product on the machine id through c, prints the
+// verified certificate and its claims to stdout, and returns the exit
+// status: 0, 2 for a refusal (its code on stderr), 1 for any other error.
+func run(ctx context.Context, c *activation.Client, key, product string, id activation.Identity, stdout, stderr io.Writer) int {
+	cert, _, claims, err := c.ActivateVerified(ctx, key, product, id)
 	var refused *activation.Error
 	if errors.As(err, &refused) {
-		fmt.Fprintln(os.Stderr, "refused:", refused)
+		fmt.Fprintln(stderr, "refused:", refused)
 		return 2
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	// Software would store the key set and the certificate, and verify
-	// the certificate at every start without a network.
-	keys, err := c.Keys(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	claims, err := keys.VerifyFor(cert, product, id)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	out, _ := json.MarshalIndent(struct {
 		Certificate *activation.Certificate `json:"certificate"`
 		Claims      *activation.Claims      `json:"claims"`
 	}{cert, claims}, "", "  ")
-	fmt.Println(string(out))
+	fmt.Fprintln(stdout, string(out))
 	return 0
 }

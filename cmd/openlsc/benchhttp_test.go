@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -422,15 +421,6 @@ type benchResult struct {
 	failed   int
 }
 
-// processCPU returns the CPU time the process has used, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // measure sends r from conns connections in a loop for d, then waits for
 // the requests in flight, and reports the throughput and latencies.
 func measure(base string, r benchRoute, conns int, d time.Duration) benchResult {
@@ -443,7 +433,7 @@ func measure(base string, r benchRoute, conns int, d time.Duration) benchResult 
 		failed int
 		wg     sync.WaitGroup
 	)
-	start, cpu0 := time.Now(), processCPU()
+	start, cpu0 := time.Now(), modelstest.ProcessCPU()
 	deadline := start.Add(d)
 	for range conns {
 		wg.Go(func() {
@@ -462,7 +452,7 @@ func measure(base string, r benchRoute, conns int, d time.Duration) benchResult 
 		})
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), processCPU()-cpu0
+	elapsed, cpu := time.Since(start), modelstest.ProcessCPU()-cpu0
 	slices.Sort(lat)
 	q := func(p float64) time.Duration {
 		if len(lat) == 0 {

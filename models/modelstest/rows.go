@@ -70,3 +70,15 @@ func byKey() clause.OrderByColumn {
 
 // reader is the store's handle for reads.
 func reader(s *models.Store) *gorm.DB { return s.Gorm(rawdb.Key{}) }
+
+// Delete deletes the rows that match where (every row when where is the
+// zero value).
+func Delete[T any](tb testing.TB, s *models.Store, where T) {
+	tb.Helper()
+	err := s.InTx(context.Background(), func(tx *models.Tx) error {
+		return tx.Gorm(rawdb.Key{}).Session(&gorm.Session{AllowGlobalUpdate: true}).Where(&where).Delete(new(T)).Error
+	})
+	if err != nil {
+		tb.Fatalf("delete %T: %v", where, err)
+	}
+}
