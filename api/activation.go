@@ -124,7 +124,7 @@ func MountInstallations(v1 gin.IRouter, a *app.Activations, guard authz.Guard, l
 	})
 	g.POST("/offline-activations", limited, func(c *gin.Context) {
 		offlineActivate(c, guard, func(user, key int64, in app.OfflineInput) (string, error) {
-			return a.OfflineActivateFrom(c.Request.Context(), user, authz.LicenceID(c), key, in)
+			return a.OfflineActivate(c.Request.Context(), user, authz.LicenceID(c), key, in)
 		})
 	})
 	v1.POST("/operator/keys/:key/offline-activations", requireOperator(guard), limited, func(c *gin.Context) {

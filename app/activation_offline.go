@@ -26,16 +26,10 @@ type OfflineInput struct {
 
 // OfflineActivate is telephone activation: a key reader of licence (or an
 // operator helping on the phone) enters the installation ID iid the
-// software shows for key keyID, and gets the confirmation ID the software
+// software shows for key keyID (in), and gets the confirmation ID the software
 // checks offline. It counts like an online activation and is audited; a
 // refusal is an *activation.Error.
-func (a *Activations) OfflineActivate(ctx context.Context, user, licence, keyID int64, iid string) (string, error) {
-	return a.OfflineActivateFrom(ctx, user, licence, keyID, OfflineInput{InstallationID: iid})
-}
-
-// OfflineActivateFrom is OfflineActivate with the address the request
-// came from, for the audit event.
-func (a *Activations) OfflineActivateFrom(ctx context.Context, user, licence, keyID int64, in OfflineInput) (string, error) {
+func (a *Activations) OfflineActivate(ctx context.Context, user, licence, keyID int64, in OfflineInput) (string, error) {
 	if !a.authz.Can(user, licence, authz.ActReadKeys) && !a.authz.IsOperator(user) {
 		return "", authz.ErrNoSuchLicence
 	}

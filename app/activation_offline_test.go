@@ -29,7 +29,7 @@ func TestOfflineActivation(t *testing.T) {
 	}
 	for n := range 6 {
 		iid := activation.InstallationID(mach(n, "new"))
-		cid, err := act.OfflineActivate(f.ctx, f.users["reader"], v1, mak, iid)
+		cid, err := act.OfflineActivate(f.ctx, f.users["reader"], v1, mak, app.OfflineInput{InstallationID: iid})
 		if n == 5 {
 			var e *activation.Error
 			if !errors.As(err, &e) || e.Code != activation.CodeLimitReached {
@@ -48,10 +48,10 @@ func TestOfflineActivation(t *testing.T) {
 	if err != nil || len(insts) != 5 {
 		t.Fatalf("installations: %d %v", len(insts), err)
 	}
-	if _, err := act.OfflineActivate(f.ctx, f.users["viewer"], v1, mak, activation.InstallationID(mach(9, "z"))); !errors.Is(err, authz.ErrNoSuchLicence) {
+	if _, err := act.OfflineActivate(f.ctx, f.users["viewer"], v1, mak, app.OfflineInput{InstallationID: activation.InstallationID(mach(9, "z"))}); !errors.Is(err, authz.ErrNoSuchLicence) {
 		t.Errorf("a viewer activated: %v", err)
 	}
-	if _, err := act.OfflineActivate(f.ctx, f.users["reader"], v1, mak, "12345-67890"); err == nil {
+	if _, err := act.OfflineActivate(f.ctx, f.users["reader"], v1, mak, app.OfflineInput{InstallationID: "12345-67890"}); err == nil {
 		t.Error("a wrong installation ID was accepted")
 	}
 }

@@ -23,7 +23,7 @@ import (
 type ActivationUseCases interface {
 	Installations(ctx context.Context, user, licence, keyID int64) ([]models.Installation, error)
 	ReleaseInstallation(ctx context.Context, user, licence, keyID, inst int64) error
-	OfflineActivate(ctx context.Context, user, licence, keyID int64, iid string) (string, error)
+	OfflineActivate(ctx context.Context, user, licence, keyID int64, in app.OfflineInput) (string, error)
 	LeakedKeys(ctx context.Context, op int64) ([]app.LeakedKey, error)
 	LeakSpan(ctx context.Context, op, keyID int64) (first, last time.Time, err error)
 }
@@ -290,7 +290,8 @@ func (h activationPages) telephone(c *gin.Context) {
 	}
 	v := h.telephoneView(p)
 	v.InstallationID = cutString(c.PostForm("installation_id"), 400)
-	cid, err := h.a.OfflineActivate(c.Request.Context(), p.User, p.LicID, p.Key.ID, v.InstallationID)
+	cid, err := h.a.OfflineActivate(c.Request.Context(), p.User, p.LicID, p.Key.ID,
+		app.OfflineInput{InstallationID: v.InstallationID, Source: c.ClientIP()})
 	var refused *activation.Error
 	switch {
 	case err == nil:

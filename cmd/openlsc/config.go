@@ -45,7 +45,9 @@ type config struct {
 	DormantAfter time.Duration
 	VerifyTTL    time.Duration
 	RequestTTL   time.Duration // pending access requests expire after this long
-	Operators    []string      // work emails that hold the operator role once verified
+	LeakWindow   time.Duration // a key seen from more than LeakNetworks networks within this is flagged
+	LeakNetworks int
+	Operators    []string // work emails that hold the operator role once verified
 
 	Support []frontend.SupportContact // shown on the help page (OPENLSC_SUPPORT_CONTACTS)
 }
@@ -149,6 +151,7 @@ func loadConfig(getenv func(string) string, dev bool) (config, error) {
 	}
 	problems = append(problems, c.loadOperations(getenv, get)...)
 	problems = append(problems, c.loadSignIn(getenv, get)...)
+	problems = append(problems, c.loadLeakDetection(get)...)
 	if c.Support, err = supportContacts(getenv, c.Dev); err != nil {
 		problems = append(problems, err.Error())
 	}
@@ -300,6 +303,24 @@ func (c config) checkServe() error {
 		return problems
 	}
 	return nil
+}
+
+// loadLeakDetection reads the thresholds of activation leak detection.
+func (c *config) loadLeakDetection(get func(name, def string) string) configError {
+	var problems configError
+	window := get("OPENLSC_LEAK_WINDOW", "30d")
+	if d, err := parseDuration(window); err != nil || d <= 0 {
+		problems = append(problems, fmt.Sprintf("OPENLSC_LEAK_WINDOW=%q: give a duration such as 30d or 72h", window))
+	} else {
+		c.LeakWindow = d
+	}
+	networks := get("OPENLSC_LEAK_NETWORKS", "25")
+	if n, err := strconv.Atoi(networks); err != nil || n < 1 {
+		problems = append(problems, fmt.Sprintf("OPENLSC_LEAK_NETWORKS=%q: give a whole number of networks, 1 or more, such as 25", networks))
+	} else {
+		c.LeakNetworks = n
+	}
+	return problems
 }
 
 // parseDuration is time.ParseDuration that also takes whole days ("365d").

@@ -68,6 +68,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"pprof off loopback", map[string]string{"OPENLSC_PPROF_ADDR": "0.0.0.0:6060"}, true, []string{"OPENLSC_PPROF_ADDR", "loopback"}},
 		{"bad storage url", map[string]string{"OPENLSC_STORAGE_URL": "s3://bucket?mode=copy"}, true, []string{"OPENLSC_STORAGE_URL", "mode=\"copy\""}},
 		{"bad dev flag", map[string]string{"OPENLSC_DEV": "maybe"}, false, []string{"OPENLSC_DEV"}},
+		{"bad leak window", map[string]string{"OPENLSC_LEAK_WINDOW": "a month"}, true, []string{"OPENLSC_LEAK_WINDOW", "30d"}},
+		{"no leak networks", map[string]string{"OPENLSC_LEAK_NETWORKS": "0"}, true, []string{"OPENLSC_LEAK_NETWORKS", "1 or more"}},
 		{"several at once", map[string]string{"OPENLSC_ADDR": "x", "OPENLSC_LOG_FORMAT": "xml"}, true, []string{"OPENLSC_ADDR", "OPENLSC_LOG_FORMAT"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,6 +109,9 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if c.Addr != "127.0.0.1:8080" || c.BaseURL.String() != "http://localhost:8080" || c.DatabaseURL != "./data/openlsc.db" || c.Dev {
 		t.Errorf("defaults %+v", c)
+	}
+	if c.LeakNetworks != 25 || c.LeakWindow != 30*24*time.Hour {
+		t.Errorf("leak detection %d networks in %v", c.LeakNetworks, c.LeakWindow)
 	}
 	// Dev mode is never on implicitly, and OPENLSC_DEV=true turns it on.
 	c, _ = loadConfig(envOf(map[string]string{"OPENLSC_DEV": "true"}), false)

@@ -215,7 +215,8 @@ func (m *Main) newUseCases(context.Context) error {
 	uc.keys = app.NewKeys(store, az, app.KeysOptions{BaseURL: base, Kick: kick})
 	uc.downloads = app.NewDownloads(store, az, app.DownloadsOptions{Storage: storage})
 	uc.summary = app.NewSummary(store, az)
-	uc.activations = app.NewActivations(store, az, app.ActivationsOptions{BaseURL: base, Kick: kick})
+	uc.activations = app.NewActivations(store, az, app.ActivationsOptions{BaseURL: base, Kick: kick,
+		LeakWindow: cfg.LeakWindow, LeakNetworks: cfg.LeakNetworks})
 	m.uc = uc
 	return nil
 }
