@@ -8,8 +8,9 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// apply writes the plan. It runs inside the import's transaction.
-func (im *importer) apply() error {
+// applyPrepared stores the planned organizations, agreements, contacts
+// and catalog, in the import's transaction.
+func (im *importer) applyPrepared() error {
 	db := im.tx.db
 	if err := upsert(db, im.orgRows, []string{"number"}, "name", "updated_at"); err != nil {
 		return fmt.Errorf("store organizations: %w", err)
@@ -32,10 +33,7 @@ func (im *importer) apply() error {
 			others = append(others, a)
 		}
 	}
-	agreementIDs := make(map[string]int64, len(im.agreements)+len(im.docAgreements))
-	for n, a := range im.agreements {
-		agreementIDs[n] = a.ID
-	}
+	agreementIDs := im.agreementIDs
 	for _, group := range [][]Agreement{mbsas, others} {
 		for i := range group {
 			a := &group[i]
@@ -61,10 +59,7 @@ func (im *importer) apply() error {
 	if err := im.applyContacts(db, agreementIDs); err != nil {
 		return err
 	}
-	if err := im.applyCatalog(db); err != nil {
-		return err
-	}
-	return im.applyEntitlementsAndKeys(db, agreementIDs)
+	return im.applyCatalog(db)
 }
 
 func (im *importer) applyContacts(db *gorm.DB, agreementIDs map[string]int64) error {
@@ -150,10 +145,12 @@ func (im *importer) versionIDs(db *gorm.DB, productIDs map[string]int64) (map[ve
 	return out, nil
 }
 
-func (im *importer) applyEntitlementsAndKeys(db *gorm.DB, agreementIDs map[string]int64) error {
+// applyRest stores the planned entitlements and order lines.
+func (im *importer) applyRest() error {
+	db := im.tx.db
 	erows := make([]Entitlement, 0, len(im.entRows))
 	for _, e := range im.entRows {
-		erows = append(erows, Entitlement{AgreementID: agreementIDs[e.agreement], VersionID: im.versions[e.version].ID, CreatedAt: im.now})
+		erows = append(erows, Entitlement{AgreementID: im.agreementIDs[e.agreement], VersionID: im.versions[e.version].ID, CreatedAt: im.now})
 	}
 	if len(erows) > 0 {
 		err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(erows, importBatch).Error
@@ -161,10 +158,15 @@ func (im *importer) applyEntitlementsAndKeys(db *gorm.DB, agreementIDs map[strin
 			return fmt.Errorf("store entitlements: %w", err)
 		}
 	}
+	return im.applyOrders(db, im.agreementIDs)
+}
+
+// applyKeys stores the planned keys of a batch, sealing the new ones.
+func (im *importer) applyKeys() error {
 	var created, updated []ProductKey
 	for _, k := range im.keyRows {
 		row := k.row
-		row.AgreementID = agreementIDs[k.key.agreement]
+		row.AgreementID = im.agreementIDs[k.key.agreement]
 		row.ProductID = im.products[k.key.product].ID
 		if k.isNew {
 			row.SealedKey = im.keys.SealKey(k.material, row.Fingerprint)
@@ -174,6 +176,7 @@ func (im *importer) applyEntitlementsAndKeys(db *gorm.DB, agreementIDs map[strin
 			updated = append(updated, row)
 		}
 	}
+	db := im.tx.db
 	if len(created) > 0 {
 		if err := db.CreateInBatches(created, importBatch).Error; err != nil {
 			return fmt.Errorf("store product keys: %w", err)
@@ -185,7 +188,7 @@ func (im *importer) applyEntitlementsAndKeys(db *gorm.DB, agreementIDs map[strin
 	if err != nil {
 		return fmt.Errorf("update product keys: %w", err)
 	}
-	return im.applyOrders(db, agreementIDs)
+	return nil
 }
 
 // upsert inserts rows in batches; a row whose conflict columns match a

@@ -8,29 +8,6 @@ import (
 	"unicode/utf8"
 )
 
-// collecting every problem and, when there are none, the plan.
-func (im *importer) validate() {
-	im.checkText()
-	im.validateOrganizations()
-	im.validateAgreements()
-	im.validateProducts()
-	im.validateEntitlements()
-	im.validateKeys()
-	im.validateOrders()
-}
-
-// checkText reports every string of the document that breaks the
-// one-line free-text rule (see text.go) as it would be stored, that is
-// trimmed; the other checks then report nothing more for those fields.
-func (im *importer) checkText() {
-	im.badText = make(map[string]bool)
-	walkText(im.doc, func(s string) FieldError { return textProblem(strings.TrimSpace(s), false) }, func(path string, p FieldError) {
-		p.Field = path
-		im.addProblem(p)
-		im.badText[path] = true
-	})
-}
-
 func (im *importer) validateOrganizations() {
 	im.docOrgs = make(map[string]int, len(im.doc.Organizations))
 	for i, o := range im.doc.Organizations {
