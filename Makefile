@@ -10,6 +10,7 @@
 #   make bench          benchmarks only
 #   make bench-authz    the authorization report at 1M grants
 #   make bench-http     req/s and p50/p99 of the main routes over HTTP, next to a bare gin handler
+#   make bench-import   time and peak memory of `openlsc import` of 100k and 1M keys, SQLite and PostgreSQL
 #   make compose-check  validate docker-compose.yml offline
 #   make fuzz           every fuzz target in turn, FUZZTIME each (make fuzz FUZZTIME=3m)
 #   make clean
@@ -29,7 +30,7 @@ LDFLAGS ?= -X main.version=$(VERSION)
 OPENLSC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
 .DEFAULT_GOAL := build
-.PHONY: run build browser-deps test test-postgres lint screenshots bench bench-authz bench-http bench-sqlite compose-check clean
+.PHONY: run build browser-deps test test-postgres lint screenshots bench bench-authz bench-http bench-import bench-sqlite compose-check clean
 
 run:
 	$(GO) run ./cmd/openlsc serve --dev
@@ -90,6 +91,16 @@ bench-authz:
 # OPENLSC_BENCH_DATABASE_URL=postgres://… for PostgreSQL (an empty database).
 bench-http:
 	OPENLSC_BENCH_HTTP=1 $(GO) test -v -run '^TestBenchHTTP$$' -count=1 -timeout 30m ./cmd/openlsc/
+
+# `openlsc import` (the real binary) of generated documents of 20k agreements
+# with 100k keys and 200k agreements with 1M keys, each into a new database:
+# wall time, CPU time and peak RSS, on SQLite and then on PostgreSQL (about
+# 10 minutes; other sizes with OPENLSC_BENCH_IMPORT_SIZES=200000x5,...).
+bench-import: build
+	OPENLSC_BENCH_BINARY='$(CURDIR)/bin/openlsc' env -u OPENLSC_TEST_DATABASE_URL \
+		$(GO) test -v -run '^TestBenchImport$$' -count=1 -timeout 60m ./cmd/openlsc/
+	OPENLSC_BENCH_BINARY='$(CURDIR)/bin/openlsc' OPENLSC_TEST_DATABASE_URL='$(OPENLSC_TEST_DATABASE_URL)' \
+		$(GO) test -v -run '^TestBenchImport$$' -count=1 -timeout 60m ./cmd/openlsc/
 
 # SQLite under load: `openlsc import` (another process) loads 100k agreements
 # and 200k keys into a running server's database while 16 clients read and

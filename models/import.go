@@ -2,8 +2,8 @@ package models
 
 import (
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
