@@ -182,8 +182,8 @@ type importer struct {
 
 	// the plan
 	orgRows       []Organization
-	agreementRows []Agreement // ParentID is resolved at apply time
-	agreementPar  map[string]string
+	agreementRows []Agreement             // ParentID is resolved at apply time
+	agreementRefs map[string]agreementRef // of the valid agreements, by number
 	contactAdd    []contactPlan
 	contactDel    []int64
 	productRows   []Product
@@ -210,6 +210,9 @@ func newImporter(tx *Tx, keys *Keyring, dryRun bool) *importer {
 	})
 	return im
 }
+
+// agreementRef is what an agreement of the document refers to, by number.
+type agreementRef struct{ organization, parent string }
 
 type versionKey struct{ product, version, edition string }
 type fileKey struct {

@@ -2,7 +2,7 @@ package models
 
 import (
 	"fmt"
-	"strings"
+	"slices"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -25,20 +25,19 @@ func (im *importer) applyPrepared() error {
 		}
 	}
 	// Parents are MBSAs and MBSAs have no parents: store MBSAs first.
-	var mbsas, others []Agreement
-	for _, a := range im.agreementRows {
-		if a.Program == ProgramMBSA {
-			mbsas = append(mbsas, a)
-		} else {
-			others = append(others, a)
-		}
+	rows := im.agreementRows
+	slices.SortStableFunc(rows, func(a, b Agreement) int { return cmpBool(b.Program == ProgramMBSA, a.Program == ProgramMBSA) })
+	split := slices.IndexFunc(rows, func(a Agreement) bool { return a.Program != ProgramMBSA })
+	if split < 0 {
+		split = len(rows)
 	}
 	agreementIDs := im.agreementIDs
-	for _, group := range [][]Agreement{mbsas, others} {
+	for _, group := range [][]Agreement{rows[:split], rows[split:]} {
 		for i := range group {
 			a := &group[i]
-			a.OrganizationID = orgIDs[strings.TrimSpace(im.doc.Agreements[im.docAgreements[a.Number]].Organization)]
-			if par := im.agreementPar[a.Number]; par != "" {
+			ref := im.agreementRefs[a.Number]
+			a.OrganizationID = orgIDs[ref.organization]
+			if par := ref.parent; par != "" {
 				id := agreementIDs[par]
 				a.ParentID = &id
 			}
@@ -189,6 +188,17 @@ func (im *importer) applyKeys() error {
 		return fmt.Errorf("update product keys: %w", err)
 	}
 	return nil
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // upsert inserts rows in batches; a row whose conflict columns match a

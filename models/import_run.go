@@ -49,13 +49,14 @@ func (im *importer) prepare() error {
 	im.validateOrganizations()
 	im.validateAgreements()
 	im.validateProducts()
+	im.doc.Organizations, im.doc.Agreements = nil, nil // planned
 	if im.writing() {
 		if err := im.applyPrepared(); err != nil {
 			return err
 		}
 	}
-	im.doc.Organizations, im.doc.Agreements, im.doc.Products = nil, nil, nil
-	im.orgRows, im.agreementRows, im.agreementPar, im.contactAdd, im.contactDel = nil, nil, nil, nil, nil
+	im.doc.Products = nil
+	im.orgRows, im.agreementRows, im.agreementRefs, im.contactAdd, im.contactDel = nil, nil, nil, nil, nil
 	im.productRows, im.versionRows, im.fileRows, im.contacts, im.files = nil, nil, nil, nil, nil
 	return nil
 }

@@ -44,7 +44,7 @@ func (im *importer) validateOrganizations() {
 }
 
 func (im *importer) validateAgreements() {
-	im.agreementPar = make(map[string]string)
+	im.agreementRefs = make(map[string]agreementRef, len(im.doc.Agreements))
 	// Programs first, so that parents can be checked whatever the order.
 	programs := im.agreementPrograms()
 	for i, a := range im.doc.Agreements {
@@ -107,7 +107,7 @@ func (im *importer) validateAgreement(p, number string, a ImportAgreement, progr
 		Starts: starts, Ends: ends, AuthHash: authHash,
 		CreatedAt: im.now, UpdatedAt: im.now,
 	}
-	im.agreementPar[number] = parent
+	im.agreementRefs[number] = agreementRef{org, parent}
 	im.planAgreement(row, stored, org, parent)
 	im.planContacts(number, stored, contacts)
 }
