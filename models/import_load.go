@@ -143,30 +143,37 @@ func (im *importer) loadForRest() error {
 	})
 }
 
-// storedKeysOf reads the stored keys a batch of keys names.
+// storedKeysOf reads the stored keys a batch of keys names. It asks for
+// the keys of the batch's agreements with the batch's fingerprints (two
+// plain IN lists, which PostgreSQL plans in no time, where a list of
+// 500 row values took it 300 ms) and keeps those the batch names.
 func (im *importer) storedKeysOf(cands []keyCandidate) (map[keyKey]*ProductKey, error) {
-	var tuples [][]any
+	want := make(map[keyKey]bool, len(cands))
+	var agreements []int64
+	var fingerprints []string
 	for _, c := range cands {
 		a, aok := im.agreementIDs[c.key.agreement]
-		p := im.products[c.key.product]
-		if aok && p != nil && p.ID != 0 {
-			tuples = append(tuples, []any{a, p.ID, c.key.fingerprint})
+		if p := im.products[c.key.product]; aok && p != nil && p.ID != 0 {
+			want[c.key] = true
+			agreements, fingerprints = append(agreements, a), append(fingerprints, c.key.fingerprint)
 		}
 	}
-	out := make(map[keyKey]*ProductKey, len(tuples))
-	if len(tuples) == 0 {
+	out := make(map[keyKey]*ProductKey, len(want))
+	if len(want) == 0 {
 		return out, nil
 	}
 	var keys []ProductKey
 	err := im.tx.db.Select("id", "agreement_id", "product_id", "key_type", "fingerprint", "suffix",
 		"activation_limit", "activations_used", "activations_as_of", "status", "block_reason", "status_changed_at").
-		Where("(agreement_id, product_id, fingerprint) IN ?", tuples).Find(&keys).Error
+		Where("agreement_id IN ? AND fingerprint IN ?", distinct(agreements), fingerprints).Find(&keys).Error
 	if err != nil {
 		return nil, err
 	}
 	for i := range keys {
 		k := &keys[i]
-		out[keyKey{im.agrByID[k.AgreementID], im.productCodes[k.ProductID], k.Fingerprint}] = k
+		if key := (keyKey{im.agrByID[k.AgreementID], im.productCodes[k.ProductID], k.Fingerprint}); want[key] {
+			out[key] = k
+		}
 	}
 	return out, nil
 }
