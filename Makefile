@@ -12,6 +12,7 @@
 #   make bench-http     req/s and p50/p99 of the main routes over HTTP, next to a bare gin handler
 #   make bench-activation  online activations (new, repeat, refused) at 64 connections on SQLite
 #                       and PostgreSQL: req/s, p50/p99, CPU per request, next to a bare gin handler
+#   make bench-import   time and peak memory of `openlsc import` of 100k and 1M keys, SQLite and PostgreSQL
 #   make compose-check  validate docker-compose.yml offline
 #   make fuzz           every fuzz target in turn, FUZZTIME each (make fuzz FUZZTIME=3m)
 #   make clean
@@ -31,7 +32,7 @@ LDFLAGS ?= -X main.version=$(VERSION)
 OPENLSC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
 .DEFAULT_GOAL := build
-.PHONY: run build browser-deps test test-postgres lint screenshots bench bench-authz bench-http bench-activation bench-sqlite compose-check clean
+.PHONY: run build browser-deps test test-postgres lint screenshots bench bench-authz bench-http bench-activation bench-import bench-sqlite compose-check clean
 
 run:
 	$(GO) run ./cmd/openlsc serve --dev
@@ -100,6 +101,16 @@ bench-http:
 bench-activation:
 	env -u OPENLSC_TEST_DATABASE_URL OPENLSC_ACTIVATION_BENCH=1 $(GO) test -v -count=1 -run '^TestActivationBench$$' ./api/
 	OPENLSC_TEST_DATABASE_URL='$(OPENLSC_TEST_DATABASE_URL)' OPENLSC_ACTIVATION_BENCH=1 $(GO) test -v -count=1 -run '^TestActivationBench$$' ./api/
+
+# `openlsc import` (the real binary) of generated documents of 20k agreements
+# with 100k keys and 200k agreements with 1M keys, each into a new database:
+# wall time, CPU time and peak RSS, on SQLite and then on PostgreSQL (about
+# 10 minutes; other sizes with OPENLSC_BENCH_IMPORT_SIZES=200000x5,...).
+bench-import: build
+	OPENLSC_BENCH_BINARY='$(CURDIR)/bin/openlsc' env -u OPENLSC_TEST_DATABASE_URL \
+		$(GO) test -v -run '^TestBenchImport$$' -count=1 -timeout 60m ./cmd/openlsc/
+	OPENLSC_BENCH_BINARY='$(CURDIR)/bin/openlsc' OPENLSC_TEST_DATABASE_URL='$(OPENLSC_TEST_DATABASE_URL)' \
+		$(GO) test -v -run '^TestBenchImport$$' -count=1 -timeout 60m ./cmd/openlsc/
 
 # SQLite under load: `openlsc import` (another process) loads 100k agreements
 # and 200k keys into a running server's database while 16 clients read and

@@ -3,7 +3,9 @@ package models
 import (
 	"context"
 	"fmt"
+	"io"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -15,6 +17,9 @@ type ImportOptions struct {
 	// is stored (not in a dry run): contact matching grants access there,
 	// so an import and the access it gives commit together.
 	AfterApply func(tx *Tx, res *ImportResult) error
+	// Progress, when set, is told the number of records read so far,
+	// every thousand records and at the end of the document.
+	Progress func(records int)
 }
 
 // ImportCounts counts what an import did to one kind of record.
@@ -69,11 +74,26 @@ var (
 	authNumPattern   = regexp.MustCompile(`^[A-Za-z0-9-]{4,64}$`)
 )
 
-// Import validates doc completely and then applies it in one transaction:
-// either everything is stored, with one audit event, or nothing is. A
-// document that fails validation yields an invalid-input Error listing each
-// problem with its JSON path, such as agreements[3].parent.
+// Import validates doc and applies it in one transaction: either
+// everything is stored, with one audit event, or nothing is. A document
+// that fails validation yields an invalid-input Error listing each problem
+// with its JSON path, such as agreements[3].parent.
 func (s *Store) Import(ctx context.Context, doc *ImportDocument, opts ImportOptions) (*ImportResult, error) {
+	return s.importFrom(ctx, &docSource{doc: doc}, opts)
+}
+
+// ImportJSON is Import of the JSON document r, decoded as it is read: the
+// keys are validated and stored a batch at a time, so that memory grows
+// with the document's agreements, not with its keys. Malformed JSON is
+// reported as DecodeImport does, and changes nothing either.
+func (s *Store) ImportJSON(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportResult, error) {
+	return s.importFrom(ctx, newJSONSource(r), opts)
+}
+
+func (s *Store) importFrom(ctx context.Context, src importSource, opts ImportOptions) (*ImportResult, error) {
+	if opts.Progress != nil {
+		src = &countingSource{importSource: src, progress: opts.Progress}
+	}
 	var res *ImportResult
 	err := s.InTx(ctx, func(tx *Tx) error {
 		if s.dialect == DialectPostgres {
@@ -82,11 +102,10 @@ func (s *Store) Import(ctx context.Context, doc *ImportDocument, opts ImportOpti
 				return err
 			}
 		}
-		im := &importer{tx: tx, keys: s.keys, now: tx.Now(), doc: doc}
-		if err := im.load(); err != nil {
+		im := newImporter(tx, s.keys, opts.DryRun)
+		if err := im.run(src); err != nil {
 			return err
 		}
-		im.validate()
 		if len(im.problems) > 0 {
 			return im.invalid()
 		}
@@ -95,23 +114,7 @@ func (s *Store) Import(ctx context.Context, doc *ImportDocument, opts ImportOpti
 		if opts.DryRun {
 			return nil
 		}
-		if err := im.apply(); err != nil {
-			return err
-		}
-		if err := tx.AppendAudit(opts.Actor, AuditImport, nil, res); err != nil {
-			return err
-		}
-		if opts.AfterApply != nil {
-			if err := opts.AfterApply(tx, res); err != nil {
-				return err
-			}
-		}
-		if len(res.ChangedAgreements) == 0 {
-			return nil
-		}
-		// Running servers pick up new and moved agreements (authz). Last,
-		// since it holds the authorization lock until the commit.
-		return tx.JournalAuthzChange(AuthzChange{Origin: "import", Agreements: res.ChangedAgreements})
+		return im.record(opts)
 	})
 	if err != nil {
 		return nil, err
@@ -119,26 +122,53 @@ func (s *Store) Import(ctx context.Context, doc *ImportDocument, opts ImportOpti
 	return res, nil
 }
 
-// importer holds the stored state an import is planned against, and the plan.
+// record writes the audit event of an applied import and lets the rest of
+// the system know, in its transaction.
+func (im *importer) record(opts ImportOptions) error {
+	tx, res := im.tx, &im.res
+	if err := tx.AppendAudit(opts.Actor, AuditImport, nil, res); err != nil {
+		return err
+	}
+	if opts.AfterApply != nil {
+		if err := opts.AfterApply(tx, res); err != nil {
+			return err
+		}
+	}
+	if len(res.ChangedAgreements) == 0 {
+		return nil
+	}
+	// Running servers pick up new and moved agreements (authz). Last,
+	// since it holds the authorization lock until the commit.
+	return tx.JournalAuthzChange(AuthzChange{Origin: "import", Agreements: res.ChangedAgreements})
+}
+
+// importer holds the stored state an import is planned against, and the
+// plan. It reads only the stored rows the document names.
 type importer struct {
 	tx       *Tx
 	keys     *Keyring
 	now      time.Time
-	doc      *ImportDocument
+	dryRun   bool
+	doc      *ImportDocument // the sections read, but for streamed keys
+	read     map[string]bool // sections read so far
+	prepared bool            // organizations, agreements and products are planned (and stored)
 	problems []FieldError
 	badText  map[string]bool // fields refused by the free-text rule
+	text     *textWalker
 	res      ImportResult
 
-	orgs       map[string]*Organization // by number
-	agreements map[string]*Agreement    // by number
-	contacts   map[int64][]AgreementContact
-	products   map[string]*Product // by code
-	versions   map[versionKey]*ProductVersion
-	files      map[fileKey]*ProductFile
-	entitled   map[[2]int64]bool // (agreement id, version id)
-	storedKeys map[keyKey]*ProductKey
-	orgByID    map[int64]string // number by id
-	agrByID    map[int64]string // number by id
+	orgs         map[string]*Organization // stored, by number
+	agreements   map[string]*Agreement    // stored, by number
+	agreementIDs map[string]int64         // stored and stored by this import, by number
+	absent       map[string]bool          // agreement numbers looked up and not stored
+	contacts     map[int64][]AgreementContact
+	products     map[string]*Product // by code
+	productCodes map[int64]string    // stored, by id
+	versions     map[versionKey]*ProductVersion
+	files        map[fileKey]*ProductFile
+	entitled     map[[2]int64]bool // (agreement id, version id)
+	orgByID      map[int64]string  // number by id
+	agrByID      map[int64]string  // number by id
 
 	// what the document declares, for references within it
 	docProducts map[string]bool
@@ -147,21 +177,42 @@ type importer struct {
 	docOrgs       map[string]int
 	docAgreements map[string]int
 	docVersions   map[versionKey]bool
+	seenKeys      map[[16]byte]int32 // a hash of each key's keyKey, and its index
+	deferred      []indexedKey       // keys read before the agreements they name
 
 	// the plan
 	orgRows       []Organization
-	agreementRows []Agreement // ParentID is resolved at apply time
-	agreementPar  map[string]string
+	agreementRows []Agreement             // ParentID is resolved at apply time
+	agreementRefs map[string]agreementRef // of the valid agreements, by number
 	contactAdd    []contactPlan
 	contactDel    []int64
 	productRows   []Product
 	versionRows   []versionPlan
 	fileRows      []filePlan
 	entRows       []entitlementPlan
-	keyRows       []keyPlan
+	keyRows       []keyPlan // of the current batch
 	storedOrders  map[orderKey]*Order
 	orderRows     []orderPlan
 }
+
+func newImporter(tx *Tx, keys *Keyring, dryRun bool) *importer {
+	im := &importer{
+		tx: tx, keys: keys, now: tx.Now(), dryRun: dryRun, doc: &ImportDocument{}, read: map[string]bool{},
+		badText: map[string]bool{}, orgs: map[string]*Organization{}, agreements: map[string]*Agreement{},
+		agreementIDs: map[string]int64{}, absent: map[string]bool{}, contacts: map[int64][]AgreementContact{},
+		files: map[fileKey]*ProductFile{}, entitled: map[[2]int64]bool{}, orgByID: map[int64]string{},
+		agrByID: map[int64]string{}, seenKeys: map[[16]byte]int32{}, storedOrders: map[orderKey]*Order{},
+	}
+	im.text = newTextWalker(func(s string) FieldError { return textProblem(strings.TrimSpace(s), false) }, func(path string, p FieldError) {
+		p.Field = path
+		im.addProblem(p)
+		im.badText[path] = true
+	})
+	return im
+}
+
+// agreementRef is what an agreement of the document refers to, by number.
+type agreementRef struct{ organization, parent string }
 
 type versionKey struct{ product, version, edition string }
 type fileKey struct {

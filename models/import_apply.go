@@ -2,14 +2,15 @@ package models
 
 import (
 	"fmt"
-	"strings"
+	"slices"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
-// apply writes the plan. It runs inside the import's transaction.
-func (im *importer) apply() error {
+// applyPrepared stores the planned organizations, agreements, contacts
+// and catalog, in the import's transaction.
+func (im *importer) applyPrepared() error {
 	db := im.tx.db
 	if err := upsert(db, im.orgRows, []string{"number"}, "name", "updated_at"); err != nil {
 		return fmt.Errorf("store organizations: %w", err)
@@ -24,23 +25,19 @@ func (im *importer) apply() error {
 		}
 	}
 	// Parents are MBSAs and MBSAs have no parents: store MBSAs first.
-	var mbsas, others []Agreement
-	for _, a := range im.agreementRows {
-		if a.Program == ProgramMBSA {
-			mbsas = append(mbsas, a)
-		} else {
-			others = append(others, a)
-		}
+	rows := im.agreementRows
+	slices.SortStableFunc(rows, func(a, b Agreement) int { return cmpBool(b.Program == ProgramMBSA, a.Program == ProgramMBSA) })
+	split := slices.IndexFunc(rows, func(a Agreement) bool { return a.Program != ProgramMBSA })
+	if split < 0 {
+		split = len(rows)
 	}
-	agreementIDs := make(map[string]int64, len(im.agreements)+len(im.docAgreements))
-	for n, a := range im.agreements {
-		agreementIDs[n] = a.ID
-	}
-	for _, group := range [][]Agreement{mbsas, others} {
+	agreementIDs := im.agreementIDs
+	for _, group := range [][]Agreement{rows[:split], rows[split:]} {
 		for i := range group {
 			a := &group[i]
-			a.OrganizationID = orgIDs[strings.TrimSpace(im.doc.Agreements[im.docAgreements[a.Number]].Organization)]
-			if par := im.agreementPar[a.Number]; par != "" {
+			ref := im.agreementRefs[a.Number]
+			a.OrganizationID = orgIDs[ref.organization]
+			if par := ref.parent; par != "" {
 				id := agreementIDs[par]
 				a.ParentID = &id
 			}
@@ -61,10 +58,7 @@ func (im *importer) apply() error {
 	if err := im.applyContacts(db, agreementIDs); err != nil {
 		return err
 	}
-	if err := im.applyCatalog(db); err != nil {
-		return err
-	}
-	return im.applyEntitlementsAndKeys(db, agreementIDs)
+	return im.applyCatalog(db)
 }
 
 func (im *importer) applyContacts(db *gorm.DB, agreementIDs map[string]int64) error {
@@ -150,10 +144,12 @@ func (im *importer) versionIDs(db *gorm.DB, productIDs map[string]int64) (map[ve
 	return out, nil
 }
 
-func (im *importer) applyEntitlementsAndKeys(db *gorm.DB, agreementIDs map[string]int64) error {
+// applyRest stores the planned entitlements and order lines.
+func (im *importer) applyRest() error {
+	db := im.tx.db
 	erows := make([]Entitlement, 0, len(im.entRows))
 	for _, e := range im.entRows {
-		erows = append(erows, Entitlement{AgreementID: agreementIDs[e.agreement], VersionID: im.versions[e.version].ID, CreatedAt: im.now})
+		erows = append(erows, Entitlement{AgreementID: im.agreementIDs[e.agreement], VersionID: im.versions[e.version].ID, CreatedAt: im.now})
 	}
 	if len(erows) > 0 {
 		err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(erows, importBatch).Error
@@ -161,10 +157,15 @@ func (im *importer) applyEntitlementsAndKeys(db *gorm.DB, agreementIDs map[strin
 			return fmt.Errorf("store entitlements: %w", err)
 		}
 	}
+	return im.applyOrders(db, im.agreementIDs)
+}
+
+// applyKeys stores the planned keys of a batch, sealing the new ones.
+func (im *importer) applyKeys() error {
 	var created, updated []ProductKey
 	for _, k := range im.keyRows {
 		row := k.row
-		row.AgreementID = agreementIDs[k.key.agreement]
+		row.AgreementID = im.agreementIDs[k.key.agreement]
 		row.ProductID = im.products[k.key.product].ID
 		if k.isNew {
 			row.SealedKey = im.keys.SealKey(k.material, row.Fingerprint)
@@ -174,6 +175,7 @@ func (im *importer) applyEntitlementsAndKeys(db *gorm.DB, agreementIDs map[strin
 			updated = append(updated, row)
 		}
 	}
+	db := im.tx.db
 	if len(created) > 0 {
 		if err := db.CreateInBatches(created, importBatch).Error; err != nil {
 			return fmt.Errorf("store product keys: %w", err)
@@ -185,7 +187,18 @@ func (im *importer) applyEntitlementsAndKeys(db *gorm.DB, agreementIDs map[strin
 	if err != nil {
 		return fmt.Errorf("update product keys: %w", err)
 	}
-	return im.applyOrders(db, agreementIDs)
+	return nil
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // upsert inserts rows in batches; a row whose conflict columns match a

@@ -1,14 +1,5 @@
 package models
 
-import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"strings"
-)
-
 // ImportDocument is the JSON document that `openlsc import` loads. Every
 // record is matched to what is stored by its natural key (numbers, product
 // ids); records the document does not mention are left alone. Every
@@ -113,82 +104,4 @@ type ImportOrder struct {
 	LicenceType string `json:"licence_type"`
 	SAEnds      string `json:"sa_ends"`
 	Pool        string `json:"pool"`
-}
-
-// DecodeImport reads an import document. Malformed JSON, wrong types and
-// unknown fields are reported as an invalid-input Error naming the line and
-// column.
-func DecodeImport(r io.Reader) (*ImportDocument, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("read the import document: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var doc ImportDocument
-	if err := dec.Decode(&doc); err != nil {
-		return nil, decodeError(data, dec.InputOffset(), err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, InvalidKey("err.import.json", "The import document is not valid JSON.",
-			FieldError{Field: position(data, dec.InputOffset()), Key: "err.import.trailing_data",
-				Message: "unexpected data after the end of the document"})
-	}
-	return &doc, nil
-}
-
-func decodeError(data []byte, offset int64, err error) error {
-	var (
-		syntax *json.SyntaxError
-		typ    *json.UnmarshalTypeError
-		msg    string
-	)
-	switch {
-	case errors.Is(err, io.EOF):
-		return InvalidKey("err.import.empty", "The import document is empty.",
-			FieldError{Key: "err.import.empty_detail", Message: "expected a JSON object such as {\"organizations\": […]}"})
-	case errors.As(err, &syntax):
-		offset, msg = syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: ")
-	case errors.As(err, &typ):
-		offset = typ.Offset
-		field := typ.Field
-		if field == "" {
-			field = "document"
-		}
-		msg = fmt.Sprintf("%s: expected %s, found a JSON %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		offset, msg = int64(len(data)), "the document ends too early"
-	default:
-		msg = strings.TrimPrefix(err.Error(), "json: ")
-		if strings.HasPrefix(msg, "unknown field") {
-			msg += " (see the import format in README.md)"
-		}
-	}
-	return InvalidKey("err.import.json", "The import document is not valid JSON.",
-		FieldError{Field: position(data, offset), Message: msg}) // no key: the parser's words
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "a string"
-	case "int64", "int", "int32":
-		return "a whole number"
-	case "slice":
-		return "an array"
-	case "struct", "ptr":
-		return "an object"
-	}
-	return goKind
-}
-
-// position returns "line L, column C" of a byte offset.
-func position(data []byte, offset int64) string {
-	if offset > int64(len(data)) {
-		offset = int64(len(data))
-	}
-	before := data[:offset]
-	line := bytes.Count(before, []byte("\n")) + 1
-	col := int(offset) - bytes.LastIndexByte(before, '\n')
-	return fmt.Sprintf("line %d, column %d", line, col)
 }

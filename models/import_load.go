@@ -1,41 +1,14 @@
 package models
 
-// load reads the stored records the document can refer to.
-func (im *importer) load() error {
-	db := im.tx.db
-	var orgs []Organization
-	if err := db.Find(&orgs).Error; err != nil {
-		return err
-	}
-	im.orgs = make(map[string]*Organization, len(orgs))
-	im.orgByID = make(map[int64]string, len(orgs))
-	for i := range orgs {
-		im.orgs[orgs[i].Number] = &orgs[i]
-		im.orgByID[orgs[i].ID] = orgs[i].Number
-	}
-	var ags []Agreement
-	if err := db.Find(&ags).Error; err != nil {
-		return err
-	}
-	im.agreements = make(map[string]*Agreement, len(ags))
-	im.agrByID = make(map[int64]string, len(ags))
-	for i := range ags {
-		im.agreements[ags[i].Number] = &ags[i]
-		im.agrByID[ags[i].ID] = ags[i].Number
-	}
-	var contacts []AgreementContact
-	if err := db.Find(&contacts).Error; err != nil {
-		return err
-	}
-	im.contacts = make(map[int64][]AgreementContact)
-	for _, c := range contacts {
-		im.contacts[c.AgreementID] = append(im.contacts[c.AgreementID], c)
-	}
-	return im.loadCatalog()
-}
+import (
+	"crypto/sha256"
+	"strings"
 
-// loadCatalog reads the stored products, versions, files, entitlements and
-// product keys.
+	"gorm.io/gorm"
+)
+
+// loadCatalog reads the stored products and versions: the catalog stays
+// small however many customers there are.
 func (im *importer) loadCatalog() error {
 	db := im.tx.db
 	var products []Product
@@ -43,10 +16,10 @@ func (im *importer) loadCatalog() error {
 		return err
 	}
 	im.products = make(map[string]*Product, len(products))
-	productByID := make(map[int64]*Product, len(products))
+	im.productCodes = make(map[int64]string, len(products))
 	for i := range products {
 		im.products[products[i].Code] = &products[i]
-		productByID[products[i].ID] = &products[i]
+		im.productCodes[products[i].ID] = products[i].Code
 	}
 	var versions []ProductVersion
 	if err := db.Find(&versions).Error; err != nil {
@@ -54,42 +27,193 @@ func (im *importer) loadCatalog() error {
 	}
 	im.versions = make(map[versionKey]*ProductVersion, len(versions))
 	im.byProduct = make(map[string][]versionKey)
-	versionByID := make(map[int64]versionKey, len(versions))
 	for i := range versions {
 		v := &versions[i]
-		k := versionKey{productByID[v.ProductID].Code, v.Version, v.Edition}
+		k := versionKey{im.productCodes[v.ProductID], v.Version, v.Edition}
 		im.versions[k] = v
 		im.byProduct[k.product] = append(im.byProduct[k.product], k)
-		versionByID[v.ID] = k
 	}
-	var files []ProductFile
-	if err := db.Find(&files).Error; err != nil {
-		return err
+	return nil
+}
+
+// load reads the stored records the document's organizations, agreements
+// and products name, with what the plan compares them to.
+func (im *importer) load() error {
+	var orgs, agreements []string
+	for _, o := range im.doc.Organizations {
+		orgs = append(orgs, strings.TrimSpace(o.Number))
 	}
-	im.files = make(map[fileKey]*ProductFile, len(files))
-	for i := range files {
-		im.files[fileKey{versionByID[files[i].VersionID], files[i].Name}] = &files[i]
+	for _, a := range im.doc.Agreements {
+		orgs = append(orgs, strings.TrimSpace(a.Organization))
+		agreements = append(agreements, strings.TrimSpace(a.Number), strings.TrimSpace(a.Parent))
 	}
-	var ents []Entitlement
-	if err := db.Select("agreement_id", "version_id").Find(&ents).Error; err != nil {
-		return err
-	}
-	im.entitled = make(map[[2]int64]bool, len(ents))
-	for _, e := range ents {
-		im.entitled[[2]int64{e.AgreementID, e.VersionID}] = true
-	}
-	var keys []ProductKey
-	err := db.Select("id", "agreement_id", "product_id", "key_type", "fingerprint", "suffix",
-		"activation_limit", "activations_used", "activations_as_of", "status", "block_reason", "status_changed_at").Find(&keys).Error
+	db := im.tx.db
+	err := findIn(db, nil, "number", orgs, func(o *Organization) {
+		im.orgs[o.Number], im.orgByID[o.ID] = o, o.Number
+	})
 	if err != nil {
 		return err
 	}
-	im.storedKeys = make(map[keyKey]*ProductKey, len(keys))
-	for i := range keys {
-		k := &keys[i]
-		im.storedKeys[keyKey{im.agrByID[k.AgreementID], productByID[k.ProductID].Code, k.Fingerprint}] = k
+	if err := im.loadAgreements(agreements); err != nil {
+		return err
 	}
-	return im.loadOrders(productByID)
+	// The organizations and parents of the stored agreements, and their contacts.
+	var orgIDs, parentIDs, ids []int64
+	for _, a := range im.agreements {
+		orgIDs, ids = append(orgIDs, a.OrganizationID), append(ids, a.ID)
+		if a.ParentID != nil {
+			parentIDs = append(parentIDs, *a.ParentID)
+		}
+	}
+	err = findIn(db, []string{"id", "number"}, "id", orgIDs, func(o *Organization) { im.orgByID[o.ID] = o.Number })
+	if err != nil {
+		return err
+	}
+	err = findIn(db, []string{"id", "number"}, "id", parentIDs, func(a *Agreement) { im.agrByID[a.ID] = a.Number })
+	if err != nil {
+		return err
+	}
+	err = findIn(db, nil, "agreement_id", ids, func(c *AgreementContact) {
+		im.contacts[c.AgreementID] = append(im.contacts[c.AgreementID], *c)
+	})
+	if err != nil {
+		return err
+	}
+	return im.loadFiles()
 }
 
-// validate checks the whole document against itself and the stored data,
+// loadFiles reads the stored files of the versions of the document's products.
+func (im *importer) loadFiles() error {
+	keys := make(map[int64]versionKey)
+	for _, p := range im.doc.Products {
+		for _, k := range im.byProduct[strings.TrimSpace(p.ID)] {
+			keys[im.versions[k].ID] = k
+		}
+	}
+	return findIn(im.tx.db, nil, "version_id", keysOf(keys), func(f *ProductFile) {
+		im.files[fileKey{keys[f.VersionID], f.Name}] = f
+	})
+}
+
+// loadAgreements reads the stored agreements among numbers that are not
+// read yet.
+func (im *importer) loadAgreements(numbers []string) error {
+	var want []string
+	for _, n := range numbers {
+		if _, known := im.agreementIDs[n]; n == "" || known || im.absent[n] {
+			continue
+		}
+		im.absent[n] = true
+		want = append(want, n)
+	}
+	return findIn(im.tx.db, nil, "number", want, func(a *Agreement) {
+		im.agreements[a.Number], im.agrByID[a.ID], im.agreementIDs[a.Number] = a, a.Number, a.ID
+		delete(im.absent, a.Number)
+	})
+}
+
+// loadForRest reads the stored agreements the entitlements and orders
+// name, and their stored entitlements and order lines.
+func (im *importer) loadForRest() error {
+	var numbers []string
+	for _, e := range im.doc.Entitlements {
+		numbers = append(numbers, strings.TrimSpace(e.Agreement))
+	}
+	for _, o := range im.doc.Orders {
+		numbers = append(numbers, strings.TrimSpace(o.Agreement))
+	}
+	if err := im.loadAgreements(numbers); err != nil {
+		return err
+	}
+	ids := map[int64]bool{}
+	for _, n := range numbers {
+		if a := im.agreements[n]; a != nil {
+			ids[a.ID] = true
+		}
+	}
+	db := im.tx.db
+	err := findIn(db, []string{"agreement_id", "version_id"}, "agreement_id", keysOf(ids), func(e *Entitlement) {
+		im.entitled[[2]int64{e.AgreementID, e.VersionID}] = true
+	})
+	if err != nil {
+		return err
+	}
+	return findIn(db, nil, "agreement_id", keysOf(ids), func(o *Order) {
+		im.storedOrders[orderKey{im.agrByID[o.AgreementID], o.Number, im.productCodes[o.ProductID], o.Version, o.Edition}] = o
+	})
+}
+
+// storedKeysOf reads the stored keys a batch of keys names. It asks for
+// the keys of the batch's agreements with the batch's fingerprints (two
+// plain IN lists, which PostgreSQL plans in no time, where a list of
+// 500 row values took it 300 ms) and keeps those the batch names.
+func (im *importer) storedKeysOf(cands []keyCandidate) (map[keyKey]*ProductKey, error) {
+	want := make(map[keyKey]bool, len(cands))
+	var agreements []int64
+	var fingerprints []string
+	for _, c := range cands {
+		a, aok := im.agreementIDs[c.key.agreement]
+		if p := im.products[c.key.product]; aok && p != nil && p.ID != 0 {
+			want[c.key] = true
+			agreements, fingerprints = append(agreements, a), append(fingerprints, c.key.fingerprint)
+		}
+	}
+	out := make(map[keyKey]*ProductKey, len(want))
+	if len(want) == 0 {
+		return out, nil
+	}
+	var keys []ProductKey
+	err := im.tx.db.Select("id", "agreement_id", "product_id", "key_type", "fingerprint", "suffix",
+		"activation_limit", "activations_used", "activations_as_of", "status", "block_reason", "status_changed_at").
+		Where("agreement_id IN ? AND fingerprint IN ?", distinct(agreements), fingerprints).Find(&keys).Error
+	if err != nil {
+		return nil, err
+	}
+	for i := range keys {
+		k := &keys[i]
+		if key := (keyKey{im.agrByID[k.AgreementID], im.productCodes[k.ProductID], k.Fingerprint}); want[key] {
+			out[key] = k
+		}
+	}
+	return out, nil
+}
+
+// keyHash identifies a keyKey in the duplicate check, in less memory than
+// the key itself.
+func keyHash(k keyKey) [16]byte {
+	sum := sha256.Sum256([]byte(k.agreement + "\x00" + k.product + "\x00" + k.fingerprint))
+	return [16]byte(sum[:16])
+}
+
+// findIn reads the rows of T whose column is one of values, a batch at a
+// time, and hands each to each.
+// With cols, only those columns are read.
+func findIn[T any, V comparable](db *gorm.DB, cols []string, column string, values []V, each func(*T)) error {
+	for _, chunk := range chunks(distinct(values), importBatch) {
+		q := db.Where(column+" IN ?", chunk)
+		if cols != nil {
+			q = q.Select(cols)
+		}
+		var rows []T
+		if err := q.Find(&rows).Error; err != nil {
+			return err
+		}
+		for i := range rows {
+			each(&rows[i])
+		}
+	}
+	return nil
+}
+
+// distinct returns values without repeats.
+func distinct[V comparable](values []V) []V {
+	seen := make(map[V]bool, len(values))
+	out := values[:0:0]
+	for _, v := range values {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}

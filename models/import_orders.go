@@ -8,20 +8,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// loadOrders reads the stored order lines.
-func (im *importer) loadOrders(productByID map[int64]*Product) error {
-	var orders []Order
-	if err := im.tx.db.Find(&orders).Error; err != nil {
-		return err
-	}
-	im.storedOrders = make(map[orderKey]*Order, len(orders))
-	for i := range orders {
-		o := &orders[i]
-		im.storedOrders[orderKey{im.agrByID[o.AgreementID], o.Number, productByID[o.ProductID].Code, o.Version, o.Edition}] = o
-	}
-	return nil
-}
-
 // keyStatus returns the status and block reason the key at path p
 // declares ("" when it declares none), reporting false after a problem.
 func (im *importer) keyStatus(p string, k ImportKey) (KeyStatus, BlockReason, bool) {

@@ -8,29 +8,6 @@ import (
 	"unicode/utf8"
 )
 
-// collecting every problem and, when there are none, the plan.
-func (im *importer) validate() {
-	im.checkText()
-	im.validateOrganizations()
-	im.validateAgreements()
-	im.validateProducts()
-	im.validateEntitlements()
-	im.validateKeys()
-	im.validateOrders()
-}
-
-// checkText reports every string of the document that breaks the
-// one-line free-text rule (see text.go) as it would be stored, that is
-// trimmed; the other checks then report nothing more for those fields.
-func (im *importer) checkText() {
-	im.badText = make(map[string]bool)
-	walkText(im.doc, func(s string) FieldError { return textProblem(strings.TrimSpace(s), false) }, func(path string, p FieldError) {
-		p.Field = path
-		im.addProblem(p)
-		im.badText[path] = true
-	})
-}
-
 func (im *importer) validateOrganizations() {
 	im.docOrgs = make(map[string]int, len(im.doc.Organizations))
 	for i, o := range im.doc.Organizations {
@@ -67,7 +44,7 @@ func (im *importer) validateOrganizations() {
 }
 
 func (im *importer) validateAgreements() {
-	im.agreementPar = make(map[string]string)
+	im.agreementRefs = make(map[string]agreementRef, len(im.doc.Agreements))
 	// Programs first, so that parents can be checked whatever the order.
 	programs := im.agreementPrograms()
 	for i, a := range im.doc.Agreements {
@@ -130,7 +107,7 @@ func (im *importer) validateAgreement(p, number string, a ImportAgreement, progr
 		Starts: starts, Ends: ends, AuthHash: authHash,
 		CreatedAt: im.now, UpdatedAt: im.now,
 	}
-	im.agreementPar[number] = parent
+	im.agreementRefs[number] = agreementRef{org, parent}
 	im.planAgreement(row, stored, org, parent)
 	im.planContacts(number, stored, contacts)
 }

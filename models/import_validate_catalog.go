@@ -174,52 +174,60 @@ func (im *importer) validateEntitlements() {
 	}
 }
 
-func (im *importer) validateKeys() {
-	seen := map[keyKey]int{}
-	for i, k := range im.doc.Keys {
-		p := fmt.Sprintf("keys[%d]", i)
-		number, code := strings.TrimSpace(k.Agreement), strings.TrimSpace(k.Product)
-		ok := im.agreementKnown(p+".agreement", number)
-		ok = im.productKnown(p+".product", code) && ok
-		typ := strings.ToLower(strings.TrimSpace(k.Type))
-		if !keyTypePattern.MatchString(typ) {
-			im.problem(p+".type", "err.import.key_type", "%s is not a key type; use mak, kms or another lower-case word", describe(k.Type))
-			ok = false
-		}
-		material := strings.TrimSpace(k.Key)
-		if n := utf8.RuneCountInString(material); n < 5 || n > 128 || strings.ContainsAny(material, " \t\r\n") {
-			im.problem(p+".key", "err.import.key", "give the product key (5 to 128 characters, no spaces)")
-			ok = false
-		}
-		ok = im.checkActivations(p, typ, k) && ok
-		status, reason, statusOK := im.keyStatus(p, k)
-		ok = statusOK && ok
-		var asOf *time.Time
-		if s := strings.TrimSpace(k.ActivationsAsOf); s != "" {
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				im.problem(p+".activations_as_of", "err.import.activations_as_of", "%s is not a time such as 2026-11-01T09:00:00Z", describe(s))
-				ok = false
-			}
-			t = t.UTC()
-			asOf = &t
-		}
-		if !ok {
-			continue
-		}
-		key := keyKey{number, code, im.keys.KeyFingerprint(material)}
-		if j, dup := seen[key]; dup {
-			im.problem(p+".key", "err.import.key_twice", "this key is listed twice for agreement %q and product %q (first at keys[%d])", number, code, j)
-			continue
-		}
-		seen[key] = i
-		row := ProductKey{
-			KeyType: typ, Suffix: suffix(material), Fingerprint: key.fingerprint,
-			ActivationLimit: k.ActivationLimit, ActivationsUsed: k.ActivationsUsed,
-			Status: status, BlockReason: reason, CreatedAt: im.now, UpdatedAt: im.now,
-		}
-		im.planKey(key, row, asOf, material)
+// keyCandidate is a valid key record, to be planned against the stored key.
+type keyCandidate struct {
+	key      keyKey
+	row      ProductKey
+	asOf     *time.Time // the document's activations_as_of
+	material string
+}
+
+// validateKey checks the key record at index i, reporting false after a
+// problem.
+func (im *importer) validateKey(i int, k ImportKey) (keyCandidate, bool) {
+	p := fmt.Sprintf("keys[%d]", i)
+	number, code := strings.TrimSpace(k.Agreement), strings.TrimSpace(k.Product)
+	ok := im.agreementKnown(p+".agreement", number)
+	ok = im.productKnown(p+".product", code) && ok
+	typ := strings.ToLower(strings.TrimSpace(k.Type))
+	if !keyTypePattern.MatchString(typ) {
+		im.problem(p+".type", "err.import.key_type", "%s is not a key type; use mak, kms or another lower-case word", describe(k.Type))
+		ok = false
 	}
+	material := strings.TrimSpace(k.Key)
+	if n := utf8.RuneCountInString(material); n < 5 || n > 128 || strings.ContainsAny(material, " \t\r\n") {
+		im.problem(p+".key", "err.import.key", "give the product key (5 to 128 characters, no spaces)")
+		ok = false
+	}
+	ok = im.checkActivations(p, typ, k) && ok
+	status, reason, statusOK := im.keyStatus(p, k)
+	ok = statusOK && ok
+	var asOf *time.Time
+	if s := strings.TrimSpace(k.ActivationsAsOf); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			im.problem(p+".activations_as_of", "err.import.activations_as_of", "%s is not a time such as 2026-11-01T09:00:00Z", describe(s))
+			ok = false
+		}
+		t = t.UTC()
+		asOf = &t
+	}
+	if !ok {
+		return keyCandidate{}, false
+	}
+	key := keyKey{number, code, im.keys.KeyFingerprint(material)}
+	h := keyHash(key)
+	if j, dup := im.seenKeys[h]; dup {
+		im.problem(p+".key", "err.import.key_twice", "this key is listed twice for agreement %q and product %q (first at keys[%d])", number, code, j)
+		return keyCandidate{}, false
+	}
+	im.seenKeys[h] = int32(i)
+	row := ProductKey{
+		KeyType: typ, Suffix: suffix(material), Fingerprint: key.fingerprint,
+		ActivationLimit: k.ActivationLimit, ActivationsUsed: k.ActivationsUsed,
+		Status: status, BlockReason: reason, CreatedAt: im.now, UpdatedAt: im.now,
+	}
+	return keyCandidate{key: key, row: row, asOf: asOf, material: material}, true
 }
 
 // checkActivations checks the activation counts of the key at path p.
@@ -246,9 +254,9 @@ func (im *importer) checkActivations(p, typ string, k ImportKey) bool {
 }
 
 // planKey counts the key row and plans it when it is new or differs from
-// the stored one. asOf, when given, is the document's activations_as_of.
-func (im *importer) planKey(key keyKey, row ProductKey, asOf *time.Time, material string) {
-	stored := im.storedKeys[key]
+// the stored one (nil when there is none).
+func (im *importer) planKey(c keyCandidate, stored *ProductKey) {
+	key, row, asOf, material := c.key, c.row, c.asOf, c.material
 	countsChanged := stored == nil || !equalPtr(stored.ActivationLimit, row.ActivationLimit) || !equalPtr(stored.ActivationsUsed, row.ActivationsUsed)
 	switch {
 	case asOf != nil:

@@ -163,8 +163,19 @@ func CheckValues(values map[string][]string) error {
 // problem, calls refused with the string's JSON path and the problem. The
 // path is only built for refused strings.
 func walkText(v any, check func(s string) FieldError, refused func(path string, p FieldError)) {
-	w := textWalker{check: check, refused: refused, fields: make(map[reflect.Type][]textField)}
+	newTextWalker(check, refused).walk(reflect.ValueOf(v))
+}
+
+func newTextWalker(check func(s string) FieldError, refused func(path string, p FieldError)) *textWalker {
+	return &textWalker{check: check, refused: refused, fields: make(map[reflect.Type][]textField)}
+}
+
+// walkRecord walks v as the record at index of the array field named
+// section, such as keys[3].
+func (w *textWalker) walkRecord(section string, index int, v any) {
+	w.path = append(w.path[:0], pathElem{name: section}, pathElem{index: index})
 	w.walk(reflect.ValueOf(v))
+	w.path = w.path[:0]
 }
 
 type textWalker struct {

@@ -264,10 +264,6 @@ func importFile(ctx context.Context, env runEnv, args []string) error {
 		defer f.Close()
 		in = f
 	}
-	doc, err := models.DecodeImport(in)
-	if err != nil {
-		return err
-	}
 	_, _, store, err := setup(ctx, env, *dev, cliWriteWait)
 	if err != nil {
 		return err
@@ -283,12 +279,16 @@ func importFile(ctx context.Context, env runEnv, args []string) error {
 	}
 	accounts := app.NewAccounts(store, az, app.WorkEmailOptions{})
 	start := time.Now()
-	res, err := store.Import(ctx, doc, models.ImportOptions{
-		Actor: models.Actor{Label: "cli"}, DryRun: *dryRun,
+	progress := startProgress(env.stderr)
+	// Decoded as it is read, inside the import's transaction: a large
+	// document is never held whole.
+	res, err := store.ImportJSON(ctx, in, models.ImportOptions{
+		Actor: models.Actor{Label: "cli"}, DryRun: *dryRun, Progress: progress.update,
 		AfterApply: func(tx *models.Tx, res *models.ImportResult) error {
 			return accounts.ApplyContactChanges(tx, res.ContactChanges)
 		},
 	})
+	progress.finish()
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/openlsc/openlsc/models"
+	"github.com/openlsc/openlsc/models/modelstest"
+)
+
+// TestBenchImport is `make bench-import`: for each size in
+// OPENLSC_BENCH_IMPORT_SIZES (AGREEMENTSxKEYS_PER_AGREEMENT, comma-separated;
+// default 20000x5,200000x5, that is 100k and 1M keys) it writes a generated
+// document (modelstest.WriteLargeImport) to a file, runs the openlsc binary
+// named by OPENLSC_BENCH_BINARY on it against a new database (SQLite, or
+// PostgreSQL when OPENLSC_TEST_DATABASE_URL is set) and prints the wall
+// time, the CPU time and the peak resident memory of that process.
+func TestBenchImport(t *testing.T) {
+	bin := os.Getenv("OPENLSC_BENCH_BINARY")
+	if bin == "" {
+		t.Skip("set OPENLSC_BENCH_BINARY to an openlsc binary (make bench-import)")
+	}
+	sizes := os.Getenv("OPENLSC_BENCH_IMPORT_SIZES")
+	if sizes == "" {
+		sizes = "20000x5,200000x5"
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "openlsc import on %s\n%12s %10s %9s %9s %9s %10s %9s\n", modelstest.Name(),
+		"agreements", "keys", "doc MiB", "wall", "CPU", "records/s", "peak RSS")
+	for _, size := range strings.Split(sizes, ",") {
+		agreements, keysPer := parseImportSize(t, size)
+		doc := filepath.Join(t.TempDir(), "import.json")
+		f, err := os.Create(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := modelstest.WriteLargeImport(f, agreements, keysPer); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := f.Stat()
+		f.Close()
+		url := modelstest.URL(t)
+		modelstest.Open(t, url, models.Options{Keyring: modelstest.Keyring(t)}).Close() // migrated
+		cmd := exec.Command(bin, "import", doc)
+		cmd.Env = append(os.Environ(), "OPENLSC_DATABASE_URL="+url, "OPENLSC_SECRET_KEY="+modelstest.Secret)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("import of %s: %v\n%s", size, err, out.String())
+		}
+		wall := time.Since(start)
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		records := agreements/10 + 2*agreements + agreements*keysPer + 1
+		fmt.Fprintf(&report, "%12d %10d %9d %9s %9s %10d %6d MiB\n", agreements, agreements*keysPer, st.Size()>>20,
+			wall.Round(100*time.Millisecond), cpu.Round(100*time.Millisecond), int(float64(records)/wall.Seconds()), ru.Maxrss>>10)
+		t.Logf("%s:\n%s", size, out.String())
+	}
+	fmt.Print(report.String())
+}
+
+func parseImportSize(t *testing.T, s string) (agreements, keysPer int) {
+	a, k, ok := strings.Cut(strings.TrimSpace(s), "x")
+	var err1, err2 error
+	agreements, err1 = strconv.Atoi(a)
+	keysPer, err2 = strconv.Atoi(k)
+	if !ok || err1 != nil || err2 != nil || agreements < 10 || keysPer < 1 {
+		t.Fatalf("OPENLSC_BENCH_IMPORT_SIZES: %q is not AGREEMENTSxKEYS_PER_AGREEMENT such as 20000x5", s)
+	}
+	return agreements, keysPer
+}

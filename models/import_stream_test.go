@@ -1,0 +1,135 @@
+package models_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/openlsc/openlsc/models"
+	"github.com/openlsc/openlsc/models/modelstest"
+)
+
+// importJSON imports doc through ImportJSON, as `openlsc import` does.
+func importJSON(t *testing.T, s *models.Store, doc string, opts models.ImportOptions) (*models.ImportResult, error) {
+	t.Helper()
+	opts.Actor = cli
+	return s.ImportJSON(context.Background(), strings.NewReader(doc), opts)
+}
+
+// TestImportJSONKeysInBatches imports more keys than one batch holds: a
+// problem in the last batch, or a key repeated from the first batch,
+// leaves nothing of the earlier batches stored; the clean document stores
+// them all, and its records are counted for the progress display.
+func TestImportJSONKeysInBatches(t *testing.T) {
+	s := modelstest.New(t)
+	var b bytes.Buffer
+	if err := modelstest.WriteLargeImport(&b, 300, 4); err != nil { // 1,200 keys
+		t.Fatal(err)
+	}
+	good := b.String()
+	empty := snap(t, s)
+	for _, tc := range []struct{ name, doc, want string }{
+		{"bad last key", strings.Replace(good, `"KMS00000299-00003-YYYYY"`, `"KMS 299"`, 1), "keys[1199].key: give the product key"},
+		{"key repeated", strings.Replace(good, `"KMS00000299-00003-YYYYY"`, `"KMS00000299-00002-YYYYY"`, 1), "keys[1199].key: this key is listed twice for agreement \"A00000299\" and product \"win-ent\" (first at keys[1198])"},
+		{"repeated across batches", strings.Replace(good, `"agreement": "A00000299", "product": "win-ent", "type": "kms", "key": "KMS00000299-00003-YYYYY"`,
+			`"agreement": "A00000000", "product": "win-ent", "type": "kms", "key": "KMS00000000-00001-YYYYY"`, 1), "(first at keys[1])"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := importJSON(t, s, tc.doc, models.ImportOptions{})
+			if models.ErrorCode(err) != models.CodeInvalid || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want invalid with %q", err, tc.want)
+			}
+			if after := snap(t, s); !reflect.DeepEqual(empty, after) {
+				t.Error("a refused import stored some of its batches")
+			}
+		})
+	}
+	var seen []int
+	res, err := importJSON(t, s, good, models.ImportOptions{Progress: func(n int) { seen = append(seen, n) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Keys.Created != 1200 || res.Agreements.Created != 300 || res.Entitlements.Created != 300 {
+		t.Errorf("result %+v", res)
+	}
+	if n := modelstest.Count(t, s, models.ProductKey{}); n != 1200 {
+		t.Errorf("%d keys stored, want 1200", n)
+	}
+	records := 30 + 300 + 1 + 300 + 1200
+	if len(seen) == 0 || seen[len(seen)-1] != records {
+		t.Errorf("progress %v, want it to end at %d records", seen, records)
+	}
+	// The same document again changes nothing.
+	res, err = importJSON(t, s, good, models.ImportOptions{})
+	if err != nil || res.Keys.Unchanged != 1200 || res.Agreements.Unchanged != 300 {
+		t.Errorf("re-import: %+v %v", res, err)
+	}
+}
+
+// TestImportJSONAnyOrder imports documents whose sections come in another
+// order than the example's: keys before the agreements and products they
+// name wait for them; a keys-only document names stored agreements.
+func TestImportJSONAnyOrder(t *testing.T) {
+	s := modelstest.New(t)
+	doc := loadValid(t)
+	var sections []string
+	for _, name := range []string{"keys", "orders", "entitlements", "products", "agreements", "organizations"} {
+		v := reflect.ValueOf(*doc).FieldByNameFunc(func(f string) bool { return strings.EqualFold(f, name) }).Interface()
+		raw, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sections = append(sections, fmt.Sprintf("%q: %s", name, raw))
+	}
+	reversed := "{" + strings.Join(sections, ",\n") + "}"
+	res, err := importJSON(t, s, reversed, models.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := mustImport(t, modelstest.New(t), loadValid(t))
+	want.ChangedAgreements, res.ChangedAgreements, want.ContactChanges, res.ContactChanges = nil, nil, nil, nil
+	if !reflect.DeepEqual(res, want) {
+		t.Errorf("reversed document: %+v\nwant %+v", res, want)
+	}
+	keysOnly := `{"keys": [{"agreement": "V3000001", "product": "win-ent", "type": "kms", "key": "QQQQQ-RRRRR"},
+	                       {"agreement": "E404", "product": "win-ent", "type": "kms", "key": "QQQQQ-SSSSS"}]}`
+	if _, err := importJSON(t, s, keysOnly, models.ImportOptions{}); !strings.Contains(fmtErr(err), `keys[1].agreement: agreement "E404" not found`) {
+		t.Errorf("keys-only document naming an unknown agreement: %v", err)
+	}
+	keysOnly = strings.Replace(keysOnly, "E404", "V3000001", 1)
+	if res, err := importJSON(t, s, keysOnly, models.ImportOptions{}); err != nil || res.Keys.Created != 2 {
+		t.Errorf("keys-only document: %+v %v", res, err)
+	}
+}
+
+// TestImportJSONDecodeErrors names the line and column, and the record,
+// of a malformed document read as a stream.
+func TestImportJSONDecodeErrors(t *testing.T) {
+	s := modelstest.New(t)
+	for _, tc := range []struct{ name, in, want string }{
+		{"syntax in a later record", "{\"organizations\": [\n{\"number\": \"C1\", \"name\": \"A\"},\n{\"number\": \"C2\",, \"name\": \"B\"}]}", "line 3, column 18: invalid character ','"},
+		{"type", "{\"organizations\": [{\"number\": \"C1\", \"name\": \"A\"},\n  {\"number\": 1001}]}", "line 2, column 18: organizations[1].number: expected a string, found a JSON number"},
+		{"unknown field", "{\"keys\": [{\"agreement\": \"A\", \"colour\": 1}]}", `keys[0]: unknown field "colour"`},
+		{"section twice", "{\"keys\": [], \"Keys\": []}", `"keys" is listed twice`},
+		{"not an array", "{\"keys\": {}}", "keys: expected an array, found a JSON object"},
+		{"truncated", "{\"organizations\": [{\"number\": \"C1\"", "the document ends too early"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := snap(t, s)
+			_, err := importJSON(t, s, tc.in, models.ImportOptions{})
+			if models.ErrorCode(err) != models.CodeInvalid || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want invalid containing %q", err, tc.want)
+			}
+			if _, derr := models.DecodeImport(strings.NewReader(tc.in)); fmtErr(derr) != fmtErr(err) {
+				t.Errorf("DecodeImport says %v, ImportJSON %v", derr, err)
+			}
+			if after := snap(t, s); !reflect.DeepEqual(before, after) {
+				t.Error("a malformed document changed the database")
+			}
+		})
+	}
+}
