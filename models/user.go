@@ -101,21 +101,43 @@ func (s *Store) SignIn(ctx context.Context, c IdentityClaims) (*User, *Identity,
 func (s *Store) User(ctx context.Context, id int64) (*User, error) {
 	// Most requests ask: one row, its columns named and scanned without
 	// reflection.
-	var (
-		u                      User
-		email                  sql.NullString
-		verified, lastSignedIn sql.NullTime
-	)
-	err := s.db.WithContext(ctx).Raw("SELECT id, display_name, first_name, last_name, language, work_email, work_email_verified_at, last_sign_in_at, created_at, updated_at FROM users WHERE id = ?", id).
-		Row().Scan(&u.ID, &u.DisplayName, &u.FirstName, &u.LastName, &u.Language, &email, &verified, &lastSignedIn, &u.CreatedAt, &u.UpdatedAt)
+	var r userRow
+	err := s.db.WithContext(ctx).Raw("SELECT "+userColumns+" FROM users u WHERE u.id = ?", id).Row().Scan(r.dest()...)
 	if err != nil {
 		return nil, mapError(err)
 	}
-	if email.Valid {
-		u.WorkEmail = &email.String
+	return r.user(), nil
+}
+
+// userColumns are the columns of users (aliased u) that userRow scans, so
+// that a credential's query can read its user in the same statement.
+const userColumns = "u.id, u.display_name, u.first_name, u.last_name, u.language, u.work_email, " +
+	"u.work_email_verified_at, u.last_sign_in_at, u.created_at, u.updated_at"
+
+// userRow scans userColumns; all NULL when an outer join found no user.
+type userRow struct {
+	id                                      sql.NullInt64
+	display, first, last, language, email   sql.NullString
+	verified, lastSignedIn, created, update sql.NullTime
+}
+
+func (r *userRow) dest() []any {
+	return []any{&r.id, &r.display, &r.first, &r.last, &r.language, &r.email, &r.verified, &r.lastSignedIn, &r.created, &r.update}
+}
+
+// user returns the scanned user, or nil when there was none.
+func (r *userRow) user() *User {
+	if !r.id.Valid {
+		return nil
 	}
-	u.WorkEmailVerifiedAt, u.LastSignInAt = timePtr(verified), timePtr(lastSignedIn)
-	return &u, nil
+	u := &User{
+		ID: r.id.Int64, DisplayName: r.display.String, FirstName: r.first.String, LastName: r.last.String, Language: r.language.String,
+		WorkEmailVerifiedAt: timePtr(r.verified), LastSignInAt: timePtr(r.lastSignedIn), CreatedAt: r.created.Time, UpdatedAt: r.update.Time,
+	}
+	if r.email.Valid {
+		u.WorkEmail = &r.email.String
+	}
+	return u
 }
 
 // timePtr is t's time, or nil when t is NULL.
