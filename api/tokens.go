@@ -22,7 +22,7 @@ func (s *Server) bearer(c *gin.Context) {
 		return
 	}
 	secret, ok := strings.CutPrefix(h, "Bearer ")
-	var user *models.User
+	var user *models.SignedInUser
 	err := app.ErrInvalidToken
 	if ok {
 		user, err = s.opts.Auth.Tokens.Authenticate(c.Request.Context(), strings.TrimSpace(secret))

@@ -80,7 +80,7 @@ func (a *Accounts) Summary(ctx context.Context, user int64) (*MeView, error) {
 	u := requestUser(ctx, user) // read with the request's credential
 	if u == nil {
 		var err error
-		if u, err = a.store.User(ctx, user); err != nil {
+		if u, err = a.store.SignedInUser(ctx, user); err != nil {
 			return nil, err
 		}
 	}
@@ -89,12 +89,8 @@ func (a *Accounts) Summary(ctx context.Context, user int64) (*MeView, error) {
 		v.WorkEmail = *u.WorkEmail
 		v.WorkEmailVerified = u.WorkEmailVerifiedAt != nil
 	}
-	pending, err := a.store.PendingEmailVerification(ctx, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	if pending != nil && pending.Email != v.WorkEmail {
-		v.PendingWorkEmail = pending.Email
+	if u.PendingWorkEmail != v.WorkEmail {
+		v.PendingWorkEmail = u.PendingWorkEmail
 	}
 	return v, nil
 }

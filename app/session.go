@@ -44,12 +44,12 @@ type Session struct {
 	// User is the session's user as read with the credential for this
 	// request (nil: not read). It lives as long as the request, so it is
 	// never stale; a use case that changes the user drops it (forgetUser).
-	User *models.User
+	User *models.SignedInUser
 }
 
 // requestUser returns user as read with this request's credential, or nil
 // when the request did not read them.
-func requestUser(ctx context.Context, user int64) *models.User {
+func requestUser(ctx context.Context, user int64) *models.SignedInUser {
 	if s := SessionFrom(ctx); s != nil && s.User != nil && s.User.ID == user {
 		return s.User
 	}

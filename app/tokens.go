@@ -112,7 +112,7 @@ var ErrInvalidToken = errors.New("the access token is not valid")
 // best effort). A token that is not valid is ErrInvalidToken; a database
 // fault is returned as it is, so that it is never mistaken for a bad
 // credential.
-func (t *Tokens) Authenticate(ctx context.Context, secret string) (*models.User, error) {
+func (t *Tokens) Authenticate(ctx context.Context, secret string) (*models.SignedInUser, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) {
 		return nil, ErrInvalidToken
 	}

@@ -96,6 +96,7 @@ func (a *Accounts) RegisterWorkEmail(ctx context.Context, user, identity int64, 
 		a.kickAfter(tx)
 		return tx.AppendAudit(userActor(user), AuditWorkEmailRegistered, nil, map[string]any{"email": email})
 	})
+	forgetUser(ctx)
 	return err
 }
 

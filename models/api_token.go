@@ -55,19 +55,19 @@ func (s *Store) APITokenByHash(ctx context.Context, hash string) (*APIToken, err
 }
 
 // APITokenByHashWithUser is APITokenByHash, also returning the token's
-// user, read in the same query: every API request asks.
-func (s *Store) APITokenByHashWithUser(ctx context.Context, hash string) (*APIToken, *User, error) {
+// user, read in the same statement: every API request asks.
+func (s *Store) APITokenByHashWithUser(ctx context.Context, hash string) (*APIToken, *SignedInUser, error) {
 	rec := APIToken{TokenHash: hash}
 	var used, revoked sql.NullTime
 	var u userRow
-	dest := append([]any{&rec.ID, &rec.UserID, &rec.Name, &rec.Prefix, &rec.ExpiresAt, &used, &revoked, &rec.CreatedAt}, u.dest()...)
+	dest := append([]any{&rec.ID, &rec.UserID, &rec.Name, &rec.Prefix, &rec.ExpiresAt, &used, &revoked, &rec.CreatedAt}, u.signedInDest()...)
 	err := s.db.WithContext(ctx).Raw("SELECT t.id, t.user_id, t.name, t.prefix, t.expires_at, t.last_used_at, t.revoked_at, t.created_at, "+
-		userColumns+" FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?", hash).Row().Scan(dest...)
+		signedInColumns+" FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?", s.Now(), hash).Row().Scan(dest...)
 	if err != nil {
 		return nil, nil, mapError(err)
 	}
 	rec.LastUsedAt, rec.RevokedAt = timePtr(used), timePtr(revoked)
-	return &rec, u.user(), nil
+	return &rec, u.signedIn(), nil
 }
 
 // CreateAPIToken stores tok unless its user already has maxActive active

@@ -38,13 +38,13 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
 // Session returns the session whose id hashes to idHash, and its user
 // (nil when it has none), read in the same query: every signed-in page
 // asks.
-func (s *Store) Session(ctx context.Context, idHash string) (*Session, *User, error) {
+func (s *Store) Session(ctx context.Context, idHash string) (*Session, *SignedInUser, error) {
 	sess := Session{IDHash: idHash}
 	var user, identity sql.NullInt64
 	var u userRow
-	dest := append([]any{&user, &identity, &sess.Data, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt}, u.dest()...)
+	dest := append([]any{&user, &identity, &sess.Data, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt}, u.signedInDest()...)
 	err := s.db.WithContext(ctx).Raw("SELECT s.user_id, s.identity_id, s.data, s.created_at, s.last_seen_at, s.expires_at, "+
-		userColumns+" FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?", idHash).Row().Scan(dest...)
+		signedInColumns+" FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?", s.Now(), idHash).Row().Scan(dest...)
 	if err != nil {
 		return nil, nil, mapError(err)
 	}
@@ -54,7 +54,7 @@ func (s *Store) Session(ctx context.Context, idHash string) (*Session, *User, er
 	if identity.Valid {
 		sess.IdentityID = &identity.Int64
 	}
-	return &sess, u.user(), nil
+	return &sess, u.signedIn(), nil
 }
 
 // UpdateSession saves a session's user, identity, data and times.
