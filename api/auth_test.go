@@ -114,7 +114,7 @@ func newAuthEnvAt(t *testing.T, dbURL string, options ...func(*api.Options)) *au
 			Tokens: app.NewTokens(env.store), InheritancePage: "/inheritance"},
 		Accounts:    accounts,
 		Requests:    env.req,
-		Access:      &api.Access{Authz: az, Licences: env.store},
+		Access:      &api.Access{Authz: az, Licences: az},
 		Admin:       app.NewAdmin(env.store, az, app.AdminOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
 		Operators:   app.NewOperators(env.store, az, accounts, app.OperatorsOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),
 		Keys:        app.NewKeys(env.store, az, app.KeysOptions{BaseURL: env.srv.URL, Kick: env.worker.Kick}),

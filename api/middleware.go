@@ -28,10 +28,25 @@ var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
 // RequestID returns the id of the request, as sent in X-Request-ID.
 func RequestID(c *gin.Context) string { return c.GetString(keyRequestID) }
 
+// requestLog is the request's logger, built from its attributes only when
+// something is logged: most requests log nothing below the configured level.
+type requestLog struct {
+	base   *slog.Logger
+	attrs  []any
+	logger *slog.Logger // base with attrs, once asked for
+}
+
+func (l *requestLog) get() *slog.Logger {
+	if l.logger == nil {
+		l.logger = l.base.With(l.attrs...)
+	}
+	return l.logger
+}
+
 // loggerFrom returns the request's logger, carrying its id.
 func loggerFrom(c *gin.Context) *slog.Logger {
 	if l, ok := c.Get(keyLogger); ok {
-		return l.(*slog.Logger)
+		return l.(*requestLog).get()
 	}
 	return slog.Default()
 }
@@ -39,7 +54,12 @@ func loggerFrom(c *gin.Context) *slog.Logger {
 // SetLogAttrs adds attributes (such as the user id, once known) to the
 // request's log lines.
 func SetLogAttrs(c *gin.Context, attrs ...any) {
-	c.Set(keyLogger, loggerFrom(c).With(attrs...))
+	if l, ok := c.Get(keyLogger); ok {
+		rl := l.(*requestLog)
+		rl.attrs, rl.logger = append(rl.attrs, attrs...), nil
+		return
+	}
+	c.Set(keyLogger, &requestLog{base: slog.Default(), attrs: attrs})
 }
 
 // requestContext gives every request an id (kept from a trusted proxy's
@@ -56,7 +76,7 @@ func requestContext(base *slog.Logger) gin.HandlerFunc {
 		}
 		c.Set(keyRequestID, id)
 		c.Header("X-Request-ID", id)
-		c.Set(keyLogger, base.With(slog.String("request_id", id)))
+		c.Set(keyLogger, &requestLog{base: base, attrs: []any{slog.String("request_id", id)}})
 		start := time.Now()
 		c.Next()
 		level := slog.LevelInfo
@@ -66,6 +86,9 @@ func requestContext(base *slog.Logger) gin.HandlerFunc {
 		}
 		if c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz" || c.Request.URL.Path == "/metrics" {
 			level = slog.LevelDebug
+		}
+		if !base.Enabled(c.Request.Context(), level) {
+			return
 		}
 		loggerFrom(c).Log(c.Request.Context(), level, "request",
 			slog.String("method", c.Request.Method),

@@ -22,9 +22,10 @@ func (s *Server) bearer(c *gin.Context) {
 		return
 	}
 	secret, ok := strings.CutPrefix(h, "Bearer ")
-	user, active, err := int64(0), false, app.ErrInvalidToken
+	var user *models.SignedInUser
+	err := app.ErrInvalidToken
 	if ok {
-		user, active, err = s.opts.Auth.Tokens.AuthenticateActive(c.Request.Context(), strings.TrimSpace(secret))
+		user, err = s.opts.Auth.Tokens.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
 	}
 	if err != nil && !errors.Is(err, app.ErrInvalidToken) {
 		WriteError(c, err) // the database failed: not a bad credential
@@ -38,9 +39,9 @@ func (s *Server) bearer(c *gin.Context) {
 	}
 	// A token acts as its user, but not as a sign-in identity: it cannot
 	// register or confirm a work email, nor make more tokens.
-	sess := &app.Session{Record: &models.Session{UserID: &user}, Active: &active}
+	sess := &app.Session{Record: &models.Session{UserID: &user.ID}, User: user}
 	c.Request = c.Request.WithContext(app.WithSession(c.Request.Context(), sess))
-	SetLogAttrs(c, "user_id", user, "auth", "token")
+	SetLogAttrs(c, "user_id", user.ID, "auth", "token")
 	c.Next()
 }
 

@@ -77,21 +77,20 @@ func (a *Accounts) Me(ctx context.Context, user int64) (*MeView, error) {
 // Summary describes user without their licences: what page headers and
 // the work email page need.
 func (a *Accounts) Summary(ctx context.Context, user int64) (*MeView, error) {
-	u, err := a.store.User(ctx, user)
-	if err != nil {
-		return nil, err
+	u := requestUser(ctx, user) // read with the request's credential
+	if u == nil {
+		var err error
+		if u, err = a.store.SignedInUser(ctx, user); err != nil {
+			return nil, err
+		}
 	}
 	v := &MeView{ID: u.ID, DisplayName: u.DisplayName, Language: u.Language, Operator: a.authz.IsOperator(u.ID), Licences: []LicenceView{}}
 	if u.WorkEmail != nil {
 		v.WorkEmail = *u.WorkEmail
 		v.WorkEmailVerified = u.WorkEmailVerifiedAt != nil
 	}
-	pending, err := a.store.PendingEmailVerification(ctx, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	if pending != nil && pending.Email != v.WorkEmail {
-		v.PendingWorkEmail = pending.Email
+	if u.PendingWorkEmail != v.WorkEmail {
+		v.PendingWorkEmail = u.PendingWorkEmail
 	}
 	return v, nil
 }

@@ -66,6 +66,7 @@ func (a *Accounts) SetLanguage(ctx context.Context, user int64, lang string) err
 	if !ok {
 		return models.InvalidKey("err.language.unsupported", "Choose a language OpenLSC is written in.", models.FieldError{Field: "language", Key: "err.field.language", Message: "en or ja"})
 	}
+	forgetUser(ctx)
 	return a.store.SetUserLanguage(ctx, user, l)
 }
 

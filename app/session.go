@@ -41,10 +41,27 @@ type PendingLogin struct {
 type Session struct {
 	Record *models.Session
 	Data   SessionData
-	// Active is whether the user's work email is confirmed, when it was
-	// read with the credential for this request (nil: not read). It lives
-	// as long as the request, so it is never stale.
-	Active *bool
+	// User is the session's user as read with the credential for this
+	// request (nil: not read). It lives as long as the request, so it is
+	// never stale; a use case that changes the user drops it (forgetUser).
+	User *models.SignedInUser
+}
+
+// requestUser returns user as read with this request's credential, or nil
+// when the request did not read them.
+func requestUser(ctx context.Context, user int64) *models.SignedInUser {
+	if s := SessionFrom(ctx); s != nil && s.User != nil && s.User.ID == user {
+		return s.User
+	}
+	return nil
+}
+
+// forgetUser drops the user read with this request's credential, after a
+// change to that user, so that the rest of the request reads them afresh.
+func forgetUser(ctx context.Context) {
+	if s := SessionFrom(ctx); s != nil {
+		s.User = nil
+	}
 }
 
 // Sessions creates, loads and ends server-side sessions. The cookie holds
@@ -116,7 +133,7 @@ func (m *Sessions) Load(ctx context.Context, token string) (*Session, error) {
 	if token == "" {
 		return nil, ErrNoSession
 	}
-	rec, err := m.store.Session(ctx, hashToken(token))
+	rec, user, err := m.store.Session(ctx, hashToken(token))
 	if models.ErrorCode(err) == models.CodeNotFound {
 		return nil, ErrNoSession
 	}
@@ -128,7 +145,7 @@ func (m *Sessions) Load(ctx context.Context, token string) (*Session, error) {
 		_ = m.store.DeleteSession(ctx, rec.IDHash)
 		return nil, ErrNoSession
 	}
-	s := &Session{Record: rec}
+	s := &Session{Record: rec, User: user}
 	if err := json.Unmarshal([]byte(rec.Data), &s.Data); err != nil {
 		return nil, err
 	}

@@ -107,34 +107,28 @@ func (t *Tokens) Revoke(ctx context.Context, user, id int64) error {
 // expired.
 var ErrInvalidToken = errors.New("the access token is not valid")
 
-// Authenticate returns the user of a bearer token that is valid now, and
-// records its use (at most once a minute, best effort). A token that is not
-// valid is ErrInvalidToken; a database fault is returned as it is, so that
-// it is never mistaken for a bad credential.
-func (t *Tokens) Authenticate(ctx context.Context, secret string) (int64, error) {
-	user, _, err := t.AuthenticateActive(ctx, secret)
-	return user, err
-}
-
-// AuthenticateActive is Authenticate, also reporting whether the user's
-// work email is confirmed (read with the token, in the same query).
-func (t *Tokens) AuthenticateActive(ctx context.Context, secret string) (user int64, active bool, err error) {
+// Authenticate returns the user of a bearer token that is valid now, read
+// with the token in one query, and records its use (at most once a minute,
+// best effort). A token that is not valid is ErrInvalidToken; a database
+// fault is returned as it is, so that it is never mistaken for a bad
+// credential.
+func (t *Tokens) Authenticate(ctx context.Context, secret string) (*models.SignedInUser, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) {
-		return 0, false, ErrInvalidToken
+		return nil, ErrInvalidToken
 	}
-	rec, active, err := t.store.APITokenByHashWithUser(ctx, t.store.Keyring().Hash(tokenHashPurpose, secret))
+	rec, user, err := t.store.APITokenByHashWithUser(ctx, t.store.Keyring().Hash(tokenHashPurpose, secret))
 	if models.ErrorCode(err) == models.CodeNotFound {
-		return 0, false, ErrInvalidToken
+		return nil, ErrInvalidToken
 	}
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
 	now := t.store.Now()
 	if rec.RevokedAt != nil || !now.Before(rec.ExpiresAt) {
-		return 0, false, ErrInvalidToken
+		return nil, ErrInvalidToken
 	}
 	if rec.LastUsedAt == nil || now.Sub(*rec.LastUsedAt) > time.Minute {
 		_ = t.store.TouchAPIToken(ctx, rec.ID, now) // a missed touch costs nothing but accuracy
 	}
-	return rec.UserID, active, nil
+	return user, nil
 }

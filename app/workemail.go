@@ -96,6 +96,7 @@ func (a *Accounts) RegisterWorkEmail(ctx context.Context, user, identity int64, 
 		a.kickAfter(tx)
 		return tx.AppendAudit(userActor(user), AuditWorkEmailRegistered, nil, map[string]any{"email": email})
 	})
+	forgetUser(ctx)
 	return err
 }
 
@@ -153,6 +154,7 @@ func (a *Accounts) VerifyWorkEmail(ctx context.Context, user, identity int64, to
 		}
 		return tx.AppendAudit(userActor(user), AuditWorkEmailVerified, nil, map[string]any{"email": email})
 	})
+	forgetUser(ctx)
 	return email, err
 }
 
@@ -285,8 +287,8 @@ func (a *Accounts) ApplyContactChanges(tx *models.Tx, changes []models.ContactCh
 // Active reports whether user may see licences: their work email is
 // confirmed (and, after a long absence, confirmed again).
 func (a *Accounts) Active(ctx context.Context, user int64) (bool, error) {
-	if s := SessionFrom(ctx); s != nil && s.Active != nil && s.Record.UserID != nil && *s.Record.UserID == user {
-		return *s.Active, nil // read with this request's credential
+	if u := requestUser(ctx, user); u != nil {
+		return u.WorkEmailVerifiedAt != nil, nil
 	}
 	u, err := a.store.User(ctx, user)
 	if err != nil {

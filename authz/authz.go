@@ -73,6 +73,8 @@ type Authorizer struct {
 	origin   string
 	follower *follower
 	onApply  func(Change, error)
+	// numbers maps licence numbers to agreement ids (see AgreementID).
+	numbers sync.Map
 }
 
 // state is one loaded policy: the enforcer, its role graph, and the

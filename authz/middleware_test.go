@@ -20,7 +20,7 @@ func TestGuard(t *testing.T) {
 	r := gin.New()
 	g := authz.Guard{
 		Authorizer: f.a,
-		Licences:   f.s,
+		Licences:   f.a,
 		User: func(c *gin.Context) (int64, bool) {
 			id, err := strconv.ParseInt(c.GetHeader("X-Test-User"), 10, 64)
 			return id, err == nil
@@ -80,7 +80,7 @@ func TestGuardUserFailed(t *testing.T) {
 	down := &models.Error{Code: models.CodeUnavailable, Message: "The service is unavailable. Please try again shortly."}
 	g := authz.Guard{
 		Authorizer: f.a,
-		Licences:   f.s,
+		Licences:   f.a,
 		User: func(c *gin.Context) (int64, bool) {
 			authz.UserFailed(c, down)
 			return 0, false

@@ -35,16 +35,18 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
 	return s.write(ctx, func(db *gorm.DB) error { return db.Create(sess).Error })
 }
 
-// Session returns the session whose id hashes to idHash.
-func (s *Store) Session(ctx context.Context, idHash string) (*Session, error) {
-	// Every signed-in page asks: one row, its columns named and scanned
-	// without reflection.
+// Session returns the session whose id hashes to idHash, and its user
+// (nil when it has none), read in the same query: every signed-in page
+// asks.
+func (s *Store) Session(ctx context.Context, idHash string) (*Session, *SignedInUser, error) {
 	sess := Session{IDHash: idHash}
 	var user, identity sql.NullInt64
-	err := s.db.WithContext(ctx).Raw("SELECT user_id, identity_id, data, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = ?", idHash).
-		Row().Scan(&user, &identity, &sess.Data, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt)
+	var u userRow
+	dest := append([]any{&user, &identity, &sess.Data, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt}, u.signedInDest()...)
+	err := s.db.WithContext(ctx).Raw("SELECT s.user_id, s.identity_id, s.data, s.created_at, s.last_seen_at, s.expires_at, "+
+		signedInColumns+" FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?", s.Now(), idHash).Row().Scan(dest...)
 	if err != nil {
-		return nil, mapError(err)
+		return nil, nil, mapError(err)
 	}
 	if user.Valid {
 		sess.UserID = &user.Int64
@@ -52,7 +54,7 @@ func (s *Store) Session(ctx context.Context, idHash string) (*Session, error) {
 	if identity.Valid {
 		sess.IdentityID = &identity.Int64
 	}
-	return &sess, nil
+	return &sess, u.signedIn(), nil
 }
 
 // UpdateSession saves a session's user, identity, data and times.

@@ -101,21 +101,81 @@ func (s *Store) SignIn(ctx context.Context, c IdentityClaims) (*User, *Identity,
 func (s *Store) User(ctx context.Context, id int64) (*User, error) {
 	// Most requests ask: one row, its columns named and scanned without
 	// reflection.
-	var (
-		u                      User
-		email                  sql.NullString
-		verified, lastSignedIn sql.NullTime
-	)
-	err := s.db.WithContext(ctx).Raw("SELECT id, display_name, first_name, last_name, language, work_email, work_email_verified_at, last_sign_in_at, created_at, updated_at FROM users WHERE id = ?", id).
-		Row().Scan(&u.ID, &u.DisplayName, &u.FirstName, &u.LastName, &u.Language, &email, &verified, &lastSignedIn, &u.CreatedAt, &u.UpdatedAt)
+	var r userRow
+	err := s.db.WithContext(ctx).Raw("SELECT "+userColumns+" FROM users u WHERE u.id = ?", id).Row().Scan(r.dest()...)
 	if err != nil {
 		return nil, mapError(err)
 	}
-	if email.Valid {
-		u.WorkEmail = &email.String
+	return r.user(), nil
+}
+
+// SignedInUser is a user as a request's credential (a session or an API
+// token) reads them, in the credential's own statement: the user, and the
+// work email they asked to confirm with a link still unused and unexpired
+// ("" when none).
+type SignedInUser struct {
+	User
+	PendingWorkEmail string
+}
+
+// SignedInUser returns the user with id and their pending work email, in
+// one statement, for a request that did not read them with its credential.
+func (s *Store) SignedInUser(ctx context.Context, id int64) (*SignedInUser, error) {
+	var r userRow
+	err := s.db.WithContext(ctx).Raw("SELECT "+signedInColumns+" FROM users u WHERE u.id = ?", s.Now(), id).Row().Scan(r.signedInDest()...)
+	if err != nil {
+		return nil, mapError(err)
 	}
-	u.WorkEmailVerifiedAt, u.LastSignInAt = timePtr(verified), timePtr(lastSignedIn)
-	return &u, nil
+	return r.signedIn(), nil
+}
+
+// userColumns are the columns of users (aliased u) that userRow scans, so
+// that a credential's query can read its user in the same statement.
+const userColumns = "u.id, u.display_name, u.first_name, u.last_name, u.language, u.work_email, " +
+	"u.work_email_verified_at, u.last_sign_in_at, u.created_at, u.updated_at"
+
+// signedInColumns are userColumns and the user's pending work email: the
+// email of their newest verification link unused and unexpired at the
+// time given as the first argument.
+const signedInColumns = userColumns + ", (SELECT ev.email FROM email_verifications ev " +
+	"WHERE ev.user_id = u.id AND ev.used_at IS NULL AND ev.expires_at > ? ORDER BY ev.id DESC LIMIT 1)"
+
+// userRow scans userColumns or signedInColumns; all NULL when an outer
+// join found no user.
+type userRow struct {
+	id                                             sql.NullInt64
+	display, first, last, language, email, pending sql.NullString
+	verified, lastSignedIn, created, update        sql.NullTime
+}
+
+func (r *userRow) dest() []any {
+	return []any{&r.id, &r.display, &r.first, &r.last, &r.language, &r.email, &r.verified, &r.lastSignedIn, &r.created, &r.update}
+}
+
+func (r *userRow) signedInDest() []any { return append(r.dest(), &r.pending) }
+
+// signedIn returns the user scanned with signedInColumns, or nil.
+func (r *userRow) signedIn() *SignedInUser {
+	u := r.user()
+	if u == nil {
+		return nil
+	}
+	return &SignedInUser{User: *u, PendingWorkEmail: r.pending.String}
+}
+
+// user returns the scanned user, or nil when there was none.
+func (r *userRow) user() *User {
+	if !r.id.Valid {
+		return nil
+	}
+	u := &User{
+		ID: r.id.Int64, DisplayName: r.display.String, FirstName: r.first.String, LastName: r.last.String, Language: r.language.String,
+		WorkEmailVerifiedAt: timePtr(r.verified), LastSignInAt: timePtr(r.lastSignedIn), CreatedAt: r.created.Time, UpdatedAt: r.update.Time,
+	}
+	if r.email.Valid {
+		u.WorkEmail = &r.email.String
+	}
+	return u
 }
 
 // timePtr is t's time, or nil when t is NULL.

@@ -2,8 +2,6 @@ package models
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 )
 
 // UsersByID returns the users with the given ids (missing ones are left out).
@@ -115,20 +113,4 @@ func (tx *Tx) EmailVerificationForUpdate(tokenHash string) (*EmailVerification, 
 func (tx *Tx) UseEmailVerification(id int64) (bool, error) {
 	res := tx.db.Model(&EmailVerification{}).Where("id = ? AND used_at IS NULL", id).Update("used_at", tx.Now())
 	return res.RowsAffected > 0, res.Error
-}
-
-// PendingEmailVerification returns user's newest unused, unexpired
-// verification, or nil.
-func (s *Store) PendingEmailVerification(ctx context.Context, user int64) (*EmailVerification, error) {
-	v := EmailVerification{UserID: user}
-	err := s.db.WithContext(ctx).Raw("SELECT id, identity_id, email, token_hash, expires_at, created_at FROM email_verifications "+
-		"WHERE user_id = ? AND used_at IS NULL AND expires_at > ? ORDER BY id DESC LIMIT 1", user, s.Now()).
-		Row().Scan(&v.ID, &v.IdentityID, &v.Email, &v.TokenHash, &v.ExpiresAt, &v.CreatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, mapError(err)
-	}
-	return &v, nil
 }

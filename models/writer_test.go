@@ -52,7 +52,7 @@ func TestSQLiteWriterQueue(t *testing.T) {
 		})
 	}()
 	<-held
-	if _, err := server.Session(ctx, "session-1"); err != nil {
+	if _, _, err := server.Session(ctx, "session-1"); err != nil {
 		t.Errorf("a read while another process writes: %v", err)
 	}
 	if err := server.CreateSession(ctx, session(100)); models.ErrorCode(err) != models.CodeUnavailable {
@@ -68,7 +68,7 @@ func TestSQLiteWriterQueue(t *testing.T) {
 	if err := server.CreateSession(ctx, session(100)); err != nil {
 		t.Errorf("a write after the lock is free: %v", err)
 	}
-	if _, err := server.Session(ctx, "session-0"); models.ErrorCode(err) != models.CodeNotFound {
+	if _, _, err := server.Session(ctx, "session-0"); models.ErrorCode(err) != models.CodeNotFound {
 		t.Errorf("the other process's write is not seen: %v", err)
 	}
 }

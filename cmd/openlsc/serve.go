@@ -279,7 +279,7 @@ func (m *Main) newHandler(context.Context) error {
 		Mounts: uc.mounts, Routes: m.pageRoutes(pages), BodyLimits: pages.BodyLimits(), Limits: lim,
 		ReadyChecks: []api.ReadyCheck{storageReady(m.Config.StorageDir)},
 		Auth:        &api.Auth{Sessions: uc.sessions, SignIn: uc.signIn, Tokens: uc.tokens, InheritancePage: inheritancePage},
-		Accounts:    uc.accounts, Access: &api.Access{Authz: m.Authz, Licences: m.Store},
+		Accounts:    uc.accounts, Access: &api.Access{Authz: m.Authz, Licences: m.Authz},
 		Requests: uc.requests, Admin: uc.admin, Operators: uc.operators, Audit: uc.audit, Keys: uc.keys, Downloads: uc.downloads, Summary: uc.summary,
 		Activations: uc.activations,
 	})
@@ -302,7 +302,7 @@ func (m *Main) pageRoutes(pages *frontend.UI) []func(gin.IRouter) {
 		}
 		return user, err == nil && active
 	}
-	guard := authz.Guard{Authorizer: az, Licences: m.Store, User: activeUser}
+	guard := authz.Guard{Authorizer: az, Licences: az, User: activeUser}
 	routes := []func(gin.IRouter){
 		func(r gin.IRouter) { pages.MountAudit(r, uc.audit) },
 		func(r gin.IRouter) { pages.MountLicences(r, uc.accounts, guard) },
