@@ -74,7 +74,7 @@ lint:
 # The README's screenshots of the main pages, English and Japanese, desktop
 # and phone width, taken by the browser test that visits every page (needs
 # Chromium and axe-core: npm ci --prefix frontend/browsertest).
-screenshots:
+screenshots: browser-deps
 	rm -rf frontend/screenshots && mkdir -p frontend/screenshots
 	env -u OPENLSC_TEST_DATABASE_URL OPENLSC_SCREENSHOTS=$(CURDIR)/frontend/screenshots $(GO) test -count=1 -run '^TestBrowserEveryPage$$' ./cmd/openlsc/
 

@@ -50,7 +50,7 @@ func tours() []personaTour {
 			{readme: true, name: "licence-users", path: "/licences/M1000001/users"},
 			{readme: true, name: "keys", path: "/licences/E2000001/keys"},
 			{name: "installations", path: "/licences/E2000001/keys/1/installations"},
-			{name: "telephone-activation", path: "/licences/E2000001/keys/1/telephone-activation"},
+			{readme: true, name: "telephone-activation", path: "/licences/E2000001/keys/1/telephone-activation"},
 			{name: "verification-form", path: "/licences/E2000001/verification-form"},
 			{readme: true, name: "downloads", path: "/downloads"},
 			{name: "licence-summary", path: "/licence-summary?licence=E2000001&licence=S2000003", want: "/licence-summary"},
@@ -78,6 +78,7 @@ func tours() []personaTour {
 			{name: "activation-counts", path: "/operator/activation-counts?licence=E2000001", want: "/operator/activation-counts"},
 			{name: "leaked-keys", path: "/operator/leaked-keys"},
 			{name: "operator-telephone-activation", path: "/operator/keys/1/telephone-activation?licence=E2000001", want: "/operator/keys/1/telephone-activation"},
+			{name: "operator-installations", path: "/operator/keys/1/installations?licence=E2000001", want: "/operator/keys/1/installations"},
 			{name: "audit-operator", path: "/audit"},
 		}},
 	}
