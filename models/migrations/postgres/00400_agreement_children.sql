@@ -1,0 +1,10 @@
+-- +goose Up
+-- The licences under an MBSA are listed a page at a time in number order
+-- (keyset on the number), byte order (COLLATE "C") as on SQLite and in Go:
+-- read by this index, not sorted.
+CREATE INDEX agreements_parent_number ON agreements(parent_id, number COLLATE "C");
+DROP INDEX agreements_parent;
+
+-- +goose Down
+CREATE INDEX agreements_parent ON agreements(parent_id);
+DROP INDEX agreements_parent_number;
