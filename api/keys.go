@@ -73,13 +73,17 @@ func (h keysHandler) user(c *gin.Context) (int64, bool) {
 
 func (h keysHandler) list(c *gin.Context) {
 	user, _ := h.guard.User(c)
-	list, err := h.k.List(c.Request.Context(), user, authz.LicenceID(c))
+	q, err := app.ParseKeyQuery(c.Query("after"), c.Query("limit"))
+	var page app.KeyPage
+	if err == nil {
+		page, err = h.k.ListPage(c.Request.Context(), user, authz.LicenceID(c), q)
+	}
 	if err != nil {
 		h.guard.Fail(c, err)
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, gin.H{"keys": list})
+	c.JSON(http.StatusOK, page)
 }
 
 func (h keysHandler) reveal(c *gin.Context) {

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -366,5 +368,108 @@ func TestKeysAPI(t *testing.T) {
 		if a.code != http.StatusOK || d.Organization != "Contoso" || d.Licence != "V1" || len(d.Products) != 1 || d.Date != "2026-03-14" {
 			t.Errorf("%s form: %d %s", who, a.code, a.body)
 		}
+	}
+}
+
+// TestKeysAPIPages: the keys of a licence a page at a time by cursor, in
+// (product, type, id) order: every key once even when keys are added
+// while the pages are read (none repeats, none is skipped); a
+// cursor that cannot be read is refused with its code; a revoked reader
+// reads no page at once. Both databases.
+func TestKeysAPIPages(t *testing.T) {
+	t.Logf("database: %s", modelstest.Name())
+	env := newKeysEnv(t)
+	ent := "Enterprise"
+	keys := func(from, to int) *models.ImportDocument {
+		doc := &models.ImportDocument{Products: []models.ImportProduct{
+			{ID: "win-ent", Name: "Windows Enterprise", Versions: []models.ImportVersion{{Version: "11", Edition: ent}}},
+			{ID: "office", Name: "Office", Versions: []models.ImportVersion{{Version: "2024"}}},
+		}}
+		limit := int64(10)
+		for i := from; i < to; i++ {
+			k := models.ImportKey{Agreement: "V1", Product: []string{"win-ent", "office"}[i%2],
+				Type: []string{"mak", "kms"}[i/2%2], Key: fmt.Sprintf("P%04d-AAAAA-BBBBB-CCCCC-DDDDD", i)}
+			if k.Type == "mak" {
+				k.ActivationLimit = &limit
+			}
+			doc.Keys = append(doc.Keys, k)
+		}
+		return doc
+	}
+	imp := func(doc *models.ImportDocument) {
+		if _, err := env.store.Import(context.Background(), doc, models.ImportOptions{Actor: models.Actor{Label: "cli"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	imp(keys(0, 40))
+	type page struct {
+		Keys []app.KeyView
+		Next string
+	}
+	var all page
+	env.do("reader", http.MethodGet, "/api/v1/licences/V1/keys?limit=1000", nil).decode(t, &all)
+	if len(all.Keys) != 42 || all.Next != "" {
+		t.Fatalf("one page of 1000: %d keys, next %q", len(all.Keys), all.Next)
+	}
+	// Keys are added while the pages are read: both products and types,
+	// so some sort before the cursor and some after.
+	added := make(chan error, 1)
+	go func() {
+		var err error
+		for i := 40; i < 50 && err == nil; i += 2 {
+			_, err = env.store.Import(context.Background(), keys(i, i+2), models.ImportOptions{Actor: models.Actor{Label: "cli"}})
+		}
+		added <- err
+	}()
+	seen := map[int64]int{}
+	after := ""
+	for {
+		a := env.do("reader", http.MethodGet, "/api/v1/licences/V1/keys?limit=7&after="+url.QueryEscape(after), nil)
+		var p page
+		a.decode(t, &p)
+		if a.code != http.StatusOK || len(p.Keys) > 7 || (p.Next != "" && len(p.Keys) != 7) {
+			t.Fatalf("page after %q: %d, %d keys, next %q", after, a.code, len(p.Keys), p.Next)
+		}
+		for _, k := range p.Keys {
+			seen[k.ID]++
+		}
+		if p.Next == "" {
+			break
+		}
+		after = p.Next
+	}
+	if err := <-added; err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range all.Keys {
+		if seen[k.ID] != 1 {
+			t.Errorf("key %d (%s %s) seen %d times", k.ID, k.Product, k.Type, seen[k.ID])
+		}
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("key %d seen %d times", id, n)
+		}
+	}
+	if len(seen) > len(all.Keys)+10 {
+		t.Errorf("%d keys seen, %d before the import of 10 more", len(seen), len(all.Keys))
+	}
+
+	for _, q := range []string{"?after=x", "?after=1.mak", "?after=0.mak.1", "?limit=0", "?limit=1001"} {
+		a := env.do("reader", http.MethodGet, "/api/v1/licences/V1/keys"+q, nil)
+		if a.code != http.StatusUnprocessableEntity || !strings.Contains(a.body, `"code":"err.keys.`) {
+			t.Errorf("%s: %d %s", q, a.code, a.body)
+		}
+	}
+
+	err := env.store.InTx(context.Background(), func(tx *models.Tx) error {
+		v1 := env.lic["V1"]
+		return env.az.Revoke(tx, models.Actor{Label: "system"}, env.users["reader"], &v1, models.PermKeyReader, models.SourceDirect)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := env.do("reader", http.MethodGet, "/api/v1/licences/V1/keys?after="+url.QueryEscape(after), nil); a.code == http.StatusOK {
+		t.Errorf("revoked reader: %d %s", a.code, a.body)
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"github.com/openlsc/openlsc/authz"
 )
 
-// mountLicences registers GET /api/v1/licences (the relationship summary)
+// mountLicences registers GET /api/v1/licences (the relationship summary:
+// its first page, a page of one MBSA's licences, or with all=true the
+// whole tree)
 // and GET /api/v1/licences/{licence} (one licence, for whoever may view it;
 // anyone else is told it does not exist).
 func (s *Server) mountLicences(v1 gin.IRouter) {
@@ -17,13 +19,16 @@ func (s *Server) mountLicences(v1 gin.IRouter) {
 		user, _ := app.UserID(c.Request.Context())
 		var page app.TreePage
 		var err error
-		if paged(c) {
+		if c.Query("all") == "true" {
+			page.Licences, err = acc.Tree(c.Request.Context(), user)
+		} else {
 			var q app.TreeQuery
 			if q, err = app.ParseTreeQuery(c.Query("under"), c.Query("after"), c.Query("limit")); err == nil {
+				if q.Under == "" && c.Query("collapsed") == "true" {
+					q.Limit = 0
+				}
 				page, err = acc.TreePage(c.Request.Context(), user, q)
 			}
-		} else {
-			page.Licences, err = acc.Tree(c.Request.Context(), user)
 		}
 		if err != nil {
 			s.fail(c, err)
@@ -41,15 +46,4 @@ func (s *Server) mountLicences(v1 gin.IRouter) {
 		}
 		c.JSON(http.StatusOK, d)
 	})
-}
-
-// paged tells whether GET /api/v1/licences asks for a page (under, after,
-// limit or collapsed=true) rather than the whole tree.
-func paged(c *gin.Context) bool {
-	for _, p := range []string{"under", "after", "limit"} {
-		if _, ok := c.GetQuery(p); ok {
-			return true
-		}
-	}
-	return c.Query("collapsed") == "true"
 }

@@ -72,6 +72,7 @@ func appendNode(b []byte, n *app.TreeNode) []byte {
 		b = append(b, `,"children_count":`...)
 		b = strconv.AppendInt(b, int64(n.ChildCount), 10)
 	}
+	b = appendOptional(b, `,"next":`, n.Next)
 	return append(b, '}')
 }
 

@@ -18,7 +18,7 @@ func TestTreeJSONMatchesEncodingJSON(t *testing.T) {
 		{LicenceView: app.LicenceView{Number: "M1", Program: models.ProgramMBSA, Name: odd, Starts: "2026-01-01", Ends: "2027-01-01",
 			Permissions: []models.Permission{models.PermAdministrator, models.PermKeyReader}, Inherited: true},
 			Children: []app.TreeNode{{LicenceView: app.LicenceView{Number: "E1", Program: "enterprise", Permissions: []models.Permission{}}, Expired: true}}},
-		{LicenceView: app.LicenceView{Number: "E2", Program: "enterprise"}, Parent: "M2", ChildCount: 4711},
+		{LicenceView: app.LicenceView{Number: "E2", Program: "enterprise"}, Parent: "M2", ChildCount: 4711, Next: odd},
 	}
 	for _, tc := range []app.TreePage{{Licences: []app.TreeNode{}}, {Licences: tree}, {Licences: tree[:1], Next: odd}} {
 		body := gin.H{"licences": tc.Licences}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -131,6 +132,17 @@ func TestRelationshipSummaryPages(t *testing.T) {
 	if _, p := get(bossC, "?limit=3"); len(p.Licences) != 2 || len(p.Licences[0].Children) != 3 || p.Licences[0].ChildCount != 125 {
 		t.Errorf("summary with 3 licences under each: %+v", p.Licences)
 	}
+	// Without parameters, the first page: each MBSA with its first
+	// app.TreePreview licences and the cursor of the next; all=true, the
+	// whole tree.
+	if _, p := get(bossC, ""); len(p.Licences) != 2 || len(p.Licences[0].Children) != app.TreePreview ||
+		p.Licences[0].ChildCount != 125 || p.Licences[0].Next != fmt.Sprintf("E%03d", 2*(app.TreePreview-1)) || p.Licences[1].Next != "" {
+		t.Errorf("first page: %+v", p.Licences)
+	}
+	if _, p := get(bossC, "?all=true"); len(p.Licences) != 2 || len(p.Licences[0].Children) != 125 ||
+		p.Licences[0].ChildCount != 0 || p.Licences[0].Next != "" || p.Licences[0].Children[124].Number != "E248" {
+		t.Errorf("whole tree: %+v", p.Licences)
+	}
 
 	var seen []string
 	after := ""
@@ -184,6 +196,23 @@ func TestRelationshipSummaryPages(t *testing.T) {
 	for _, q := range []string{"?limit=0", "?limit=1001", "?limit=x", "?after=E002"} {
 		if code, _ := get(bossC, q); code != http.StatusUnprocessableEntity {
 			t.Errorf("%s: %d", q, code)
+		}
+	}
+	resp, err := bossC.Get(env.srv.URL + "/api/v1/licences?after=E002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"code":"err.licences.cursor"`) {
+		t.Errorf("a cursor without its licence: %s", body)
+	}
+
+	// Choosing not to inherit takes M1's licences off the summary at once.
+	env.send(bossC, http.MethodPut, "/api/v1/me/inheritance/M1", map[string]bool{"inherit": false})
+	for _, q := range []string{"", "?under=M1", "?all=true"} {
+		if _, p := get(bossC, q); len(p.Licences) > 2 || (len(p.Licences) > 0 && len(p.Licences[0].Children) != 0) {
+			t.Errorf("after inheritance is off (%q): %+v", q, p.Licences)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -586,5 +587,33 @@ func TestOpenAPIPathConversion(t *testing.T) {
 		if got := openAPIPath(in); got != want {
 			t.Errorf("openAPIPath(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestOpenAPILicencesQuery: the query parameters documented for GET
+// /api/v1/licences are the ones its handler reads (c.Query in
+// licences.go), so a parameter added to one is added to the other.
+func TestOpenAPILicencesQuery(t *testing.T) {
+	doc, _ := loadOpenAPI(t)
+	var documented []string
+	for _, p := range doc.Paths["/api/v1/licences"]["get"].Parameters {
+		if p.In == "query" {
+			documented = append(documented, p.Name)
+		}
+	}
+	src, err := os.ReadFile("licences.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read []string
+	for _, m := range regexp.MustCompile(`c\.Query\("(\w+)"\)`).FindAllStringSubmatch(string(src), -1) {
+		if !slices.Contains(read, m[1]) {
+			read = append(read, m[1])
+		}
+	}
+	slices.Sort(documented)
+	slices.Sort(read)
+	if !slices.Equal(documented, read) || !slices.Contains(read, "all") {
+		t.Errorf("documented query parameters %v, the handler reads %v", documented, read)
 	}
 }

@@ -18,22 +18,19 @@ type TreeNode struct {
 	Parent   string     `json:"parent,omitempty"` // the MBSA above, when the user cannot see it
 	Expired  bool       `json:"expired"`
 	Children []TreeNode `json:"children,omitempty"`
-	// ChildCount, on a page of the summary (TreePage), is how many
+	// ChildCount, on the first page of the summary (TreePage), is how many
 	// licences are under this one, however many Children shows.
 	ChildCount int `json:"children_count,omitempty"`
+	// Next, on the first page of the summary, is the cursor (TreeQuery
+	// After, with Under this licence) of the next page of the licences
+	// under it; "" when Children shows them all.
+	Next string `json:"next,omitempty"`
 }
 
 // Tree is the relationship summary: the licences user can see as a tree,
 // MBSA → enrollments and Select Plus; Open License and Open Value stand
 // alone. Nothing is shown before the work email is confirmed.
 func (a *Accounts) Tree(ctx context.Context, user int64) ([]TreeNode, error) {
-	return a.tree(ctx, user, -1)
-}
-
-// tree is Tree with at most preview licences under each top licence, and
-// their number in ChildCount; all of them, and no ChildCount, when preview
-// is negative.
-func (a *Accounts) tree(ctx context.Context, user int64, preview int) ([]TreeNode, error) {
 	active, err := a.Active(ctx, user)
 	if err != nil || !active {
 		return []TreeNode{}, err
@@ -43,18 +40,22 @@ func (a *Accounts) tree(ctx context.Context, user int64, preview int) ([]TreeNod
 	for i, h := range held {
 		ids[i] = h.AgreementID
 	}
+	return a.readTree(ctx, held, ids)
+}
+
+// readTree reads the rows of ids, licences of held, and arranges them
+// (buildTree); a licence under one user does not see is shown at the top
+// with that one's number.
+func (a *Accounts) readTree(ctx context.Context, held []authz.LicenceAccess, ids []int64) ([]TreeNode, error) {
 	rows, err := a.store.LicenceRows(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	visible := make(map[int64]bool, len(rows))
-	for _, r := range rows {
-		visible[r.ID] = true
-	}
+	listed := map[int64]bool{}
 	var hiddenParents []int64
 	for _, r := range rows {
-		if r.ParentID != nil && !visible[*r.ParentID] {
-			visible[*r.ParentID] = true // listed once
+		if r.ParentID != nil && !holds(held, *r.ParentID) && !listed[*r.ParentID] {
+			listed[*r.ParentID] = true
 			hiddenParents = append(hiddenParents, *r.ParentID)
 		}
 	}
@@ -66,26 +67,22 @@ func (a *Accounts) tree(ctx context.Context, user int64, preview int) ([]TreeNod
 	for _, p := range parents {
 		parentNumber[p.ID] = p.Number
 	}
-	return buildTree(rows, held, parentNumber, a.store.Now().Format("2006-01-02"), preview), nil
+	return buildTree(rows, held, parentNumber, a.store.Now().Format("2006-01-02")), nil
+}
+
+// holds reports whether held (sorted by licence id) has licence.
+func holds(held []authz.LicenceAccess, licence int64) bool {
+	_, ok := slices.BinarySearchFunc(held, licence, func(h authz.LicenceAccess, id int64) int { return cmp.Compare(h.AgreementID, id) })
+	return ok
 }
 
 // buildTree arranges rows into roots (sorted by number) with the visible
 // licences under them (sorted too), in two passes over rows: one counts
 // the licences under each root, the other places every node in one
 // backing array. held is sorted by licence id (authz.Licences); today is
-// YYYY-MM-DD; preview is as for tree: the licences it leaves out are
-// counted, not built.
-func buildTree(rows []models.LicenceRow, held []authz.LicenceAccess, parentNumber map[int64]string, today string, preview int) []TreeNode {
-	node := func(r models.LicenceRow) TreeNode {
-		var acc authz.LicenceAccess
-		if i, ok := slices.BinarySearchFunc(held, r.ID, func(h authz.LicenceAccess, id int64) int { return cmp.Compare(h.AgreementID, id) }); ok {
-			acc = held[i]
-		}
-		return TreeNode{LicenceView: LicenceView{
-			Number: r.Number, Program: r.Program, Name: r.Name, Starts: r.Starts, Ends: r.Ends,
-			Permissions: acc.Permissions, Inherited: acc.Inherited,
-		}, Expired: r.Ends != "" && r.Ends < today}
-	}
+// YYYY-MM-DD.
+func buildTree(rows []models.LicenceRow, held []authz.LicenceAccess, parentNumber map[int64]string, today string) []TreeNode {
+	node := func(r models.LicenceRow) TreeNode { return treeNode(r, held, today) }
 	slices.SortFunc(rows, func(x, y models.LicenceRow) int { return strings.Compare(x.Number, y.Number) })
 	// under is the root a row is shown under; 0 for a root.
 	under := func(r models.LicenceRow) int64 {
@@ -115,19 +112,14 @@ func buildTree(rows []models.LicenceRow, held []authz.LicenceAccess, parentNumbe
 	}
 	children := make([]TreeNode, 0, len(rows)-len(roots))
 	for id, i := range rootOf {
-		shown := count[id]
-		if preview >= 0 {
-			shown = min(shown, preview)
-			roots[i].ChildCount = count[id]
-		}
 		from := len(children)
-		children = children[:from+shown]
+		children = children[:from+count[id]]
 		roots[i].Children = children[from:from:len(children)]
 	}
 	for _, r := range rows {
 		// A licence under a licence that is itself under another is not
 		// shown: agreements nest two levels deep.
-		if i, ok := rootOf[under(r)]; ok && r.ParentID != nil && len(roots[i].Children) < cap(roots[i].Children) {
+		if i, ok := rootOf[under(r)]; ok && r.ParentID != nil {
 			roots[i].Children = append(roots[i].Children, node(r))
 		}
 	}
@@ -139,8 +131,24 @@ func buildTree(rows []models.LicenceRow, held []authz.LicenceAccess, parentNumbe
 	return roots
 }
 
+// treeNode is the node of r, with what user holds on it (held, sorted by
+// licence id); today is YYYY-MM-DD.
+func treeNode(r models.LicenceRow, held []authz.LicenceAccess, today string) TreeNode {
+	var acc authz.LicenceAccess
+	if i, ok := slices.BinarySearchFunc(held, r.ID, func(h authz.LicenceAccess, id int64) int { return cmp.Compare(h.AgreementID, id) }); ok {
+		acc = held[i]
+	}
+	return TreeNode{LicenceView: LicenceView{
+		Number: r.Number, Program: r.Program, Name: r.Name, Starts: r.Starts, Ends: r.Ends,
+		Permissions: acc.Permissions, Inherited: acc.Inherited,
+	}, Expired: r.Ends != "" && r.Ends < today}
+}
+
 // Page sizes of the relationship summary's pages (TreeQuery.Limit).
 const (
+	// TreePreview is how many of the licences under each top licence the
+	// first page of the summary shows.
+	TreePreview     = 20
 	TreePageSize    = 200
 	TreeMaxPageSize = 1000
 )
@@ -161,69 +169,26 @@ type TreeQuery struct {
 }
 
 // ParseTreeQuery reads a TreeQuery from the query parameters under, after
-// and limit; limit is checked against TreeMaxPageSize.
+// and limit; limit is checked against TreeMaxPageSize. Without under or
+// limit, the first page shows TreePreview licences under each top licence.
 func ParseTreeQuery(under, after, limit string) (TreeQuery, error) {
 	q := TreeQuery{Under: strings.TrimSpace(under), After: strings.TrimSpace(after)}
 	if limit != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(limit))
 		if err != nil || n < 1 || n > TreeMaxPageSize {
-			return q, models.Invalid("The page size is not valid.",
-				models.FieldError{Field: "limit", Message: "Give a number from 1 to " + strconv.Itoa(TreeMaxPageSize) + "."})
+			return q, models.InvalidKey("err.licences.page_size", "The page size is not valid.",
+				models.FieldError{Field: "limit", Key: "err.field.page_size", Args: models.Args{"Max": TreeMaxPageSize},
+					Message: "Give a number from 1 to " + strconv.Itoa(TreeMaxPageSize) + "."})
 		}
 		q.Limit = n
+	} else if q.Under == "" {
+		q.Limit = TreePreview
 	}
 	if q.Under == "" && q.After != "" {
-		return q, models.Invalid("A cursor needs the licence it pages through.",
-			models.FieldError{Field: "under", Message: "Give the number of the licence whose licences are listed."})
+		return q, models.InvalidKey("err.licences.cursor", "A cursor needs the licence it pages through.",
+			models.FieldError{Field: "under", Key: "err.field.cursor_under", Message: "Give the number of the licence whose licences are listed."})
 	}
 	return q, nil
-}
-
-// TreePage is one page of the relationship summary.
-type TreePage struct {
-	// Licences are the top licences, each with ChildCount and its first
-	// licences; or, with Under, the page of Under's licences.
-	Licences []TreeNode
-	Under    string // Under's number when it is one the user sees with licences under it
-	Next     string // the cursor (After) of the next page of Under's licences; "" on the last
-	// UnderNode, with Under, is that licence itself (without Children).
-	UnderNode TreeNode
-}
-
-// TreePage cuts the relationship summary (see Tree) to the page q asks
-// for. The tree is built whole, once, in O(n); only what is shown is
-// encoded or rendered.
-func (a *Accounts) TreePage(ctx context.Context, user int64, q TreeQuery) (TreePage, error) {
-	if q.Under == "" {
-		tree, err := a.tree(ctx, user, q.Limit)
-		return TreePage{Licences: tree}, err
-	}
-	tree, err := a.Tree(ctx, user)
-	if err != nil {
-		return TreePage{}, err
-	}
-	return underPage(tree, q), nil
-}
-
-// underPage is the page q of the licences under q.Under in tree.
-func underPage(tree []TreeNode, q TreeQuery) TreePage {
-	p := TreePage{Licences: []TreeNode{}}
-	i, found := slices.BinarySearchFunc(tree, q.Under, func(n TreeNode, k string) int { return strings.Compare(n.Number, k) })
-	if !found || len(tree[i].Children) == 0 {
-		return p
-	}
-	kids := tree[i].Children
-	start, at := slices.BinarySearchFunc(kids, q.After, func(n TreeNode, k string) int { return strings.Compare(n.Number, k) })
-	if at {
-		start++
-	}
-	end := min(start+cmp.Or(q.Limit, TreePageSize), len(kids))
-	p.Licences, p.Under, p.UnderNode = kids[start:end], q.Under, tree[i]
-	p.UnderNode.Children, p.UnderNode.ChildCount = nil, len(kids)
-	if end < len(kids) {
-		p.Next = kids[end-1].Number
-	}
-	return p
 }
 
 // LicenceAccessView is what a user holds on one licence.

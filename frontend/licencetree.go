@@ -58,9 +58,9 @@ func licenceStatus(n app.TreeNode, now time.Time) string {
 }
 
 // treePreview is how many of the licences under an MBSA the relationship
-// summary shows under it (one MBSA's full list is paged by
-// app.TreePageSize).
-const treePreview = 20
+// summary shows under it, as the API's first page (one MBSA's full list
+// is paged by app.TreePageSize).
+const treePreview = app.TreePreview
 
 // treePage is the relationship summary as one page shows it: every root
 // with the first licences under it; or, with Under set, one page of the

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"gorm.io/gorm"
 )
 
 // LicenceRow is what a licence listing shows of an agreement: its dates as
@@ -62,12 +64,18 @@ const sqlitePackedLicenceRows = `SELECT group_concat(printf('%d,%s,%s,%s,%s,%d,%
 func (s *Store) scannedLicenceRows(ctx context.Context, ids []int64) ([]LicenceRow, error) {
 	q := s.db.WithContext(ctx).Table("agreements").Select("id, number, program, name, parent_id, " +
 		"COALESCE(to_char(starts, 'YYYY-MM-DD'), ''), COALESCE(to_char(ends, 'YYYY-MM-DD'), '')")
-	rows, err := s.whereIDIn(q, "id", ids).Rows()
+	return scanLicenceRows(s.whereIDIn(q, "id", ids), len(ids))
+}
+
+// scanLicenceRows runs q, which selects the columns of a LicenceRow in
+// field order, and scans its rows without reflection.
+func scanLicenceRows(q *gorm.DB, capacity int) ([]LicenceRow, error) {
+	rows, err := q.Rows()
 	if err != nil {
 		return nil, mapError(err)
 	}
 	defer rows.Close()
-	out := make([]LicenceRow, 0, len(ids))
+	out := make([]LicenceRow, 0, capacity)
 	for rows.Next() {
 		var r LicenceRow
 		if err := rows.Scan(&r.ID, &r.Number, &r.Program, &r.Name, &r.ParentID, &r.Starts, &r.Ends); err != nil {
@@ -129,4 +137,20 @@ func cutCounted(n, s string) (string, string, error) {
 		return "", "", errPackedRow
 	}
 	return s[:size], s[size:], nil
+}
+
+// ChildRows returns at most limit listing rows of the agreements under
+// parent whose number sorts after after ("" for the first), in number
+// order (bytewise, on both databases), read by the index on
+// (parent_id, number): what a page of an MBSA's licences shows, whatever
+// the number of licences under it. Who may see them is not its concern.
+func (s *Store) ChildRows(ctx context.Context, parent int64, after string, limit int) ([]LicenceRow, error) {
+	dates, number := "COALESCE(starts, ''), COALESCE(ends, '')", "number"
+	if s.dialect == DialectPostgres {
+		dates = "COALESCE(to_char(starts, 'YYYY-MM-DD'), ''), COALESCE(to_char(ends, 'YYYY-MM-DD'), '')"
+		number = `number COLLATE "C"`
+	}
+	q := s.db.WithContext(ctx).Table("agreements").Select("id, number, program, name, parent_id, "+dates).
+		Where("parent_id = ? AND "+number+" > ?", parent, after).Order(number).Limit(limit)
+	return scanLicenceRows(q, limit)
 }

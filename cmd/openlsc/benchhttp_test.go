@@ -208,6 +208,7 @@ func (ds *benchData) routes() []benchRoute {
 		{name: "GET /api/v1/me", path: "/api/v1/me", user: ds.plain},
 		{name: "GET keys (small licence)", path: "/api/v1/licences/" + ds.small + "/keys", user: ds.plain},
 		{name: "GET /api/v1/licences (MBSA admin)", path: "/api/v1/licences", user: ds.admin},
+		{name: "GET /api/v1/licences?all=true (MBSA admin)", path: "/api/v1/licences?all=true", user: ds.admin},
 		{name: "page /licences (MBSA admin)", path: "/licences", user: ds.admin, page: true},
 		{name: "GET users (big licence)", path: "/api/v1/licences/" + ds.big + "/users", user: ds.admin},
 		{name: "GET keys (big licence)", path: "/api/v1/licences/" + ds.big + "/keys", user: ds.admin},
