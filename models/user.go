@@ -141,12 +141,13 @@ const signedInColumns = userColumns + ", (SELECT ev.email FROM email_verificatio
 	"WHERE ev.user_id = u.id AND ev.used_at IS NULL AND ev.expires_at > ? ORDER BY ev.id DESC LIMIT 1)"
 
 // boundText stands for a text parameter in the WHERE clause of a statement
-// that joins users. Given a bare ?, SQLite's planner compares the bound
-// value with the condition of the partial index users_verified_work_email,
-// which ties the prepared plan to that value: each execution (rebinding)
-// prepared the statement again, three quarters of the credential
-// statement's cost (BenchmarkAPITokenByHashWithUser). Behind CAST the
-// planner does not look; PostgreSQL reads the same text.
+// with a join. Given a bare ?, SQLite's planner looks at the bound value
+// (the partial index on users is one reason, found in a debugger; a join
+// with products does it too) and marks the statement to be prepared again
+// whenever that parameter is rebound, which through the statement cache
+// is every execution: three quarters of the credential statement's cost
+// (BenchmarkAPITokenByHashWithUser). Behind CAST the planner does not
+// look; PostgreSQL reads the same text.
 const boundText = "CAST(? AS TEXT)"
 
 // userRow scans userColumns or signedInColumns; all NULL when an outer
