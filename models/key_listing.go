@@ -57,7 +57,7 @@ func (s *Store) KeyListingsPage(ctx context.Context, licence int64, after KeyCur
 		kind = `k.key_type COLLATE "C"`
 	}
 	q := s.keyListings(ctx, licence).
-		Where("(k.product_id, "+kind+", k.id) > (?, ?, ?)", after.ProductID, after.KeyType, after.ID).
+		Where("(k.product_id, "+kind+", k.id) > ("+boundInt+", "+boundText+", "+boundInt+")", after.ProductID, after.KeyType, after.ID).
 		Order("k.product_id, " + kind + ", k.id").Limit(limit)
 	return scanKeyListings(q, licence)
 }
@@ -69,7 +69,7 @@ func (s *Store) keyListings(ctx context.Context, licence int64) *gorm.DB {
 			"k.status, k.block_reason, k.replaces_id, p.name, p.code, COALESCE(rk.suffix, '')").
 		Joins("JOIN products p ON p.id = k.product_id").
 		Joins("LEFT JOIN product_keys rk ON rk.id = k.replaces_id").
-		Where("k.agreement_id = ?", licence)
+		Where("k.agreement_id = "+boundInt, licence)
 }
 
 // scanKeyListings runs q (see keyListings) and scans its rows without

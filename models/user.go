@@ -150,6 +150,9 @@ const signedInColumns = userColumns + ", (SELECT ev.email FROM email_verificatio
 // look; PostgreSQL reads the same text.
 const boundText = "CAST(? AS TEXT)"
 
+// boundInt is boundText for an integer parameter.
+const boundInt = "CAST(? AS BIGINT)"
+
 // userRow scans userColumns or signedInColumns; all NULL when an outer
 // join found no user.
 type userRow struct {
