@@ -160,16 +160,16 @@ func (im *importer) versionIDs(db *gorm.DB, productIDs map[string]int64) (map[ve
 // applyRest stores the planned entitlements and order lines.
 func (im *importer) applyRest() error {
 	db := im.tx.db
-	erows := make([]Entitlement, 0, len(im.entRows))
-	for _, e := range im.entRows {
-		erows = append(erows, Entitlement{AgreementID: im.agreementIDs[e.agreement], VersionID: im.versions[e.version].ID, CreatedAt: im.now})
-	}
-	if len(erows) > 0 {
-		err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(erows, importBatch).Error
-		if err != nil {
+	for _, batch := range chunks(im.entRows, importBatch) { // rows built a batch at a time
+		erows := make([]Entitlement, len(batch))
+		for i, e := range batch {
+			erows[i] = Entitlement{AgreementID: im.agreementIDs[e.agreement], VersionID: im.versions[e.version].ID, CreatedAt: im.now}
+		}
+		if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(erows).Error; err != nil {
 			return fmt.Errorf("store entitlements: %w", err)
 		}
 	}
+	im.entRows = nil
 	return im.applyOrders(db, im.agreementIDs)
 }
 
