@@ -182,8 +182,7 @@ type importer struct {
 
 	// the plan
 	orgRows       []Organization
-	agreementRows []Agreement             // ParentID is resolved at apply time
-	agreementRefs map[string]agreementRef // of the valid agreements, by number
+	agreementRows []agreementPlan // organization and parent resolved at apply time
 	contactAdd    []contactPlan
 	contactDel    []int64
 	productRows   []Product
@@ -211,8 +210,17 @@ func newImporter(tx *Tx, keys *Keyring, dryRun bool) *importer {
 	return im
 }
 
-// agreementRef is what an agreement of the document refers to, by number.
-type agreementRef struct{ organization, parent string }
+// agreementPlan is an agreement to store: the columns that the document
+// sets, and its organization and parent by number (their ids are known
+// only once those are stored). Kept instead of whole rows so that a large
+// document's plan stays small; the rows are built a batch at a time.
+type agreementPlan struct {
+	number, name         string
+	program              Program
+	organization, parent string
+	starts, ends         Date
+	authHash             *string
+}
 
 type versionKey struct{ product, version, edition string }
 type fileKey struct {

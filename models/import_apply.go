@@ -25,40 +25,53 @@ func (im *importer) applyPrepared() error {
 		}
 	}
 	// Parents are MBSAs and MBSAs have no parents: store MBSAs first.
-	rows := im.agreementRows
-	slices.SortStableFunc(rows, func(a, b Agreement) int { return cmpBool(b.Program == ProgramMBSA, a.Program == ProgramMBSA) })
-	split := slices.IndexFunc(rows, func(a Agreement) bool { return a.Program != ProgramMBSA })
+	plans := im.agreementRows
+	slices.SortStableFunc(plans, func(a, b agreementPlan) int {
+		return cmpBool(b.program == ProgramMBSA, a.program == ProgramMBSA)
+	})
+	split := slices.IndexFunc(plans, func(a agreementPlan) bool { return a.program != ProgramMBSA })
 	if split < 0 {
-		split = len(rows)
+		split = len(plans)
 	}
-	agreementIDs := im.agreementIDs
-	for _, group := range [][]Agreement{rows[:split], rows[split:]} {
-		for i := range group {
-			a := &group[i]
-			ref := im.agreementRefs[a.Number]
-			a.OrganizationID = orgIDs[ref.organization]
-			if par := ref.parent; par != "" {
-				id := agreementIDs[par]
-				a.ParentID = &id
-			}
-		}
-		err := upsert(db, group, []string{"number"}, "name", "organization_id", "parent_id", "starts", "ends", "auth_hash", "updated_at")
-		if err != nil {
-			return fmt.Errorf("store agreements: %w", err)
-		}
-		ids, err := idsByKey[string](db, "agreements", "number", numbersOf(group))
-		if err != nil {
+	// A batch never mixes the two: a parent is stored before its children.
+	for _, batch := range append(chunks(plans[:split], importBatch), chunks(plans[split:], importBatch)...) {
+		if err := im.storeAgreements(db, batch, orgIDs); err != nil {
 			return err
 		}
-		for n, id := range ids {
-			agreementIDs[n] = id
-			im.res.ChangedAgreements = append(im.res.ChangedAgreements, id)
-		}
 	}
-	if err := im.applyContacts(db, agreementIDs); err != nil {
+	if err := im.applyContacts(db, im.agreementIDs); err != nil {
 		return err
 	}
 	return im.applyCatalog(db)
+}
+
+// storeAgreements stores a batch of planned agreements, whose parents are
+// stored, and notes their ids.
+func (im *importer) storeAgreements(db *gorm.DB, batch []agreementPlan, orgIDs map[string]int64) error {
+	rows := make([]Agreement, len(batch))
+	for i, p := range batch {
+		rows[i] = Agreement{
+			Number: p.number, Program: p.program, Name: p.name, OrganizationID: orgIDs[p.organization],
+			Starts: p.starts, Ends: p.ends, AuthHash: p.authHash, CreatedAt: im.now, UpdatedAt: im.now,
+		}
+		if p.parent != "" {
+			id := im.agreementIDs[p.parent]
+			rows[i].ParentID = &id
+		}
+	}
+	err := upsert(db, rows, []string{"number"}, "name", "organization_id", "parent_id", "starts", "ends", "auth_hash", "updated_at")
+	if err != nil {
+		return fmt.Errorf("store agreements: %w", err)
+	}
+	ids, err := idsByKey[string](db, "agreements", "number", numbersOf(rows))
+	if err != nil {
+		return err
+	}
+	for n, id := range ids {
+		im.agreementIDs[n] = id
+		im.res.ChangedAgreements = append(im.res.ChangedAgreements, id)
+	}
+	return nil
 }
 
 func (im *importer) applyContacts(db *gorm.DB, agreementIDs map[string]int64) error {
@@ -147,16 +160,16 @@ func (im *importer) versionIDs(db *gorm.DB, productIDs map[string]int64) (map[ve
 // applyRest stores the planned entitlements and order lines.
 func (im *importer) applyRest() error {
 	db := im.tx.db
-	erows := make([]Entitlement, 0, len(im.entRows))
-	for _, e := range im.entRows {
-		erows = append(erows, Entitlement{AgreementID: im.agreementIDs[e.agreement], VersionID: im.versions[e.version].ID, CreatedAt: im.now})
-	}
-	if len(erows) > 0 {
-		err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(erows, importBatch).Error
-		if err != nil {
+	for _, batch := range chunks(im.entRows, importBatch) { // rows built a batch at a time
+		erows := make([]Entitlement, len(batch))
+		for i, e := range batch {
+			erows[i] = Entitlement{AgreementID: im.agreementIDs[e.agreement], VersionID: im.versions[e.version].ID, CreatedAt: im.now}
+		}
+		if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(erows).Error; err != nil {
 			return fmt.Errorf("store entitlements: %w", err)
 		}
 	}
+	im.entRows = nil
 	return im.applyOrders(db, im.agreementIDs)
 }
 

@@ -54,9 +54,12 @@ func (im *importer) prepare() error {
 		if err := im.applyPrepared(); err != nil {
 			return err
 		}
+		// Every agreement of the document, and every one looked up, is
+		// stored now: its number and id are all that is kept of it.
+		im.docAgreements, im.absent = nil, map[string]bool{}
 	}
 	im.doc.Products = nil
-	im.orgRows, im.agreementRows, im.agreementRefs, im.contactAdd, im.contactDel = nil, nil, nil, nil, nil
+	im.orgRows, im.agreementRows, im.contactAdd, im.contactDel = nil, nil, nil, nil
 	im.productRows, im.versionRows, im.fileRows, im.contacts, im.files = nil, nil, nil, nil, nil
 	return nil
 }

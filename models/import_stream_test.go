@@ -133,3 +133,46 @@ func TestImportJSONDecodeErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestImportJSONAgreementsInBatches imports more MBSAs than one batch
+// holds and an enrollment under the last of them: every agreement is
+// stored with its own parent, whichever batch stored the parent.
+func TestImportJSONAgreementsInBatches(t *testing.T) {
+	s := modelstest.New(t)
+	var b strings.Builder
+	b.WriteString(`{"organizations": [{"number": "C1", "name": "Contoso"}], "agreements": [`)
+	const mbsas = 501
+	for i := range mbsas {
+		fmt.Fprintf(&b, `{"program": "mbsa", "number": "M%d", "organization": "C1"}, `, i)
+		fmt.Fprintf(&b, `{"program": "enterprise", "number": "E%d", "organization": "C1", "parent": "M%d"}, `, i, mbsas-1-i)
+	}
+	b.WriteString(`{"program": "enterprise", "number": "E-last", "organization": "C1", "parent": "M500"}]}`)
+	res, err := importJSON(t, s, b.String(), models.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Agreements.Created != 2*mbsas+1 || len(res.ChangedAgreements) != 2*mbsas+1 {
+		t.Fatalf("created %d, changed %d, want %d", res.Agreements.Created, len(res.ChangedAgreements), 2*mbsas+1)
+	}
+	stored, err := s.AgreementsByID(context.Background(), res.ChangedAgreements)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byNumber := make(map[string]models.Agreement, len(stored))
+	for _, a := range stored {
+		byNumber[a.Number] = a
+	}
+	want := map[string]string{"E-last": "M500"}
+	for i := range mbsas {
+		want[fmt.Sprintf("E%d", i)] = fmt.Sprintf("M%d", mbsas-1-i)
+		if m := byNumber[fmt.Sprintf("M%d", i)]; m.ID == 0 || m.ParentID != nil {
+			t.Fatalf("MBSA M%d stored as %+v", i, m)
+		}
+	}
+	for number, parent := range want {
+		a, p := byNumber[number], byNumber[parent]
+		if a.ID == 0 || p.ID == 0 || a.ParentID == nil || *a.ParentID != p.ID || a.OrganizationID != p.OrganizationID {
+			t.Fatalf("%s stored as %+v under %v, want under %s (%d)", number, a, a.ParentID, parent, p.ID)
+		}
+	}
+}

@@ -44,23 +44,21 @@ func (im *importer) validateOrganizations() {
 }
 
 func (im *importer) validateAgreements() {
-	im.agreementRefs = make(map[string]agreementRef, len(im.doc.Agreements))
-	// Programs first, so that parents can be checked whatever the order.
-	programs := im.agreementPrograms()
+	// Numbers first, so that parents can be checked whatever the order.
+	im.indexAgreements()
 	for i, a := range im.doc.Agreements {
 		number := strings.TrimSpace(a.Number)
 		if j, ok := im.docAgreements[number]; !ok || j != i {
-			continue // reported by agreementPrograms
+			continue // reported by indexAgreements
 		}
-		im.validateAgreement(fmt.Sprintf("agreements[%d]", i), number, a, programs)
+		im.validateAgreement(fmt.Sprintf("agreements[%d]", i), number, a)
 	}
 }
 
-// agreementPrograms indexes the document's agreements by number, reporting
-// malformed and repeated numbers, and returns their programs.
-func (im *importer) agreementPrograms() map[string]Program {
+// indexAgreements indexes the document's agreements by number, reporting
+// malformed and repeated numbers.
+func (im *importer) indexAgreements() {
 	im.docAgreements = make(map[string]int, len(im.doc.Agreements))
-	programs := make(map[string]Program, len(im.doc.Agreements))
 	for i, a := range im.doc.Agreements {
 		number := strings.TrimSpace(a.Number)
 		if !numberPattern.MatchString(number) {
@@ -72,21 +70,28 @@ func (im *importer) agreementPrograms() map[string]Program {
 			continue
 		}
 		im.docAgreements[number] = i
-		programs[number] = Program(a.Program)
 	}
-	return programs
+}
+
+// docProgram returns the program of the document's agreement number, or
+// "" when the document does not list it.
+func (im *importer) docProgram(number string) Program {
+	if j, ok := im.docAgreements[number]; ok {
+		return Program(im.doc.Agreements[j].Program)
+	}
+	return ""
 }
 
 // validateAgreement checks the agreement at path p and, when it is valid,
 // plans it and its contacts.
-func (im *importer) validateAgreement(p, number string, a ImportAgreement, programs map[string]Program) {
+func (im *importer) validateAgreement(p, number string, a ImportAgreement) {
 	prog := Program(a.Program)
 	stored := im.agreements[number]
 	ok := im.checkProgram(p, number, prog, stored)
 	org := strings.TrimSpace(a.Organization)
 	ok = im.checkAgreementOrganization(p, org) && ok
 	parent := strings.TrimSpace(a.Parent)
-	ok = im.checkParent(p, parent, prog, programs) && ok
+	ok = im.checkParent(p, parent, prog) && ok
 	starts, ends := im.date(p+".starts", a.Starts), im.date(p+".ends", a.Ends)
 	if !starts.IsZero() && !ends.IsZero() && ends.Before(starts) {
 		im.problem(p+".ends", "err.import.ends_before_starts", "ends (%s) is before starts (%s)", ends, starts)
@@ -102,13 +107,11 @@ func (im *importer) validateAgreement(p, number string, a ImportAgreement, progr
 	if !ok || contacts == nil {
 		return
 	}
-	row := Agreement{
-		Number: number, Program: prog, Name: strings.TrimSpace(a.Name),
-		Starts: starts, Ends: ends, AuthHash: authHash,
-		CreatedAt: im.now, UpdatedAt: im.now,
+	plan := agreementPlan{
+		number: number, name: strings.TrimSpace(a.Name), program: prog, organization: org, parent: parent,
+		starts: starts, ends: ends, authHash: authHash,
 	}
-	im.agreementRefs[number] = agreementRef{org, parent}
-	im.planAgreement(row, stored, org, parent)
+	im.planAgreement(plan, stored)
 	im.planContacts(number, stored, contacts)
 }
 
@@ -138,12 +141,12 @@ func (im *importer) checkAgreementOrganization(p, org string) bool {
 
 // checkParent checks that parent, when given, is an MBSA in the document or
 // the database and that an agreement of program prog may hang under it.
-func (im *importer) checkParent(p, parent string, prog Program, programs map[string]Program) bool {
+func (im *importer) checkParent(p, parent string, prog Program) bool {
 	if parent == "" {
 		return true
 	}
-	parentProg, inDoc := programs[parent]
-	if !inDoc {
+	parentProg := im.docProgram(parent)
+	if _, inDoc := im.docAgreements[parent]; !inDoc {
 		if sp := im.agreements[parent]; sp != nil {
 			parentProg = sp.Program
 		}
@@ -185,12 +188,12 @@ func (im *importer) authorizationHash(p string, prog Program, number string, sto
 
 // planAgreement counts the agreement row and plans it when it is new or
 // differs from the stored one.
-func (im *importer) planAgreement(row Agreement, stored *Agreement, org, parent string) {
+func (im *importer) planAgreement(plan agreementPlan, stored *Agreement) {
 	changed := true
 	if stored != nil {
-		changed = stored.Name != row.Name || !stored.Starts.Equal(row.Starts) || !stored.Ends.Equal(row.Ends) ||
-			!equalPtr(stored.AuthHash, row.AuthHash) || im.orgByID[stored.OrganizationID] != org ||
-			im.agreementNumber(stored.ParentID) != parent
+		changed = stored.Name != plan.name || !stored.Starts.Equal(plan.starts) || !stored.Ends.Equal(plan.ends) ||
+			!equalPtr(stored.AuthHash, plan.authHash) || im.orgByID[stored.OrganizationID] != plan.organization ||
+			im.agreementNumber(stored.ParentID) != plan.parent
 	}
 	switch {
 	case stored == nil:
@@ -201,7 +204,7 @@ func (im *importer) planAgreement(row Agreement, stored *Agreement, org, parent 
 		im.res.Agreements.Unchanged++
 	}
 	if changed {
-		im.agreementRows = append(im.agreementRows, row)
+		im.agreementRows = append(im.agreementRows, plan)
 	}
 }
 
@@ -261,13 +264,14 @@ func (im *importer) planContacts(number string, stored *Agreement, want []contac
 	}
 }
 
+// agreementKnown reports whether number is an agreement of the document
 // or the database, reporting a problem at field when not.
 func (im *importer) agreementKnown(field, number string) bool {
 	if _, ok := im.docAgreements[number]; ok {
 		return true
 	}
-	if im.agreements[number] != nil {
-		return true
+	if _, ok := im.agreementIDs[number]; ok {
+		return true // stored, or stored by this import
 	}
 	im.problem(field, "err.import.agreement_unknown", "agreement %q not found", number)
 	return false
