@@ -64,13 +64,20 @@ func (a *Activations) Activate(ctx context.Context, in ActivationInput) (*activa
 		return nil, err
 	}
 	fp := a.store.Keyring().KeyFingerprint(key)
-	var claims activation.Claims
+	network := networkOf(in.ClientIP)
+	claims, err := a.repeat(ctx, fp, in.Product, id, network)
+	if err != nil {
+		return nil, err
+	}
+	if claims != nil {
+		claims.KeySuffix = suffixOf(key)
+		return activation.Sign(*claims, kid, priv)
+	}
 	err = a.store.InTx(ctx, func(tx *models.Tx) error {
 		k, err := a.activationKey(tx, fp, in.Product)
 		if err != nil {
 			return err
 		}
-		network := networkOf(in.ClientIP)
 		known, err := tx.KeyHasNetwork(k.ID, network, tx.Now().Add(-a.opts.LeakWindow))
 		if err != nil {
 			return err
@@ -85,14 +92,46 @@ func (a *Activations) Activate(ctx context.Context, in ActivationInput) (*activa
 				return err
 			}
 		}
-		claims = activation.Claims{Product: k.ProductCode, KeySuffix: suffixOf(key), Installation: inst.Identity,
+		claims = &activation.Claims{Product: k.ProductCode, KeySuffix: suffixOf(key), Installation: inst.Identity,
 			Components: id, IssuedAt: tx.Now(), ValidUntil: k.AgreementEnds.String()}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return activation.Sign(claims, kid, priv)
+	return activation.Sign(*claims, kid, priv)
+}
+
+// repeat is the common case, taken without the key's lock: installation
+// id activates again unchanged, from the network it was last seen from
+// within the leak window, on an active key of product whose agreement is
+// not over. It answers the certificate's claims (but the key suffix), or
+// nil claims when that is not the case; then the locked path decides,
+// with the same rules. Refusals are all left to the locked path: a
+// blocked key, a released installation, a changed machine and a network
+// new to the installation (which may be new to the key, for leak
+// detection) all take it.
+func (a *Activations) repeat(ctx context.Context, fp, product string, id activation.Identity, network string) (*activation.Claims, error) {
+	keys, err := a.store.ActivationKeys(ctx, fp)
+	if err != nil {
+		return nil, err
+	}
+	k := pickKey(keys, product)
+	if k == nil || k.Status != models.KeyActive {
+		return nil, nil
+	}
+	components := strings.Join(id, " ")
+	identity := identityOf(components)
+	var claims *activation.Claims
+	err = a.store.InTx(ctx, func(tx *models.Tx) error {
+		ok, err := tx.RepeatActivation(k.ID, identity, components, network, tx.Now().Add(-a.opts.LeakWindow))
+		if ok {
+			claims = &activation.Claims{Product: k.ProductCode, Installation: identity, Components: id,
+				IssuedAt: tx.Now(), ValidUntil: k.AgreementEnds.String()}
+		}
+		return err
+	})
+	return claims, err
 }
 
 // activationKey finds the key with fingerprint fp for product, or refuses.
@@ -104,16 +143,23 @@ func (a *Activations) activationKey(tx *models.Tx, fp, product string) (*models.
 	if len(keys) == 0 {
 		return nil, refused(activation.CodeUnknownKey, "This product key is not known.")
 	}
+	found := pickKey(keys, product)
+	if found == nil {
+		return nil, refused(activation.CodeProductMismatch, "This product key is not for this product.")
+	}
+	return found, checkKey(tx, found)
+}
+
+// pickKey is the key of keys for product, an active one if there is one,
+// or nil.
+func pickKey(keys []models.ActivationKey, product string) *models.ActivationKey {
 	var found *models.ActivationKey
 	for i := range keys {
 		if keys[i].ProductCode == product && (found == nil || found.Status != models.KeyActive) {
 			found = &keys[i]
 		}
 	}
-	if found == nil {
-		return nil, refused(activation.CodeProductMismatch, "This product key is not for this product.")
-	}
-	return found, checkKey(tx, found)
+	return found
 }
 
 // checkKey locks key k for its activation and refuses a blocked key or an

@@ -45,13 +45,46 @@ type ActivationKey struct {
 
 // ActivationKeys returns the keys whose fingerprint is fp, in any licence.
 func (tx *Tx) ActivationKeys(fp string) ([]ActivationKey, error) {
+	return activationKeys(tx.db, fp)
+}
+
+// ActivationKeys returns the keys whose fingerprint is fp, in any licence,
+// as the reader pool sees them: a hint for the repeat activation, whose
+// conditional UPDATE checks the key again.
+func (s *Store) ActivationKeys(ctx context.Context, fp string) ([]ActivationKey, error) {
+	return activationKeys(s.db.WithContext(ctx), fp)
+}
+
+func activationKeys(db *gorm.DB, fp string) ([]ActivationKey, error) {
 	var rows []ActivationKey
-	err := tx.db.Table("product_keys AS k").
+	err := db.Table("product_keys AS k").
 		Select("k.id, k.agreement_id, p.code AS product_code, k.status, a.ends AS agreement_ends").
 		Joins("JOIN products p ON p.id = k.product_id").
 		Joins("JOIN agreements a ON a.id = k.agreement_id").
 		Where("k.fingerprint = ?", fp).Order("k.id").Scan(&rows).Error
 	return rows, mapError(err)
+}
+
+// RepeatActivation records that installation identity of key keyID, last
+// seen unchanged (components) from network since since, activated again
+// from that network, if the key is active and its agreement not over
+// (today by tx.Now, as the locked path checks it); it reports whether it did. It is one conditional UPDATE that
+// reads the key's status and its agreement's end in the same statement,
+// without locking the key row: repeat activations of one key run in
+// parallel. On PostgreSQL (READ COMMITTED) the statement is linearized
+// at its snapshot: a block committed before the statement started makes
+// it update nothing; a block committing while it runs comes after it. A
+// released installation is gone, so it updates nothing either. A false
+// answer is no refusal: the caller takes the locked path, which decides.
+func (tx *Tx) RepeatActivation(keyID int64, identity, components, network string, since time.Time) (bool, error) {
+	today := tx.Now().Format("2006-01-02")
+	live := tx.db.Table("product_keys AS k").Select("1").Joins("JOIN agreements a ON a.id = k.agreement_id").
+		Where("k.id = ? AND k.status = ? AND (a.ends IS NULL OR a.ends >= ?)", keyID, KeyActive, today)
+	res := tx.db.Model(&Installation{}).
+		Where("key_id = ? AND identity = ? AND components = ? AND network = ? AND last_seen >= ? AND EXISTS (?)",
+			keyID, identity, components, network, since, live).
+		Update("last_seen", tx.Now())
+	return res.RowsAffected == 1, mapError(res.Error)
 }
 
 // LockKeyForActivation reads key keyID, locking its row on PostgreSQL so

@@ -1,0 +1,111 @@
+package api_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/openlsc/openlsc/api/activation"
+	"github.com/openlsc/openlsc/models"
+)
+
+// TestActivationRepeatRacesBlockAndRelease: known installations activate
+// again (the lock-free repeat path) while an operator blocks the key and
+// an administrator releases one installation, in every round: no request
+// that started after the block committed gets a certificate, the count
+// never passes the limit, the release frees exactly one activation, and
+// every activation used is an installation.
+func TestActivationRepeatRacesBlockAndRelease(t *testing.T) {
+	const rounds, known, workers, tries = 50, 8, 16, 3
+	var keys []models.ImportKey
+	for r := range rounds {
+		keys = append(keys, models.ImportKey{Agreement: "V1", Product: "win-ent", Type: "mak",
+			Key: fmt.Sprintf("REPT%d-BBBBB-CCCCC-DDDDD-%05d", r, r), ActivationLimit: i64p(10), ActivationsUsed: i64p(2)})
+	}
+	env := newActivationEnv(t, keys, nil)
+	for r := range rounds {
+		key := keys[r].Key
+		for m := range known {
+			if _, err := env.client.Activate(env.ctx, key, "win-ent", machine(1000*r+m, 0)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		k := env.key(t, key)
+		insts, err := env.store.InstallationsOf(env.ctx, k.ID)
+		if err != nil || len(insts) != known {
+			t.Fatalf("round %d: installations %v %v", r, insts, err)
+		}
+		var blocked atomic.Bool
+		var late atomic.Int64
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				<-start
+				for range tries {
+					after := blocked.Load()
+					_, err := env.client.Activate(env.ctx, key, "win-ent", machine(1000*r+w%known, 0))
+					var e *activation.Error
+					switch {
+					case err == nil && after:
+						late.Add(1)
+					case err == nil, errors.As(err, &e) && (e.Code == activation.CodeKeyBlocked || e.Code == activation.CodeLimitReached):
+					default:
+						t.Errorf("round %d: %v", r, err)
+					}
+				}
+			})
+		}
+		var released *models.Installation
+		wg.Go(func() {
+			<-start
+			err := env.store.InTx(env.ctx, func(tx *models.Tx) (err error) {
+				released, err = tx.ReleaseInstallation(k.ID, insts[0].ID)
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			<-start
+			err := env.store.InTx(env.ctx, func(tx *models.Tx) error {
+				_, err := tx.SetKeyStatus(k.ID, models.KeyActive, models.KeyBlocked, models.BlockLeaked, "race")
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			blocked.Store(true)
+		})
+		close(start)
+		wg.Wait()
+		if n := late.Load(); n != 0 {
+			t.Fatalf("round %d: %d certificates for requests that started after the block", r, n)
+		}
+		if released == nil {
+			t.Fatalf("round %d: the release freed nothing", r)
+		}
+		after, err := env.store.InstallationsOf(env.ctx, k.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The released machine may have activated again (as a new
+		// installation, using the activation the release freed) before
+		// the block.
+		for _, in := range after {
+			if in.ID == released.ID {
+				t.Fatalf("round %d: the released installation is still there", r)
+			}
+		}
+		used := env.used(t, key)
+		if used > 10 || used != 2+int64(len(after)) || len(after) < known-1 || len(after) > known {
+			t.Fatalf("round %d: used %d with %d installations", r, used, len(after))
+		}
+		if _, err := env.client.Activate(env.ctx, key, "win-ent", machine(1000*r+1, 0)); refusal(t, err) != activation.CodeKeyBlocked {
+			t.Fatalf("round %d: a repeat after the block: %v", r, err)
+		}
+	}
+}
