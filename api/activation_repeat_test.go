@@ -109,3 +109,69 @@ func TestActivationRepeatRacesBlockAndRelease(t *testing.T) {
 		}
 	}
 }
+
+// TestActivationRefusedRacesRelease: new machines activate a MAK with no
+// activation left (the lock-free refusal) while an administrator releases
+// one installation, in every round: at most one new machine gets the
+// freed activation, exactly one when a request started after the release
+// committed, and the count never passes the limit.
+func TestActivationRefusedRacesRelease(t *testing.T) {
+	const rounds, workers, tries = 50, 16, 3
+	var keys []models.ImportKey
+	for r := range rounds {
+		keys = append(keys, models.ImportKey{Agreement: "V1", Product: "win-ent", Type: "mak",
+			Key: fmt.Sprintf("FULL%d-BBBBB-CCCCC-DDDDD-%05d", r, r), ActivationLimit: i64p(3), ActivationsUsed: i64p(2)})
+	}
+	env := newActivationEnv(t, keys, nil)
+	for r := range rounds {
+		key := keys[r].Key
+		if _, err := env.client.Activate(env.ctx, key, "win-ent", machine(1000*r, 0)); err != nil {
+			t.Fatal(err)
+		}
+		k := env.key(t, key)
+		insts, err := env.store.InstallationsOf(env.ctx, k.ID)
+		if err != nil || len(insts) != 1 {
+			t.Fatalf("round %d: installations %v %v", r, insts, err)
+		}
+		var releasedBefore, won atomic.Int64
+		var released atomic.Bool
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				<-start
+				for i := range tries {
+					if released.Load() {
+						releasedBefore.Add(1)
+					}
+					_, err := env.client.Activate(env.ctx, key, "win-ent", machine(1000*r+1+w*tries+i, 0))
+					if err == nil {
+						won.Add(1)
+					} else if refusal(t, err) != activation.CodeLimitReached {
+						t.Errorf("round %d: %v", r, err)
+					}
+				}
+			})
+		}
+		wg.Go(func() {
+			<-start
+			err := env.store.InTx(env.ctx, func(tx *models.Tx) error {
+				_, err := tx.ReleaseInstallation(k.ID, insts[0].ID)
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			released.Store(true)
+		})
+		close(start)
+		wg.Wait()
+		n := won.Load()
+		if n > 1 || (releasedBefore.Load() > 0 && n != 1) {
+			t.Fatalf("round %d: %d new machines activated (%d requests after the release)", r, n, releasedBefore.Load())
+		}
+		if used := env.used(t, key); used != 2+n {
+			t.Fatalf("round %d: used %d after %d new activations", r, used, n)
+		}
+	}
+}

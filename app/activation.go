@@ -65,7 +65,7 @@ func (a *Activations) Activate(ctx context.Context, in ActivationInput) (*activa
 	}
 	fp := a.store.Keyring().KeyFingerprint(key)
 	network := networkOf(in.ClientIP)
-	claims, err := a.repeat(ctx, fp, in.Product, id, network)
+	claims, err := a.unlocked(ctx, fp, in.Product, id, network)
 	if err != nil {
 		return nil, err
 	}
@@ -102,16 +102,18 @@ func (a *Activations) Activate(ctx context.Context, in ActivationInput) (*activa
 	return activation.Sign(*claims, kid, priv)
 }
 
-// repeat is the common case, taken without the key's lock: installation
-// id activates again unchanged, from the network it was last seen from
-// within the leak window, on an active key of product whose agreement is
-// not over. It answers the certificate's claims (but the key suffix), or
-// nil claims when that is not the case; then the locked path decides,
-// with the same rules. Refusals are all left to the locked path: a
-// blocked key, a released installation, a changed machine and a network
-// new to the installation (which may be new to the key, for leak
-// detection) all take it.
-func (a *Activations) repeat(ctx context.Context, fp, product string, id activation.Identity, network string) (*activation.Claims, error) {
+// unlocked answers, without the key's lock, the two cases that need none:
+// installation id activating again unchanged, from the network it was
+// last seen from within the leak window, on an active key of product
+// whose agreement is not over (one conditional UPDATE, see
+// models.Tx.RepeatActivation) — it answers the certificate's claims but
+// the key suffix; and a new installation on such a key with no
+// activation left (one read, see models.Store.RefusesNewInstallation) —
+// it refuses for the limit. Otherwise it answers nil claims and the
+// locked path decides, with the same rules: a blocked key, a released
+// installation, a changed machine and a network new to the installation
+// (which may be new to the key, for leak detection) all take it.
+func (a *Activations) unlocked(ctx context.Context, fp, product string, id activation.Identity, network string) (*activation.Claims, error) {
 	keys, err := a.store.ActivationKeys(ctx, fp)
 	if err != nil {
 		return nil, err
@@ -119,6 +121,15 @@ func (a *Activations) repeat(ctx context.Context, fp, product string, id activat
 	k := pickKey(keys, product)
 	if k == nil || k.Status != models.KeyActive {
 		return nil, nil
+	}
+	if k.UsedUp() {
+		full, err := a.store.RefusesNewInstallation(ctx, k.ID, shortsOf(id))
+		if err != nil {
+			return nil, err
+		}
+		if full {
+			return nil, limitReached()
+		}
 	}
 	components := strings.Join(id, " ")
 	identity := identityOf(components)
@@ -132,6 +143,21 @@ func (a *Activations) repeat(ctx context.Context, fp, product string, id activat
 		return err
 	})
 	return claims, err
+}
+
+// limitReached is the refusal of a new installation on a key with no
+// activation left.
+func limitReached() error {
+	return refused(activation.CodeLimitReached, "This product key has no activations left.")
+}
+
+// shortsOf is the short forms of the components of id.
+func shortsOf(id activation.Identity) []string {
+	shorts := make([]string, 0, len(id))
+	for _, c := range id {
+		shorts = append(shorts, activation.ShortComponent(c))
+	}
+	return shorts
 }
 
 // activationKey finds the key with fingerprint fp for product, or refuses.
@@ -190,10 +216,7 @@ func (a *Activations) countInstallation(tx *models.Tx, keyID int64, id activatio
 	if same != nil && same.Components == components {
 		return same, tx.TouchInstallation(same.ID, components, network)
 	}
-	shorts := make([]string, 0, len(id))
-	for _, c := range id {
-		shorts = append(shorts, activation.ShortComponent(c))
-	}
+	shorts := shortsOf(id)
 	insts, err := tx.InstallationsSharing(keyID, shorts)
 	if err != nil {
 		return nil, err
@@ -217,7 +240,7 @@ func (a *Activations) countInstallation(tx *models.Tx, keyID int64, id activatio
 		return nil, err
 	}
 	if !ok {
-		return nil, refused(activation.CodeLimitReached, "This product key has no activations left.")
+		return nil, limitReached()
 	}
 	now := tx.Now()
 	inst := models.Installation{KeyID: keyID, Identity: identityOf(components), Components: components,
