@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/openlsc/openlsc/api/activation"
 	"github.com/openlsc/openlsc/models"
@@ -31,6 +32,14 @@ func TestActivationRepeatRacesBlockAndRelease(t *testing.T) {
 			if _, err := env.client.Activate(env.ctx, key, "win-ent", machine(1000*r+m, 0)); err != nil {
 				t.Fatal(err)
 			}
+		}
+		// The key is used up now: a known machine still activates, a new
+		// one is refused.
+		if _, err := env.client.Activate(env.ctx, key, "win-ent", machine(1000*r+1, 0)); err != nil {
+			t.Fatalf("round %d: a repeat on a used-up key: %v", r, err)
+		}
+		if _, err := env.client.Activate(env.ctx, key, "win-ent", machine(1000*r+known, 0)); refusal(t, err) != activation.CodeLimitReached {
+			t.Fatalf("round %d: a new machine on a used-up key: %v", r, err)
 		}
 		k := env.key(t, key)
 		insts, err := env.store.InstallationsOf(env.ctx, k.ID)
@@ -173,5 +182,73 @@ func TestActivationRefusedRacesRelease(t *testing.T) {
 		if used := env.used(t, key); used != 2+n {
 			t.Fatalf("round %d: used %d after %d new activations", r, used, n)
 		}
+	}
+}
+
+// TestRepeatActivationChecksKey: the lock-free repeat UPDATE itself reads
+// the key's status (a block committed between the key's read and the
+// UPDATE refuses), and matches only the installation unchanged, from its
+// network, within the window, and not released.
+func TestRepeatActivationChecksKey(t *testing.T) {
+	env := newActivationEnv(t, []models.ImportKey{
+		{Agreement: "V1", Product: "win-ent", Type: "mak", Key: actMAK, ActivationLimit: i64p(10), ActivationsUsed: i64p(0)},
+	}, nil)
+	if _, err := env.client.Activate(env.ctx, actMAK, "win-ent", machine(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	k := env.key(t, actMAK)
+	insts, err := env.store.InstallationsOf(env.ctx, k.ID)
+	if err != nil || len(insts) != 1 {
+		t.Fatalf("installations %v %v", insts, err)
+	}
+	in := insts[0]
+	inTx := func(f func(tx *models.Tx) error) {
+		t.Helper()
+		if err := env.store.InTx(env.ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	repeat := func(components, network string, since time.Time) (ok bool) {
+		t.Helper()
+		inTx(func(tx *models.Tx) (err error) {
+			ok, err = tx.RepeatActivation(k.ID, in.Identity, components, network, since)
+			return err
+		})
+		return ok
+	}
+	setStatus := func(from, to models.KeyStatus) {
+		t.Helper()
+		inTx(func(tx *models.Tx) error {
+			_, err := tx.SetKeyStatus(k.ID, from, to, models.BlockLeaked, "test")
+			return err
+		})
+	}
+	hour := time.Now().Add(-time.Hour)
+	if !repeat(in.Components, in.Network, hour) {
+		t.Fatal("a known installation did not repeat")
+	}
+	for name, ok := range map[string]bool{
+		"changed components": repeat(in.Components+" ff", in.Network, hour),
+		"another network":    repeat(in.Components, "198.51.100.0/24", hour),
+		"outside the window": repeat(in.Components, in.Network, time.Now().Add(time.Hour)),
+	} {
+		if ok {
+			t.Errorf("%s repeated", name)
+		}
+	}
+	setStatus(models.KeyActive, models.KeyBlocked)
+	if repeat(in.Components, in.Network, hour) {
+		t.Error("a blocked key repeated")
+	}
+	setStatus(models.KeyBlocked, models.KeyActive)
+	if !repeat(in.Components, in.Network, hour) {
+		t.Error("a reactivated key did not repeat")
+	}
+	inTx(func(tx *models.Tx) error {
+		_, err := tx.ReleaseInstallation(k.ID, in.ID)
+		return err
+	})
+	if repeat(in.Components, in.Network, hour) {
+		t.Error("a released installation repeated")
 	}
 }
