@@ -64,13 +64,20 @@ func (a *Activations) Activate(ctx context.Context, in ActivationInput) (*activa
 		return nil, err
 	}
 	fp := a.store.Keyring().KeyFingerprint(key)
-	var claims activation.Claims
+	network := networkOf(in.ClientIP)
+	claims, err := a.unlocked(ctx, fp, in.Product, id, network)
+	if err != nil {
+		return nil, err
+	}
+	if claims != nil {
+		claims.KeySuffix = suffixOf(key)
+		return activation.Sign(*claims, kid, priv)
+	}
 	err = a.store.InTx(ctx, func(tx *models.Tx) error {
 		k, err := a.activationKey(tx, fp, in.Product)
 		if err != nil {
 			return err
 		}
-		network := networkOf(in.ClientIP)
 		known, err := tx.KeyHasNetwork(k.ID, network, tx.Now().Add(-a.opts.LeakWindow))
 		if err != nil {
 			return err
@@ -85,14 +92,72 @@ func (a *Activations) Activate(ctx context.Context, in ActivationInput) (*activa
 				return err
 			}
 		}
-		claims = activation.Claims{Product: k.ProductCode, KeySuffix: suffixOf(key), Installation: inst.Identity,
+		claims = &activation.Claims{Product: k.ProductCode, KeySuffix: suffixOf(key), Installation: inst.Identity,
 			Components: id, IssuedAt: tx.Now(), ValidUntil: k.AgreementEnds.String()}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return activation.Sign(claims, kid, priv)
+	return activation.Sign(*claims, kid, priv)
+}
+
+// unlocked answers, without the key's lock, the two cases that need none:
+// installation id activating again unchanged, from the network it was
+// last seen from within the leak window, on an active key of product
+// whose agreement is not over (one conditional UPDATE, see
+// models.Tx.RepeatActivation) — it answers the certificate's claims but
+// the key suffix; and a new installation on such a key with no
+// activation left (one read, see models.Store.RefusesNewInstallation) —
+// it refuses for the limit. Otherwise it answers nil claims and the
+// locked path decides, with the same rules: a blocked key, a released
+// installation, a changed machine and a network new to the installation
+// (which may be new to the key, for leak detection) all take it.
+func (a *Activations) unlocked(ctx context.Context, fp, product string, id activation.Identity, network string) (*activation.Claims, error) {
+	keys, err := a.store.ActivationKeys(ctx, fp)
+	if err != nil {
+		return nil, err
+	}
+	k := pickKey(keys, product)
+	if k == nil || k.Status != models.KeyActive {
+		return nil, nil
+	}
+	if k.UsedUp() {
+		full, err := a.store.RefusesNewInstallation(ctx, k.ID, shortsOf(id))
+		if err != nil {
+			return nil, err
+		}
+		if full {
+			return nil, limitReached()
+		}
+	}
+	components := strings.Join(id, " ")
+	identity := identityOf(components)
+	var claims *activation.Claims
+	err = a.store.InTx(ctx, func(tx *models.Tx) error {
+		ok, err := tx.RepeatActivation(k.ID, identity, components, network, tx.Now().Add(-a.opts.LeakWindow))
+		if ok {
+			claims = &activation.Claims{Product: k.ProductCode, Installation: identity, Components: id,
+				IssuedAt: tx.Now(), ValidUntil: k.AgreementEnds.String()}
+		}
+		return err
+	})
+	return claims, err
+}
+
+// limitReached is the refusal of a new installation on a key with no
+// activation left.
+func limitReached() error {
+	return refused(activation.CodeLimitReached, "This product key has no activations left.")
+}
+
+// shortsOf is the short forms of the components of id.
+func shortsOf(id activation.Identity) []string {
+	shorts := make([]string, 0, len(id))
+	for _, c := range id {
+		shorts = append(shorts, activation.ShortComponent(c))
+	}
+	return shorts
 }
 
 // activationKey finds the key with fingerprint fp for product, or refuses.
@@ -104,16 +169,23 @@ func (a *Activations) activationKey(tx *models.Tx, fp, product string) (*models.
 	if len(keys) == 0 {
 		return nil, refused(activation.CodeUnknownKey, "This product key is not known.")
 	}
+	found := pickKey(keys, product)
+	if found == nil {
+		return nil, refused(activation.CodeProductMismatch, "This product key is not for this product.")
+	}
+	return found, checkKey(tx, found)
+}
+
+// pickKey is the key of keys for product, an active one if there is one,
+// or nil.
+func pickKey(keys []models.ActivationKey, product string) *models.ActivationKey {
 	var found *models.ActivationKey
 	for i := range keys {
 		if keys[i].ProductCode == product && (found == nil || found.Status != models.KeyActive) {
 			found = &keys[i]
 		}
 	}
-	if found == nil {
-		return nil, refused(activation.CodeProductMismatch, "This product key is not for this product.")
-	}
-	return found, checkKey(tx, found)
+	return found
 }
 
 // checkKey locks key k for its activation and refuses a blocked key or an
@@ -144,10 +216,7 @@ func (a *Activations) countInstallation(tx *models.Tx, keyID int64, id activatio
 	if same != nil && same.Components == components {
 		return same, tx.TouchInstallation(same.ID, components, network)
 	}
-	shorts := make([]string, 0, len(id))
-	for _, c := range id {
-		shorts = append(shorts, activation.ShortComponent(c))
-	}
+	shorts := shortsOf(id)
 	insts, err := tx.InstallationsSharing(keyID, shorts)
 	if err != nil {
 		return nil, err
@@ -171,7 +240,7 @@ func (a *Activations) countInstallation(tx *models.Tx, keyID int64, id activatio
 		return nil, err
 	}
 	if !ok {
-		return nil, refused(activation.CodeLimitReached, "This product key has no activations left.")
+		return nil, limitReached()
 	}
 	now := tx.Now()
 	inst := models.Installation{KeyID: keyID, Identity: identityOf(components), Components: components,

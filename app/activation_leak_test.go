@@ -98,3 +98,33 @@ func TestLeakIgnoresTelephone(t *testing.T) {
 		}
 	}
 }
+
+// TestLeakRepeatFromNewNetwork: known installations that activate again
+// from networks new to the key feed leak detection, as new installations
+// do (the lock-free repeat path leaves them to the locked one).
+func TestLeakRepeatFromNewNetwork(t *testing.T) {
+	f := newKeysFixture(t)
+	act := app.NewActivations(f.store, f.az, app.ActivationsOptions{LeakNetworks: 3})
+	activate := func(n, network int) error {
+		id := activation.NewIdentity(map[string]string{"board": fmt.Sprint("b", n), "disk": fmt.Sprint("d", n)})
+		_, err := act.Activate(f.ctx, app.ActivationInput{Request: activation.Request{Key: keyMAK, Product: "win-ent", Components: id},
+			ClientIP: fmt.Sprintf("198.51.%d.10", network)})
+		return err
+	}
+	for n := range 4 {
+		for range 2 { // first activation, then a repeat from the same network
+			if err := activate(n, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for n := 1; n < 4; n++ {
+		if err := activate(n, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := act.LeakedKeys(f.ctx, f.users["operator"])
+	if err != nil || len(list) != 1 || list[0].Networks != 4 || list[0].Installations != 4 {
+		t.Fatalf("leaked keys after repeats from new networks: %+v %v", list, err)
+	}
+}

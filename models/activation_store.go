@@ -34,24 +34,83 @@ type ActivationSigningKey struct {
 }
 
 // ActivationKey is a product key as the activation service needs it: with
-// its product's code and its agreement's last day.
+// its product's code, its agreement's last day and its activation counts.
 type ActivationKey struct {
-	ID            int64
-	AgreementID   int64
-	ProductCode   string
-	Status        KeyStatus
-	AgreementEnds Date
+	ID              int64
+	AgreementID     int64
+	ProductCode     string
+	Status          KeyStatus
+	AgreementEnds   Date
+	ActivationLimit *int64
+	ActivationsUsed *int64
+}
+
+// UsedUp reports whether k had no activation left when it was read.
+func (k *ActivationKey) UsedUp() bool {
+	return k.ActivationLimit != nil && k.ActivationsUsed != nil && *k.ActivationsUsed >= *k.ActivationLimit
 }
 
 // ActivationKeys returns the keys whose fingerprint is fp, in any licence.
 func (tx *Tx) ActivationKeys(fp string) ([]ActivationKey, error) {
+	return activationKeys(tx.db, fp)
+}
+
+// ActivationKeys returns the keys whose fingerprint is fp, in any licence,
+// as the reader pool sees them: a hint for the repeat activation, whose
+// conditional UPDATE checks the key again.
+func (s *Store) ActivationKeys(ctx context.Context, fp string) ([]ActivationKey, error) {
+	return activationKeys(s.db.WithContext(ctx), fp)
+}
+
+func activationKeys(db *gorm.DB, fp string) ([]ActivationKey, error) {
 	var rows []ActivationKey
-	err := tx.db.Table("product_keys AS k").
-		Select("k.id, k.agreement_id, p.code AS product_code, k.status, a.ends AS agreement_ends").
+	err := db.Table("product_keys AS k").
+		Select("k.id, k.agreement_id, p.code AS product_code, k.status, a.ends AS agreement_ends, k.activation_limit, k.activations_used").
 		Joins("JOIN products p ON p.id = k.product_id").
 		Joins("JOIN agreements a ON a.id = k.agreement_id").
 		Where("k.fingerprint = ?", fp).Order("k.id").Scan(&rows).Error
 	return rows, mapError(err)
+}
+
+// RefusesNewInstallation reports whether key keyID, active with its
+// agreement not over (today by the store's clock), has no activation
+// left and no installation that shares any of components (short forms):
+// then an activation with those components is a new installation that the
+// locked path would refuse for the limit. It is one statement on the
+// reader pool, so it reads one snapshot and takes no lock: a refusal is
+// linearized at that snapshot (a release committed before the statement
+// started is seen).
+func (s *Store) RefusesNewInstallation(ctx context.Context, keyID int64, components []string) (bool, error) {
+	db := s.db.WithContext(ctx)
+	sharing := db.Table("installation_components AS c").Select("1").Where("c.key_id = k.id AND c.component IN ?", components)
+	var ids []int64
+	err := db.Table("product_keys AS k").Joins("JOIN agreements a ON a.id = k.agreement_id").
+		Where("k.id = ? AND k.status = ? AND (a.ends IS NULL OR a.ends >= ?)", keyID, KeyActive, s.now().Format("2006-01-02")).
+		Where("k.activation_limit IS NOT NULL AND COALESCE(k.activations_used, 0) >= k.activation_limit AND NOT EXISTS (?)", sharing).
+		Pluck("k.id", &ids).Error
+	return len(ids) == 1, mapError(err)
+}
+
+// RepeatActivation records that installation identity of key keyID, last
+// seen unchanged (components) from network since since, activated again
+// from that network, if the key is active and its agreement not over
+// (today by tx.Now, as the locked path checks it); it reports whether it did. It is one conditional UPDATE that
+// reads the key's status and its agreement's end in the same statement,
+// without locking the key row: repeat activations of one key run in
+// parallel. On PostgreSQL (READ COMMITTED) the statement is linearized
+// at its snapshot: a block committed before the statement started makes
+// it update nothing; a block committing while it runs comes after it. A
+// released installation is gone, so it updates nothing either. A false
+// answer is no refusal: the caller takes the locked path, which decides.
+func (tx *Tx) RepeatActivation(keyID int64, identity, components, network string, since time.Time) (bool, error) {
+	today := tx.Now().Format("2006-01-02")
+	live := tx.db.Table("product_keys AS k").Select("1").Joins("JOIN agreements a ON a.id = k.agreement_id").
+		Where("k.id = ? AND k.status = ? AND (a.ends IS NULL OR a.ends >= ?)", keyID, KeyActive, today)
+	res := tx.db.Model(&Installation{}).
+		Where("key_id = ? AND identity = ? AND components = ? AND network = ? AND last_seen >= ? AND EXISTS (?)",
+			keyID, identity, components, network, since, live).
+		Update("last_seen", tx.Now())
+	return res.RowsAffected == 1, mapError(res.Error)
 }
 
 // LockKeyForActivation reads key keyID, locking its row on PostgreSQL so
