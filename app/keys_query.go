@@ -74,14 +74,20 @@ func (k *Keys) FilteredPage(ctx context.Context, user, licence int64, q KeyListQ
 // productRanks places each product in the order of their names in lower
 // case; products of the same name share a place.
 func productRanks(products []models.Product) map[int64]int {
-	slices.SortFunc(products, func(a, b models.Product) int {
-		return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
-	})
-	ranks := make(map[int64]int, len(products))
-	for i, p := range products {
-		ranks[p.ID] = i
-		if i > 0 && strings.ToLower(p.Name) == strings.ToLower(products[i-1].Name) {
-			ranks[p.ID] = ranks[products[i-1].ID]
+	type named struct {
+		id    int64
+		lower string
+	}
+	byName := make([]named, 0, len(products))
+	for _, p := range products {
+		byName = append(byName, named{p.ID, strings.ToLower(p.Name)})
+	}
+	slices.SortFunc(byName, func(a, b named) int { return cmp.Compare(a.lower, b.lower) })
+	ranks := make(map[int64]int, len(byName))
+	for i, p := range byName {
+		ranks[p.id] = i
+		if i > 0 && p.lower == byName[i-1].lower {
+			ranks[p.id] = ranks[byName[i-1].id]
 		}
 	}
 	return ranks
