@@ -23,6 +23,7 @@ import (
 // of the application (*app.Keys).
 type KeysUseCases interface {
 	List(ctx context.Context, user, licence int64) ([]app.KeyView, error)
+	FilteredPage(ctx context.Context, user, licence int64, q app.KeyListQuery) (*app.KeyList, error)
 	Reveal(ctx context.Context, user, licence, keyID int64, source string) (string, error)
 	WriteCSV(ctx context.Context, user, licence int64, reveal bool, source string, w io.Writer) error
 	RequestActivations(ctx context.Context, user, licence int64, suffix string, quantity int64, reason string) (*app.ActivationView, error)
@@ -125,15 +126,13 @@ func (h keysPage) load(c *gin.Context, v *keysView) error {
 	ctx := c.Request.Context()
 	user := h.user(c)
 	v.Licence = c.Param("licence")
-	keys, err := h.k.List(ctx, user, authz.LicenceID(c))
+	q := parseKeyQuery(c)
+	page, err := h.k.FilteredPage(ctx, user, authz.LicenceID(c),
+		app.KeyListQuery{Q: q.Q, Status: models.KeyStatus(q.Status), Sort: q.Sort, Page: q.Page, Size: keysPageSize})
 	if err != nil {
 		return err
 	}
-	v.Keys, v.List = parseKeyQuery(c).apply(v.Licence, keys)
-	v.AnyKeys = len(keys) > 0
-	for _, k := range keys {
-		v.HasMAK = v.HasMAK || k.MAK()
-	}
+	v.Keys, v.List, v.AnyKeys, v.HasMAK = page.Keys, q.list(v.Licence, page.Total), page.AnyKeys, page.HasMAK
 	mine, err := h.k.MyActivationRequests(ctx, user)
 	if err != nil {
 		return err

@@ -1,15 +1,12 @@
 package frontend
 
 import (
-	"cmp"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/openlsc/openlsc/app"
 	"github.com/openlsc/openlsc/models"
 )
 
@@ -64,42 +61,16 @@ func (q keyQuery) url(licence string) string {
 	return listURL("/licences/"+url.PathEscape(licence)+"/keys", "keys-heading", v)
 }
 
-// matches reports whether k passes the query's filter.
-func (q keyQuery) matches(k app.KeyView) bool {
-	if q.Status != "" && string(k.Status) != q.Status {
-		return false
-	}
-	needle := strings.ToLower(q.Q)
-	return needle == "" || slices.ContainsFunc([]string{k.Product, k.ProductCode, k.Type, k.Suffix},
-		func(s string) bool { return strings.Contains(strings.ToLower(s), needle) })
-}
-
-// apply filters and sorts keys and cuts out the query's page.
-func (q keyQuery) apply(licence string, keys []app.KeyView) ([]app.KeyView, keyList) {
-	var kept []app.KeyView
-	for _, k := range keys {
-		if q.matches(k) {
-			kept = append(kept, k)
-		}
-	}
-	byProduct := func(a, b app.KeyView) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a.Product), strings.ToLower(b.Product)), cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
-	}
-	order := byProduct
-	switch q.Sort {
-	case "type":
-		order = func(a, b app.KeyView) int { return cmp.Or(cmp.Compare(a.Type, b.Type), byProduct(a, b)) }
-	case "usage":
-		order = func(a, b app.KeyView) int { return cmp.Or(cmp.Compare(b.Percent, a.Percent), byProduct(a, b)) }
-	}
-	slices.SortStableFunc(kept, order)
+// list is the links and counts of the query's page of total keys (those
+// passing its filter; the application filters, sorts and pages them).
+func (q keyQuery) list(licence string, total int) keyList {
 	at := func(page int, sort string) string {
 		return keyQuery{Q: q.Q, Status: q.Status, Sort: sort, Page: page}.url(licence)
 	}
-	w := paginate(len(kept), q.Page, keysPageSize, func(page int) string { return at(page, q.Sort) })
-	l := keyList{keyQuery: q, Total: len(kept), Filtered: q.Q != "" || q.Status != "", First: w.From + 1, Last: w.To, Prev: w.Prev, Next: w.Next}
+	w := paginate(total, q.Page, keysPageSize, func(page int) string { return at(page, q.Sort) })
+	l := keyList{keyQuery: q, Total: total, Filtered: q.Q != "" || q.Status != "", First: w.From + 1, Last: w.To, Prev: w.Prev, Next: w.Next}
 	l.Page = w.Page
 	l.SortURL = map[string]string{"product": at(1, "product"), "type": at(1, "type"), "usage": at(1, "usage")}
 	l.ClearURL = keyQuery{Sort: q.Sort, Page: 1}.url(licence)
-	return kept[w.From:w.To], l
+	return l
 }

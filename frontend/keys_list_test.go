@@ -1,16 +1,12 @@
 package frontend
 
 import (
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/openlsc/openlsc/app"
-	"github.com/openlsc/openlsc/models"
 )
 
 func queryOf(t *testing.T, rawQuery string) keyQuery {
@@ -20,45 +16,29 @@ func queryOf(t *testing.T, rawQuery string) keyQuery {
 	return parseKeyQuery(c)
 }
 
-// TestKeyListQuery: the keys table filters, sorts and pages on the server.
+// TestKeyListQuery: the keys table's query from the URL, and the links
+// and counts of its pages (the application filters, sorts and pages, see
+// app's TestKeysFilteredPage).
 func TestKeyListQuery(t *testing.T) {
-	var keys []app.KeyView
-	for i := range 120 {
-		k := app.KeyView{ID: int64(i + 1), Product: fmt.Sprintf("Product %03d", 119-i), ProductCode: "p", Type: "mak",
-			Suffix: fmt.Sprintf("S%04d", i), Percent: i % 100, Status: models.KeyActive}
-		if i%2 == 1 {
-			k.Type = "kms"
-		}
-		if i == 7 {
-			k.Status = models.KeyBlocked
-		}
-		keys = append(keys, k)
+	l := queryOf(t, "").list("V1", 120)
+	if l.Total != 120 || l.First != 1 || l.Last != keysPageSize || l.Prev != "" || l.Next != "/licences/V1/keys?page=2#keys-heading" {
+		t.Errorf("first page: %+v", l)
 	}
-
-	page, l := queryOf(t, "").apply("V1", keys)
-	if len(page) != keysPageSize || l.Total != 120 || page[0].Product != "Product 000" || l.Prev != "" ||
-		l.Next != "/licences/V1/keys?page=2#keys-heading" {
-		t.Errorf("first page: %d keys from %q, %+v", len(page), page[0].Product, l)
+	l = queryOf(t, "page=9").list("V1", 120)
+	if l.Page != 3 || l.First != 101 || l.Last != 120 || l.Next != "" || l.Prev != "/licences/V1/keys?page=2#keys-heading" {
+		t.Errorf("page past the end: %+v", l)
 	}
-	page, l = queryOf(t, "page=9").apply("V1", keys)
-	if l.Page != 3 || len(page) != 20 || l.First != 101 || l.Last != 120 || l.Next != "" {
-		t.Errorf("page past the end: page %d, %d keys, %d-%d", l.Page, len(page), l.First, l.Last)
+	l = queryOf(t, "sort=usage").list("V1", 120)
+	if !strings.Contains(l.Next, "sort=usage") || l.SortURL["type"] != "/licences/V1/keys?sort=type#keys-heading" {
+		t.Errorf("by usage: %+v", l)
 	}
-	page, l = queryOf(t, "sort=usage").apply("V1", keys)
-	if page[0].Percent != 99 || !strings.Contains(l.Next, "sort=usage") {
-		t.Errorf("by usage: first %d%%, next %q", page[0].Percent, l.Next)
+	l = queryOf(t, "q=s0007&status=blocked").list("V1", 1)
+	if !l.Filtered || l.ClearURL != "/licences/V1/keys#keys-heading" || l.First != 1 || l.Last != 1 || l.Next != "" ||
+		l.SortURL["product"] != "/licences/V1/keys?q=s0007&status=blocked#keys-heading" {
+		t.Errorf("filtered: %+v", l)
 	}
-	page, _ = queryOf(t, "sort=type").apply("V1", keys)
-	if page[0].Type != "kms" {
-		t.Errorf("by type: first %q", page[0].Type)
-	}
-	page, l = queryOf(t, "q=s0007").apply("V1", keys)
-	if len(page) != 1 || page[0].ID != 8 || !l.Filtered || l.ClearURL != "/licences/V1/keys#keys-heading" {
-		t.Errorf("filter by suffix: %+v %+v", page, l)
-	}
-	page, _ = queryOf(t, "status=blocked").apply("V1", keys)
-	if len(page) != 1 || page[0].Status != models.KeyBlocked {
-		t.Errorf("filter by status: %+v", page)
+	if l = queryOf(t, "q=nothing").list("V1", 0); l.Page != 1 || l.Total != 0 || l.Next != "" || l.Prev != "" {
+		t.Errorf("nothing found: %+v", l)
 	}
 	if q := queryOf(t, "status=evil&sort=evil&page=-3"); q.Status != "" || q.Sort != "product" || q.Page != 1 {
 		t.Errorf("bad query kept: %+v", q)

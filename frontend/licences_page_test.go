@@ -34,33 +34,3 @@ func TestPageTree(t *testing.T) {
 		t.Errorf("page of M1: under %q, next %q, %d rows", p.Under, p.Next, len(p.Rows))
 	}
 }
-
-// TestKeysPageAfter: the keys page shows at most keysPageSize keys a page,
-// and every key once over the pages; a page past the end shows the last.
-// (The keys page had a cursor, ?after=, first; it now has numbered pages
-// with a filter and an order, see keys_list.go, and this test walks them.)
-func TestKeysPageAfter(t *testing.T) {
-	var keys []app.KeyView
-	for i := range 250 {
-		keys = append(keys, app.KeyView{ID: int64(1000 - i)}) // not in id order
-	}
-	var seen []int64
-	for n := 1; n <= 10; n++ {
-		page, l := keyQuery{Sort: "product", Page: n}.apply("V1", keys)
-		if len(page) > keysPageSize {
-			t.Fatalf("%d keys on a page", len(page))
-		}
-		for _, k := range page {
-			seen = append(seen, k.ID)
-		}
-		if l.Next == "" {
-			break
-		}
-	}
-	if len(seen) != 250 || seen[0] != 751 || seen[249] != 1000 {
-		t.Errorf("pages gave %d keys", len(seen))
-	}
-	if page, l := (keyQuery{Sort: "product", Page: 99}).apply("V1", keys); len(page) != 250-4*keysPageSize || l.Page != 5 || l.Next != "" {
-		t.Errorf("page past the end: %d keys, page %d", len(page), l.Page)
-	}
-}

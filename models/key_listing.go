@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -108,4 +110,100 @@ func scanKeyListings(q *gorm.DB, licence int64) ([]KeyListing, error) {
 		return nil, mapError(err)
 	}
 	return out, nil
+}
+
+// KeyQuery selects, orders and cuts a page of a licence's keys in the
+// database, so that a page of a licence with thousands of keys reads only
+// its rows (KeyListingsWhere) and a count (CountKeyListings).
+type KeyQuery struct {
+	Status KeyStatus // "" for every key
+	// Match is a lower-case part of the key type or the last characters
+	// ("" matches every key); the keys of MatchProducts match it too.
+	Match         string
+	MatchProducts []int64
+	// Sort is "product" (ProductRank, type bytewise, id), "type" (type,
+	// then as product) or "usage" (percent of a MAK's limit used, most
+	// first, then as product). ProductRank is each product's place in the
+	// product order; products of equal rank sort alike.
+	Sort          string
+	ProductRank   map[int64]int
+	Offset, Limit int
+}
+
+// keyPercentSQL is app.KeyView's Percent: the part of a MAK's limit used,
+// 0-100 (100 for a limit of 0 or less), 0 for other keys.
+const keyPercentSQL = `CASE WHEN k.key_type = 'mak' AND k.activation_limit > 0 THEN
+	CASE WHEN COALESCE(k.activations_used, 0) >= k.activation_limit THEN 100
+	ELSE COALESCE(k.activations_used, 0) * 100 / k.activation_limit END
+	WHEN k.key_type = 'mak' AND k.activation_limit IS NOT NULL THEN 100 ELSE 0 END`
+
+// where adds q's filter to the keys of licence in db (product_keys AS k).
+func (q KeyQuery) where(db *gorm.DB) *gorm.DB {
+	if q.Status != "" {
+		db = db.Where("COALESCE(NULLIF(k.status, ''), 'active') = ?", string(q.Status))
+	}
+	if q.Match != "" {
+		like := "%" + strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(q.Match) + "%"
+		db = db.Where("(k.product_id IN ? OR LOWER(k.key_type) LIKE ? ESCAPE '!' OR LOWER(k.suffix) LIKE ? ESCAPE '!')",
+			append([]int64{0}, q.MatchProducts...), like, like)
+	}
+	return db
+}
+
+// order is q's order as SQL. The ranks are numbers of ours, written in
+// the SQL as such.
+func (q KeyQuery) order(dialect string) string {
+	rank := "0"
+	if len(q.ProductRank) > 0 {
+		var b strings.Builder
+		b.WriteString("CASE k.product_id")
+		for _, id := range slices.Sorted(maps.Keys(q.ProductRank)) {
+			fmt.Fprintf(&b, " WHEN %d THEN %d", id, q.ProductRank[id])
+		}
+		b.WriteString(" ELSE 0 END")
+		rank = b.String()
+	}
+	kind := "k.key_type"
+	if dialect == DialectPostgres {
+		kind = `k.key_type COLLATE "C"`
+	}
+	byProduct := rank + ", " + kind + ", k.id"
+	switch q.Sort {
+	case "type":
+		return kind + ", " + byProduct
+	case "usage":
+		return keyPercentSQL + " DESC, " + byProduct
+	}
+	return byProduct
+}
+
+// CountKeyListings counts the keys of licence that pass q's filter.
+func (s *Store) CountKeyListings(ctx context.Context, licence int64, q KeyQuery) (int, error) {
+	var n int64
+	err := q.where(s.db.WithContext(ctx).Table("product_keys AS k").Where("k.agreement_id = ?", licence)).Count(&n).Error
+	return int(n), mapError(err)
+}
+
+// KeyListingsWhere returns the keys of licence as KeyListingsOf shows
+// them that pass q's filter, in q's order, q.Limit of them from q.Offset.
+func (s *Store) KeyListingsWhere(ctx context.Context, licence int64, q KeyQuery) ([]KeyListing, error) {
+	db := q.where(s.keyListings(ctx, licence)).Order(q.order(s.dialect)).Offset(q.Offset).Limit(q.Limit)
+	return scanKeyListings(db, licence)
+}
+
+// KeyProducts returns the products licence has keys of.
+func (s *Store) KeyProducts(ctx context.Context, licence int64) ([]Product, error) {
+	var out []Product
+	err := s.db.WithContext(ctx).Model(&Product{}).Select("id, code, name").
+		Where("id IN (?)", s.db.Table("product_keys").Select("product_id").Where("agreement_id = ?", licence)).
+		Find(&out).Error
+	return out, mapError(err)
+}
+
+// KeyCounts returns how many keys licence has, and how many are MAKs.
+func (s *Store) KeyCounts(ctx context.Context, licence int64) (keys, maks int, err error) {
+	err = s.db.WithContext(ctx).Table("product_keys").
+		Select("COUNT(*), COUNT(CASE WHEN key_type = ? THEN 1 END)", KeyTypeMAK).
+		Where("agreement_id = ?", licence).Row().Scan(&keys, &maks)
+	return keys, maks, mapError(err)
 }
