@@ -181,7 +181,7 @@ func startComposeS3(t *testing.T, weed string, services map[string]composeServic
 		}
 		return nil
 	})
-	initCmd := replaceOnce(t, initSvc.Command[0], "-master=s3:9333", "-master=127.0.0.1:"+master)
+	initCmd := replaceOnce(t, initSvc.Command[0], "-master=s3:9333", fmt.Sprintf("-master=127.0.0.1:%s.%d", master, p[2])) // host:port.grpcPort: the grpc port is not port+10000 here
 	waitFor(t, 60*time.Second, "s3-init: "+initCmd, func() error {
 		out, err := composeShell(ctx, weed, initSvc, initCmd, nil).CombinedOutput()
 		if err != nil || strings.Contains(strings.ToLower(string(out)), "error") {
