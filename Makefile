@@ -14,6 +14,9 @@
 #                       and PostgreSQL: req/s, p50/p99, CPU per request, next to a bare gin handler
 #   make bench-import   time and peak memory of `openlsc import` of 100k and 1M keys, SQLite and PostgreSQL
 #   make compose-check  validate docker-compose.yml offline
+#   make compose-s3-check  run docker-compose.yml's SeaweedFS object store natively (weed built
+#                       once into WEED_CACHE, outside the repository; slow) and download through
+#                       the replicas' OPENLSC_STORAGE_URL: redirect and stream, Range and resume
 #   make fuzz           every fuzz target in turn, FUZZTIME each (make fuzz FUZZTIME=3m)
 #   make clean
 
@@ -32,7 +35,7 @@ LDFLAGS ?= -X main.version=$(VERSION)
 OPENLSC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
 .DEFAULT_GOAL := build
-.PHONY: run build browser-deps test test-postgres lint screenshots bench bench-authz bench-http bench-activation bench-import bench-sqlite compose-check clean
+.PHONY: run build browser-deps test test-postgres lint screenshots bench bench-authz bench-http bench-activation bench-import bench-sqlite compose-check compose-s3-check clean
 
 run:
 	$(GO) run ./cmd/openlsc serve --dev
@@ -130,6 +133,28 @@ compose-check:
 	KEYCLOAK_ADMIN_PASSWORD=compose-check-only \
 	S3_ACCESS_KEY=compose-check-only S3_SECRET_KEY=compose-check-only \
 	$(COMPOSE) -f docker-compose.yml config -q
+
+# The compose deployment's object store without Docker: TestComposeS3Downloads
+# reads the s3 and s3-init services and the replicas' OPENLSC_STORAGE_URL from
+# docker-compose.yml and runs them with a native weed (SeaweedFS). `go install`
+# refuses SeaweedFS's module (its go.mod has replace directives), so weed is
+# built inside the downloaded module, into WEED_CACHE (several minutes, once).
+# Not part of `make test`: building weed is too slow for CI.
+WEED_MODULE  ?= github.com/seaweedfs/seaweedfs
+WEED_VERSION ?= v0.0.0-20261109003541-7506e5f91cd6
+WEED_CACHE   ?= $(HOME)/.cache/openlsc/weed-$(WEED_VERSION)
+WEED          = $(WEED_CACHE)/weed
+
+$(WEED):
+	mkdir -p '$(WEED_CACHE)'
+	cd '$(WEED_CACHE)' && dir=$$(GOFLAGS= $(GO) mod download -json '$(WEED_MODULE)@$(WEED_VERSION)' | \
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p') && test -n "$$dir" && \
+		cd "$$dir" && GOFLAGS= nice -n 10 $(GO) build -o '$(WEED).tmp' ./weed
+	mv '$(WEED).tmp' '$(WEED)'
+
+compose-s3-check: $(WEED)
+	OPENLSC_WEED='$(WEED)' env -u OPENLSC_TEST_DATABASE_URL \
+		$(GO) test -v -count=1 -run '^TestComposeS3Downloads$$' -timeout 10m ./cmd/openlsc/
 
 # Fuzzing runs one target at a time with FUZZ_WORKERS workers (the machine
 # may be shared), on SQLite; new crashers land in the package's
