@@ -36,11 +36,9 @@ type KeyPage struct {
 func ParseKeyQuery(after, limit string) (KeyQuery, error) {
 	q := KeyQuery{Limit: KeysPageSize}
 	if limit != "" {
-		n, err := strconv.Atoi(strings.TrimSpace(limit))
-		if err != nil || n < 1 || n > KeysMaxPageSize {
-			return q, models.InvalidKey("err.keys.page_size", "The page size is not valid.",
-				models.FieldError{Field: "limit", Key: "err.field.page_size", Args: models.Args{"Max": KeysMaxPageSize},
-					Message: "Give a number from 1 to " + strconv.Itoa(KeysMaxPageSize) + "."})
+		n, err := parsePageSize(limit, KeysMaxPageSize, "err.keys.page_size")
+		if err != nil {
+			return q, err
 		}
 		q.Limit = n
 	}

@@ -174,11 +174,9 @@ type TreeQuery struct {
 func ParseTreeQuery(under, after, limit string) (TreeQuery, error) {
 	q := TreeQuery{Under: strings.TrimSpace(under), After: strings.TrimSpace(after)}
 	if limit != "" {
-		n, err := strconv.Atoi(strings.TrimSpace(limit))
-		if err != nil || n < 1 || n > TreeMaxPageSize {
-			return q, models.InvalidKey("err.licences.page_size", "The page size is not valid.",
-				models.FieldError{Field: "limit", Key: "err.field.page_size", Args: models.Args{"Max": TreeMaxPageSize},
-					Message: "Give a number from 1 to " + strconv.Itoa(TreeMaxPageSize) + "."})
+		n, err := parsePageSize(limit, TreeMaxPageSize, "err.licences.page_size")
+		if err != nil {
+			return q, err
 		}
 		q.Limit = n
 	} else if q.Under == "" {
@@ -243,4 +241,16 @@ func entitlementViews(es []models.Entitled) []EntitlementView {
 		out[i] = EntitlementView{Product: e.Product, Version: e.Version, Edition: e.Edition}
 	}
 	return out
+}
+
+// parsePageSize reads a page size from 1 to most from the query parameter
+// limit; key is the error's message key when it is not one.
+func parsePageSize(limit string, most int, key string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(limit))
+	if err != nil || n < 1 || n > most {
+		return 0, models.InvalidKey(key, "The page size is not valid.",
+			models.FieldError{Field: "limit", Key: "err.field.page_size", Args: models.Args{"Max": most},
+				Message: "Give a number from 1 to " + strconv.Itoa(most) + "."})
+	}
+	return n, nil
 }
