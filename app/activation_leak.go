@@ -96,23 +96,9 @@ func (a *Activations) leakRecipients(ctx context.Context, licence int64) ([]reci
 		if err != nil {
 			return nil, err
 		}
-		for _, g := range grants {
-			if g.Permission == models.PermAdministrator && !slices.Contains(ids, g.UserID) {
-				ids = append(ids, g.UserID)
-			}
-		}
+		ids = appendAdministrators(ids, grants)
 	}
-	users, err := a.store.UsersByID(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]recipient, 0, len(users))
-	for _, u := range users {
-		if u.WorkEmail != nil && u.WorkEmailVerifiedAt != nil {
-			out = append(out, recipient{u.ID, *u.WorkEmail, u.Language})
-		}
-	}
-	return out, nil
+	return mailable(ctx, a.store, ids)
 }
 
 // LeakedKey is a flagged key as the operators' desk lists it.

@@ -330,13 +330,24 @@ func (r *Requests) administrators(ctx context.Context, licence int64) ([]recipie
 	if err != nil {
 		return nil, err
 	}
-	var ids []int64
+	return mailable(ctx, r.store, appendAdministrators(nil, grants))
+}
+
+// appendAdministrators appends to ids the administrators among grants
+// that ids does not hold yet.
+func appendAdministrators(ids []int64, grants []authz.UserGrant) []int64 {
 	for _, g := range grants {
 		if g.Permission == models.PermAdministrator && !slices.Contains(ids, g.UserID) {
 			ids = append(ids, g.UserID)
 		}
 	}
-	users, err := r.store.UsersByID(ctx, ids)
+	return ids
+}
+
+// mailable returns the users ids who have a confirmed work email, as
+// recipients of a mail.
+func mailable(ctx context.Context, store *models.Store, ids []int64) ([]recipient, error) {
+	users, err := store.UsersByID(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
