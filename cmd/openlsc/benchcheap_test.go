@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,10 +25,7 @@ func TestBenchCheapRoutes(t *testing.T) {
 		t.Skip("set OPENLSC_BENCH_CHEAP=1")
 	}
 	size := benchHTTPSizeFromEnv(t)
-	db := os.Getenv("OPENLSC_BENCH_DATABASE_URL")
-	if db == "" {
-		db = filepath.Join(t.TempDir(), "bench.db")
-	}
+	db := benchDatabase(t)
 	gin.SetMode(gin.ReleaseMode)
 	m, _ := startBenchServer(t, db)
 	ds := generateBenchData(t, m, size)

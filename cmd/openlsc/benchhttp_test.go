@@ -94,10 +94,7 @@ func TestBenchHTTP(t *testing.T) {
 		t.Skip("set OPENLSC_BENCH_HTTP=1 (make bench-http)")
 	}
 	size := benchHTTPSizeFromEnv(t)
-	db := os.Getenv("OPENLSC_BENCH_DATABASE_URL")
-	if db == "" {
-		db = filepath.Join(t.TempDir(), "bench.db")
-	}
+	db := benchDatabase(t)
 	gin.SetMode(gin.ReleaseMode)
 	m, base := startBenchServer(t, db)
 	start := time.Now()
@@ -466,4 +463,12 @@ func measure(base string, r benchRoute, conns int, d time.Duration) benchResult 
 		res.cpu = (cpu / time.Duration(len(lat))).Round(time.Microsecond)
 	}
 	return res
+}
+
+// benchDatabase is OPENLSC_BENCH_DATABASE_URL, or a new SQLite file.
+func benchDatabase(t *testing.T) string {
+	if db := os.Getenv("OPENLSC_BENCH_DATABASE_URL"); db != "" {
+		return db
+	}
+	return filepath.Join(t.TempDir(), "bench.db")
 }
