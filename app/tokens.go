@@ -21,10 +21,23 @@ const (
 )
 
 // Tokens are the personal access token use cases.
-type Tokens struct{ store *models.Store }
+type Tokens struct {
+	store  *models.Store
+	memory *credentialMemory[tokenCredential]
+}
+
+// tokenCredential is what a token's hash stood for when it was read.
+type tokenCredential struct {
+	rec  models.APIToken
+	user *models.SignedInUser
+}
 
 // NewTokens returns the token use cases.
-func NewTokens(store *models.Store) *Tokens { return &Tokens{store: store} }
+func NewTokens(store *models.Store) *Tokens {
+	t := &Tokens{store: store, memory: newCredentialMemory[tokenCredential]()}
+	store.OnCredentialChange(t.memory.forget)
+	return t
+}
 
 // TokenView describes a token without its secret.
 type TokenView struct {
@@ -107,28 +120,39 @@ func (t *Tokens) Revoke(ctx context.Context, user, id int64) error {
 // expired.
 var ErrInvalidToken = errors.New("the access token is not valid")
 
-// Authenticate returns the user of a bearer token that is valid now, read
-// with the token in one query, and records its use (at most once a minute,
-// best effort). A token that is not valid is ErrInvalidToken; a database
-// fault is returned as it is, so that it is never mistaken for a bad
-// credential.
+// Authenticate returns the user of a bearer token that is valid now, and
+// records its use (at most once a minute, best effort). The token and its
+// user are read in one query, then remembered for a moment (credentialTTL):
+// a revocation or a change of the user made through this server is seen by
+// the very next request, one made elsewhere within the moment. A token that
+// is not valid is ErrInvalidToken; a database fault is returned as it is,
+// so that it is never mistaken for a bad credential.
 func (t *Tokens) Authenticate(ctx context.Context, secret string) (*models.SignedInUser, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) {
 		return nil, ErrInvalidToken
 	}
-	rec, user, err := t.store.APITokenByHashWithUser(ctx, t.store.Keyring().Hash(tokenHashPurpose, secret))
-	if models.ErrorCode(err) == models.CodeNotFound {
-		return nil, ErrInvalidToken
-	}
-	if err != nil {
-		return nil, err
+	hash := t.store.Keyring().Hash(tokenHashPurpose, secret)
+	cred, gen, ok := t.memory.get(hash)
+	if !ok {
+		rec, user, err := t.store.APITokenByHashWithUser(ctx, hash)
+		if models.ErrorCode(err) == models.CodeNotFound {
+			return nil, ErrInvalidToken
+		}
+		if err != nil {
+			return nil, err
+		}
+		cred = tokenCredential{rec: *rec, user: user}
+		t.memory.put(hash, rec.UserID, cred, gen)
 	}
 	now := t.store.Now()
-	if rec.RevokedAt != nil || !now.Before(rec.ExpiresAt) {
+	if cred.rec.RevokedAt != nil || !now.Before(cred.rec.ExpiresAt) {
 		return nil, ErrInvalidToken
 	}
-	if rec.LastUsedAt == nil || now.Sub(*rec.LastUsedAt) > time.Minute {
-		_ = t.store.TouchAPIToken(ctx, rec.ID, now) // a missed touch costs nothing but accuracy
+	if cred.rec.LastUsedAt == nil || now.Sub(*cred.rec.LastUsedAt) > time.Minute {
+		_ = t.store.TouchAPIToken(ctx, cred.rec.ID, now) // a missed touch costs nothing but accuracy
+		cred.rec.LastUsedAt = &now
+		t.memory.update(hash, cred, gen)
 	}
-	return user, nil
+	user := *cred.user // the caller's own copy
+	return &user, nil
 }

@@ -61,8 +61,8 @@ func (s *Store) APITokenByHashWithUser(ctx context.Context, hash string) (*APITo
 	var used, revoked sql.NullTime
 	var u userRow
 	dest := append([]any{&rec.ID, &rec.UserID, &rec.Name, &rec.Prefix, &rec.ExpiresAt, &used, &revoked, &rec.CreatedAt}, u.signedInDest()...)
-	err := s.db.WithContext(ctx).Raw("SELECT t.id, t.user_id, t.name, t.prefix, t.expires_at, t.last_used_at, t.revoked_at, t.created_at, "+
-		signedInColumns+" FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = "+boundText, s.Now(), hash).Row().Scan(dest...)
+	err := s.quickQueryRow(ctx, "SELECT t.id, t.user_id, t.name, t.prefix, t.expires_at, t.last_used_at, t.revoked_at, t.created_at, "+
+		signedInColumns+" FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = "+boundText, s.Now(), hash).Scan(dest...)
 	if err != nil {
 		return nil, nil, mapError(err)
 	}
@@ -104,6 +104,7 @@ func (tx *Tx) RevokeAPIToken(user, id int64) error {
 	if res.RowsAffected == 0 {
 		return New(CodeNotFound, "err.token.not_found", "No such token.")
 	}
+	tx.credentialsChanged(user)
 	return nil
 }
 

@@ -24,7 +24,7 @@ func (s *Store) PendingRequestCount(ctx context.Context, licences []int64) (int6
 		err := s.db.WithContext(ctx).Model(&AccessRequest{}).
 			Where("agreement_id IN ? AND status = ?", chunk, RequestPending).Count(&n).Error
 		if err != nil {
-			return 0, err
+			return 0, mapError(err)
 		}
 		total += n
 	}
@@ -35,7 +35,7 @@ func (s *Store) PendingRequestCount(ctx context.Context, licences []int64) (int6
 func (s *Store) RecentRequestsBy(ctx context.Context, user int64, limit int) ([]AccessRequest, error) {
 	var rs []AccessRequest
 	err := s.db.WithContext(ctx).Where("requester_id = ?", user).Order("created_at DESC, id DESC").Limit(limit).Find(&rs).Error
-	return rs, err
+	return rs, mapError(err)
 }
 
 // KeysNearlyUsedUp returns the MAKs of the licences that have used at

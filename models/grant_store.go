@@ -134,7 +134,7 @@ func (s *Store) InheritanceChoiceOf(ctx context.Context, user, mbsa int64) (*boo
 	var c InheritanceChoice
 	err := s.db.WithContext(ctx).Where("user_id = ? AND mbsa_id = ?", user, mbsa).Limit(1).Find(&c).Error
 	if err != nil || c.UserID == 0 {
-		return nil, err
+		return nil, mapError(err)
 	}
 	return &c.Inherit, nil
 }
@@ -151,7 +151,7 @@ func (s *Store) GrantsOn(ctx context.Context, licence int64) ([]LicenceGrant, er
 	var out []LicenceGrant
 	err := s.db.WithContext(ctx).Model(&Grant{}).Select("user_id, permission, source").
 		Where("agreement_id = ?", licence).Order("user_id, permission, source").Scan(&out).Error
-	return out, err
+	return out, mapError(err)
 }
 
 // ParentOf returns the MBSA the agreement hangs under, or nil; an unknown
@@ -174,7 +174,7 @@ func parentOf(db *gorm.DB, agreement int64) (*int64, error) {
 func (s *Store) InheritorsOf(ctx context.Context, mbsa int64) ([]int64, error) {
 	var out []int64
 	err := inheritorsOf(s.db.WithContext(ctx), mbsa).Order("ic.user_id").Pluck("ic.user_id", &out).Error
-	return out, err
+	return out, mapError(err)
 }
 
 // inheritorsOf selects the users who administer mbsa and chose to inherit.
@@ -188,7 +188,7 @@ func inheritorsOf(db *gorm.DB, mbsa int64) *gorm.DB {
 func (s *Store) CountGrants(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Model(&Grant{}).Count(&n).Error
-	return n, err
+	return n, mapError(err)
 }
 
 // AgreementParent is an agreement and the MBSA it hangs under (nil: none).
@@ -201,7 +201,7 @@ type AgreementParent struct {
 func (s *Store) ParentsOf(ctx context.Context, ids []int64) ([]AgreementParent, error) {
 	var out []AgreementParent
 	err := s.db.WithContext(ctx).Model(&Agreement{}).Select("id, parent_id").Where("id IN ?", ids).Scan(&out).Error
-	return out, err
+	return out, mapError(err)
 }
 
 // LinkVisitor receives the authorization facts ScanAuthzLinks reads.

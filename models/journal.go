@@ -78,7 +78,7 @@ func (s *Store) JournalAuthzChange(ctx context.Context, c AuthzChange) error {
 func (s *Store) LastAuthzChange(ctx context.Context) (int64, error) {
 	var id *int64
 	if err := s.db.WithContext(ctx).Model(&authzChangeRow{}).Select("MAX(id)").Scan(&id).Error; err != nil {
-		return 0, err
+		return 0, mapError(err)
 	}
 	if id == nil {
 		return 0, nil
@@ -92,7 +92,7 @@ func (s *Store) AuthzChangesAfter(ctx context.Context, after int64, limit int) (
 	var rows []authzChangeRow
 	err := s.db.WithContext(ctx).Where("id > ?", after).Order("id").Limit(limit).Find(&rows).Error
 	if err != nil {
-		return nil, err
+		return nil, mapError(err)
 	}
 	out := make([]AuthzChange, len(rows))
 	for i, r := range rows {

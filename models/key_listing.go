@@ -53,34 +53,55 @@ type KeyCursor struct {
 // (product id, key type bytewise, id) that both databases keep alike,
 // read by the index on those columns: a page of a licence with thousands
 // of keys reads only that page.
+//
+// It is the statement of a cheap route (the first page of a licence's
+// keys), so it is written out rather than built (quickQuery).
 func (s *Store) KeyListingsPage(ctx context.Context, licence int64, after KeyCursor, limit int) ([]KeyListing, error) {
 	kind := "k.key_type"
 	if s.dialect == DialectPostgres {
 		kind = `k.key_type COLLATE "C"`
 	}
-	q := s.keyListings(ctx, licence).
-		Where("(k.product_id, "+kind+", k.id) > ("+boundInt+", "+boundText+", "+boundInt+")", after.ProductID, after.KeyType, after.ID).
-		Order("k.product_id, " + kind + ", k.id").Limit(limit)
-	return scanKeyListings(q, licence)
+	rows, err := s.quickQuery(ctx, keyListingsPageSQL(kind), licence, after.ProductID, after.KeyType, after.ID, limit)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	return scanKeyListingRows(rows, licence)
+}
+
+// keyListingsPageSQL is the statement of KeyListingsPage, kind the key
+// type as compared bytewise.
+func keyListingsPageSQL(kind string) string {
+	return keyListingColumns + ` FROM product_keys AS k JOIN products p ON p.id = k.product_id
+	LEFT JOIN product_keys rk ON rk.id = k.replaces_id
+	WHERE k.agreement_id = ` + boundInt + ` AND (k.product_id, ` + kind + `, k.id) > (` + boundInt + `, ` + boundText + `, ` + boundInt + `)
+	ORDER BY k.product_id, ` + kind + `, k.id LIMIT ` + boundInt
 }
 
 // keyListings selects the columns scanKeyListings reads of licence's keys.
 func (s *Store) keyListings(ctx context.Context, licence int64) *gorm.DB {
 	return s.db.WithContext(ctx).Table("product_keys AS k").
-		Select("k.id, k.product_id, k.key_type, k.suffix, k.activation_limit, k.activations_used, k.activations_as_of, "+
-			"k.status, k.block_reason, k.replaces_id, p.name, p.code, COALESCE(rk.suffix, '')").
+		Select(strings.TrimPrefix(keyListingColumns, "SELECT ")).
 		Joins("JOIN products p ON p.id = k.product_id").
 		Joins("LEFT JOIN product_keys rk ON rk.id = k.replaces_id").
 		Where("k.agreement_id = "+boundInt, licence)
 }
 
-// scanKeyListings runs q (see keyListings) and scans its rows without
-// reflection.
+// keyListingColumns are the columns scanKeyListingRows reads.
+const keyListingColumns = `SELECT k.id, k.product_id, k.key_type, k.suffix, k.activation_limit, k.activations_used, k.activations_as_of,
+	k.status, k.block_reason, k.replaces_id, p.name, p.code, COALESCE(rk.suffix, '')`
+
+// scanKeyListings runs q (see keyListings) and scans its rows.
 func scanKeyListings(q *gorm.DB, licence int64) ([]KeyListing, error) {
 	rows, err := q.Rows()
 	if err != nil {
 		return nil, mapError(err)
 	}
+	return scanKeyListingRows(rows, licence)
+}
+
+// scanKeyListingRows scans the keyListingColumns of rows, without
+// reflection, and closes them.
+func scanKeyListingRows(rows *sql.Rows, licence int64) ([]KeyListing, error) {
 	defer rows.Close()
 	var out []KeyListing
 	for rows.Next() {

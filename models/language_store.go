@@ -13,6 +13,7 @@ func (s *Store) SetUserLanguage(ctx context.Context, user int64, lang string) er
 		if res.RowsAffected == 0 {
 			return New(CodeNotFound, "err.user.not_found", "No such user.")
 		}
+		tx.credentialsChanged(user)
 		return nil
 	})
 }

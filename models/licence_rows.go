@@ -41,7 +41,7 @@ func (s *Store) LicenceRows(ctx context.Context, ids []int64) ([]LicenceRow, err
 		return s.scannedLicenceRows(ctx, ids)
 	}
 	var packed *string
-	if err := s.db.WithContext(ctx).Raw(sqlitePackedLicenceRows, idArray(ids, "[", "]")).Row().Scan(&packed); err != nil {
+	if err := s.quickQueryRow(ctx, sqlitePackedLicenceRows, idArray(ids, "[", "]")).Scan(&packed); err != nil {
 		return nil, mapError(err)
 	}
 	if packed == nil {

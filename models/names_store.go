@@ -9,7 +9,7 @@ func (s *Store) UserLabels(ctx context.Context, ids []int64) (map[int64]string, 
 	for _, chunk := range chunks(ids, importBatch) {
 		var us []User
 		if err := s.db.WithContext(ctx).Select("id", "display_name", "work_email").Where("id IN ?", chunk).Find(&us).Error; err != nil {
-			return nil, err
+			return nil, mapError(err)
 		}
 		for _, u := range us {
 			label := u.DisplayName

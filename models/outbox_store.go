@@ -141,7 +141,7 @@ func (s *Store) ReleaseOutboxMail(ctx context.Context, ids []int64, lease time.T
 func (s *Store) OutboxMails(ctx context.Context) ([]OutboxMail, error) {
 	var rows []OutboxMail
 	if err := s.db.WithContext(ctx).Order("id").Find(&rows).Error; err != nil {
-		return nil, err
+		return nil, mapError(err)
 	}
 	for i := range rows {
 		rows[i].Data, rows[i].DataErr = s.openData(rows[i].Data)
@@ -188,7 +188,7 @@ func (s *Store) KeepDevMail(ctx context.Context, m *DevMail) (bool, error) {
 func (s *Store) DevMails(ctx context.Context, limit int) ([]DevMail, error) {
 	var out []DevMail
 	err := s.db.WithContext(ctx).Order("id DESC").Limit(limit).Find(&out).Error
-	return out, err
+	return out, mapError(err)
 }
 
 // DevMailByID returns the development mailbox's message with id, or a

@@ -43,8 +43,8 @@ func (s *Store) Session(ctx context.Context, idHash string) (*Session, *SignedIn
 	var user, identity sql.NullInt64
 	var u userRow
 	dest := append([]any{&user, &identity, &sess.Data, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt}, u.signedInDest()...)
-	err := s.db.WithContext(ctx).Raw("SELECT s.user_id, s.identity_id, s.data, s.created_at, s.last_seen_at, s.expires_at, "+
-		signedInColumns+" FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = "+boundText, s.Now(), idHash).Row().Scan(dest...)
+	err := s.quickQueryRow(ctx, "SELECT s.user_id, s.identity_id, s.data, s.created_at, s.last_seen_at, s.expires_at, "+
+		signedInColumns+" FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = "+boundText, s.Now(), idHash).Scan(dest...)
 	if err != nil {
 		return nil, nil, mapError(err)
 	}

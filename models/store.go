@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +49,9 @@ type Store struct {
 	dialect   string
 	keys      *Keyring
 	now       func() time.Time
+	reader    *sql.DB // s.db's pool, for quickQuery
+
+	credentials credentialWatch
 }
 
 // Options configure Open.
@@ -136,6 +140,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if s.reader, err = s.db.DB(); err != nil {
+		return nil, errors.Join(err, s.Close())
 	}
 	return s, nil
 }
@@ -233,6 +240,57 @@ func (s *Store) Keyring() *Keyring { return s.keys }
 
 // Now returns the store's current time in UTC.
 func (s *Store) Now() time.Time { return s.now() }
+
+// quickQuery runs query, with ? for its parameters, on the read pool: a
+// statement every request runs (a credential, the caller's licences, one
+// page of a listing), which SQLite answers from its local file in
+// microseconds. It goes straight through database/sql, because gorm's
+// statement builder reads a raw statement byte by byte, which for these
+// statements cost more than SQLite took to answer them.
+func (s *Store) quickQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx, query = s.quickStatement(ctx, query)
+	return s.reader.QueryContext(ctx, query, args...)
+}
+
+// quickQueryRow is quickQuery for a statement that reads one row.
+func (s *Store) quickQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx, query = s.quickStatement(ctx, query)
+	return s.reader.QueryRowContext(ctx, query, args...)
+}
+
+// quickStatement returns the context and text to run query with. Given a
+// context that can end, database/sql and go-sqlite3 each start a goroutine
+// per statement to watch it, to interrupt a statement that outlives its
+// request: on a cheap route that was a third of the server's CPU (cmd/openlsc
+// TestBenchCheapRoutes), for statements that end long before a client could
+// go away. On SQLite they therefore run without the request's cancellation
+// (a locked file is still bounded by the busy timeout); on PostgreSQL, a
+// server over the network, they keep it, and ? becomes $n.
+func (s *Store) quickStatement(ctx context.Context, query string) (context.Context, string) {
+	if s.dialect == DialectSQLite {
+		return context.WithoutCancel(ctx), query
+	}
+	return ctx, numberedParameters(query)
+}
+
+// numberedParameters writes PostgreSQL's $1, $2, … for the ? of query
+// (which has no ? in a literal).
+func numberedParameters(query string) string {
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for {
+		i := strings.IndexByte(query, '?')
+		if i < 0 {
+			b.WriteString(query)
+			return b.String()
+		}
+		n++
+		b.WriteString(query[:i])
+		b.WriteString("$" + strconv.Itoa(n))
+		query = query[i+1:]
+	}
+}
 
 // Gorm returns the handle for reads, for the test fixtures under models/
 // only: no other package can make a rawdb.Key.

@@ -89,6 +89,7 @@ func (s *Store) SignIn(ctx context.Context, c IdentityClaims) (*User, *Identity,
 			user.DisplayName = c.Name
 		}
 		user.UpdatedAt = now
+		tx.credentialsChanged(user.ID)
 		return tx.db.Model(&user).Select("last_sign_in_at", "display_name", "updated_at").Updates(&user).Error
 	})
 	if err != nil {
@@ -122,7 +123,7 @@ type SignedInUser struct {
 // one statement, for a request that did not read them with its credential.
 func (s *Store) SignedInUser(ctx context.Context, id int64) (*SignedInUser, error) {
 	var r userRow
-	err := s.db.WithContext(ctx).Raw("SELECT "+signedInColumns+" FROM users u WHERE u.id = ?", s.Now(), id).Row().Scan(r.signedInDest()...)
+	err := s.quickQueryRow(ctx, "SELECT "+signedInColumns+" FROM users u WHERE u.id = ?", s.Now(), id).Scan(r.signedInDest()...)
 	if err != nil {
 		return nil, mapError(err)
 	}

@@ -81,6 +81,7 @@ func (tx *Tx) LockWorkEmail(email string) error {
 // ConfirmWorkEmail makes email user's confirmed work email.
 func (tx *Tx) ConfirmWorkEmail(user int64, email string) error {
 	now := tx.Now()
+	tx.credentialsChanged(user)
 	return tx.db.Model(&User{}).Where("id = ?", user).
 		Updates(map[string]any{"work_email": email, "work_email_verified_at": now, "updated_at": now}).Error
 }
@@ -88,12 +89,14 @@ func (tx *Tx) ConfirmWorkEmail(user int64, email string) error {
 // UnconfirmWorkEmail withdraws the confirmation of user's work email (the
 // email stays, to be confirmed again).
 func (tx *Tx) UnconfirmWorkEmail(user int64) error {
+	tx.credentialsChanged(user)
 	return tx.db.Model(&User{}).Where("id = ?", user).
 		Updates(map[string]any{"work_email_verified_at": nil, "updated_at": tx.Now()}).Error
 }
 
 // CreateEmailVerification records v and sets its id.
 func (tx *Tx) CreateEmailVerification(v *EmailVerification) error {
+	tx.credentialsChanged(v.UserID) // the pending work email
 	return tx.db.Create(v).Error
 }
 
@@ -112,5 +115,6 @@ func (tx *Tx) EmailVerificationForUpdate(tokenHash string) (*EmailVerification, 
 // was unused.
 func (tx *Tx) UseEmailVerification(id int64) (bool, error) {
 	res := tx.db.Model(&EmailVerification{}).Where("id = ? AND used_at IS NULL", id).Update("used_at", tx.Now())
+	tx.credentialsChanged() // someone's pending work email
 	return res.RowsAffected > 0, res.Error
 }
