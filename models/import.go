@@ -142,65 +142,58 @@ func (im *importer) record(opts ImportOptions) error {
 	return tx.JournalAuthzChange(AuthzChange{Origin: "import", Agreements: res.ChangedAgreements})
 }
 
-// importer holds the stored state an import is planned against, and the
-// plan. It reads only the stored rows the document names.
+// importer holds what an import is planned against. It reads only the
+// stored rows the document names, a batch at a time, and keeps of the
+// document's records only a compact index of their numbers: memory grows
+// by some tens of bytes per agreement, organization, entitlement, key and
+// order line, not by their records (see run for the one exception).
 type importer struct {
 	tx       *Tx
 	keys     *Keyring
 	now      time.Time
 	dryRun   bool
-	doc      *ImportDocument // the sections read, but for streamed keys
-	read     map[string]bool // sections read so far
-	prepared bool            // organizations, agreements and products are planned (and stored)
+	doc      *ImportDocument // sections held until what they name is read
+	held     map[string]bool // sections in doc, to be validated once ready
+	done     map[string]bool // sections validated (and, while writing, stored)
+	ending   bool            // the document is read: every section is ready
 	problems []FieldError
 	badText  map[string]bool // fields refused by the free-text rule
 	text     *textWalker
 	res      ImportResult
 
-	orgs         map[string]*Organization // stored, by number
-	agreements   map[string]*Agreement    // stored, by number
-	agreementIDs map[string]int64         // stored and stored by this import, by number
-	absent       map[string]bool          // agreement numbers looked up and not stored
-	contacts     map[int64][]AgreementContact
+	// the catalog, stored and declared: it stays small
 	products     map[string]*Product // by code
 	productCodes map[int64]string    // stored, by id
 	versions     map[versionKey]*ProductVersion
-	files        map[fileKey]*ProductFile
-	entitled     map[[2]int64]bool // (agreement id, version id)
-	orgByID      map[int64]string  // number by id
-	agrByID      map[int64]string  // number by id
+	byProduct    map[string][]versionKey // stored and declared versions
+	docProducts  map[string]bool
+	docVersions  map[versionKey]bool
 
 	// what the document declares, for references within it
-	docProducts map[string]bool
-	byProduct   map[string][]versionKey // stored and declared versions
+	docOrgs       map[string]int32        // index of each organization, by number
+	docAgreements map[string]docAgreement // by number
+	oddPrograms   map[string]string       // the program of agreements whose program is not one
+	parentChecks  []parentCheck           // parents named before the document lists them
+	seenKeys      map[[16]byte]int32      // a hash of each key's keyKey, and its index
+	seenEnts      map[[16]byte]bool       // a hash of each entitlement planned
+	seenOrders    map[[16]byte]int32      // a hash of each order line's orderKey, and its index
+	deferred      []indexedKey            // keys read before the agreements they name
 
-	docOrgs       map[string]int
-	docAgreements map[string]int
-	docVersions   map[versionKey]bool
-	seenKeys      map[[16]byte]int32 // a hash of each key's keyKey, and its index
-	deferred      []indexedKey       // keys read before the agreements they name
-
-	// the plan
-	orgRows       []Organization
-	agreementRows []agreementPlan // organization and parent resolved at apply time
-	contactAdd    []contactPlan
-	contactDel    []int64
-	productRows   []Product
-	versionRows   []versionPlan
-	fileRows      []filePlan
-	entRows       []entitlementPlan
-	keyRows       []keyPlan // of the current batch
-	storedOrders  map[orderKey]*Order
-	orderRows     []orderPlan
+	// the plan of the section or batch at hand
+	productRows []Product
+	versionRows []versionPlan
+	fileRows    []filePlan
+	files       map[fileKey]*ProductFile // stored files of the document's products
+	keyRows     []keyPlan
 }
 
 func newImporter(tx *Tx, keys *Keyring, dryRun bool) *importer {
 	im := &importer{
-		tx: tx, keys: keys, now: tx.Now(), dryRun: dryRun, doc: &ImportDocument{}, read: map[string]bool{},
-		badText: map[string]bool{}, orgs: map[string]*Organization{}, agreements: map[string]*Agreement{},
-		agreementIDs: map[string]int64{}, absent: map[string]bool{}, contacts: map[int64][]AgreementContact{},
-		files: map[fileKey]*ProductFile{}, entitled: map[[2]int64]bool{}, orgByID: map[int64]string{},
-		agrByID: map[int64]string{}, seenKeys: map[[16]byte]int32{}, storedOrders: map[orderKey]*Order{},
+		tx: tx, keys: keys, now: tx.Now(), dryRun: dryRun, doc: &ImportDocument{},
+		held: map[string]bool{}, done: map[string]bool{}, badText: map[string]bool{},
+		docOrgs: map[string]int32{}, docAgreements: map[string]docAgreement{}, oddPrograms: map[string]string{},
+		seenKeys: map[[16]byte]int32{}, seenEnts: map[[16]byte]bool{}, seenOrders: map[[16]byte]int32{},
+		docProducts: map[string]bool{}, docVersions: map[versionKey]bool{}, files: map[fileKey]*ProductFile{},
 	}
 	im.text = newTextWalker(func(s string) FieldError { return textProblem(strings.TrimSpace(s), false) }, func(path string, p FieldError) {
 		p.Field = path
@@ -208,6 +201,24 @@ func newImporter(tx *Tx, keys *Keyring, dryRun bool) *importer {
 		im.badText[path] = true
 	})
 	return im
+}
+
+// docAgreement is what an import keeps of an agreement of its document:
+// its index, its program (1 + its index in Programs, 0 when it is none)
+// and its id once it is stored (0 before, and in a dry run for a new one).
+type docAgreement struct {
+	id      int64
+	index   int32
+	program uint8
+}
+
+// parentCheck is an agreement whose parent the document had not listed
+// when the agreement was read: it is checked, and stored, at the end of
+// the section.
+type parentCheck struct {
+	child, parent string
+	index         int32
+	program       Program
 }
 
 // agreementPlan is an agreement to store: the columns that the document
@@ -233,10 +244,6 @@ type keyKey struct {
 type orderKey struct {
 	agreement, number, product, version, edition string
 }
-type orderPlan struct {
-	key orderKey
-	row Order
-}
 type contactPlan struct {
 	agreement string
 	email     string
@@ -249,10 +256,6 @@ type versionPlan struct {
 type filePlan struct {
 	version versionKey
 	file    ImportFile
-}
-type entitlementPlan struct {
-	agreement string
-	version   versionKey
 }
 type keyPlan struct {
 	key      keyKey
