@@ -174,9 +174,9 @@ type importer struct {
 	docAgreements map[string]docAgreement // by number
 	oddPrograms   map[string]string       // the program of agreements whose program is not one
 	parentChecks  []parentCheck           // parents named before the document lists them
-	seenKeys      map[[16]byte]int32      // a hash of each key's keyKey, and its index
-	seenEnts      map[[16]byte]bool       // a hash of each entitlement planned
-	seenOrders    map[[16]byte]int32      // a hash of each order line's orderKey, and its index
+	seenKeys      seenSet                 // each key's keyKey, and its index
+	seenEnts      seenSet                 // each entitlement planned: agreement and version
+	seenOrders    seenSet                 // each order line's orderKey, and its index
 	deferred      []indexedKey            // keys read before the agreements they name
 
 	// the plan of the section or batch at hand
@@ -192,7 +192,6 @@ func newImporter(tx *Tx, keys *Keyring, dryRun bool) *importer {
 		tx: tx, keys: keys, now: tx.Now(), dryRun: dryRun, doc: &ImportDocument{},
 		held: map[string]bool{}, done: map[string]bool{}, badText: map[string]bool{},
 		docOrgs: map[string]int32{}, docAgreements: map[string]docAgreement{}, oddPrograms: map[string]string{},
-		seenKeys: map[[16]byte]int32{}, seenEnts: map[[16]byte]bool{}, seenOrders: map[[16]byte]int32{},
 		docProducts: map[string]bool{}, docVersions: map[versionKey]bool{}, files: map[fileKey]*ProductFile{},
 	}
 	im.text = newTextWalker(func(s string) FieldError { return textProblem(strings.TrimSpace(s), false) }, func(path string, p FieldError) {

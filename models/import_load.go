@@ -1,7 +1,6 @@
 package models
 
 import (
-	"crypto/sha256"
 	"strings"
 
 	"gorm.io/gorm"
@@ -111,13 +110,6 @@ func (im *importer) storedKeysOf(cands []keyCandidate, refs map[string]int64) (m
 		}
 	}
 	return out, nil
-}
-
-// keyHash identifies a keyKey in the duplicate check, in less memory than
-// the key itself.
-func keyHash(k keyKey) [16]byte {
-	sum := sha256.Sum256([]byte(k.agreement + "\x00" + k.product + "\x00" + k.fingerprint))
-	return [16]byte(sum[:16])
 }
 
 // findIn reads the rows of T whose column is one of values, a batch at a

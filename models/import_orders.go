@@ -1,7 +1,6 @@
 package models
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -123,12 +122,10 @@ func (im *importer) validateOrder(i int, o ImportOrder, refs map[string]int64, s
 	if !ok {
 		return Order{}, false
 	}
-	h := orderHash(key)
-	if j, dup := im.seenOrders[h]; dup {
+	if j, dup := im.seenOrders.add(recordHash(key.agreement, key.number, key.product, key.version, key.edition), i); dup {
 		im.problem(p, "err.import.order_twice", "this line repeats orders[%d] (same agreement, order number, product, version and edition)", j)
 		return Order{}, false
 	}
-	im.seenOrders[h] = int32(i)
 	row.AgreementID = refs[key.agreement]
 	if pr := im.products[key.product]; pr != nil {
 		row.ProductID = pr.ID
@@ -145,13 +142,6 @@ func (im *importer) validateOrder(i int, o ImportOrder, refs map[string]int64, s
 		return Order{}, false
 	}
 	return row, true
-}
-
-// orderHash identifies an orderKey in the duplicate check, in less memory
-// than the key itself.
-func orderHash(k orderKey) [16]byte {
-	sum := sha256.Sum256([]byte(k.agreement + "\x00" + k.number + "\x00" + k.product + "\x00" + k.version + "\x00" + k.edition))
-	return [16]byte(sum[:16])
 }
 
 // orderRow checks the order line at path p and returns its row, reporting

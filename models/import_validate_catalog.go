@@ -1,7 +1,6 @@
 package models
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"path"
 	"strings"
@@ -218,11 +217,9 @@ func (im *importer) validateEntitlement(i int, e ImportEntitlement, refs map[str
 		return rows
 	}
 	for _, k := range matches {
-		h := entitlementHash(number, k)
-		if im.seenEnts[h] {
+		if _, dup := im.seenEnts.add(recordHash(number, k.product, k.version, k.edition), i); dup {
 			continue
 		}
-		im.seenEnts[h] = true
 		var versionID int64
 		if v := im.versions[k]; v != nil {
 			versionID = v.ID
@@ -235,13 +232,6 @@ func (im *importer) validateEntitlement(i int, e ImportEntitlement, refs map[str
 		rows = append(rows, Entitlement{AgreementID: refs[number], VersionID: versionID, CreatedAt: im.now})
 	}
 	return rows
-}
-
-// entitlementHash identifies an entitlement of agreement number to the
-// version k in the duplicate check, in less memory than the two.
-func entitlementHash(number string, k versionKey) [16]byte {
-	sum := sha256.Sum256([]byte(number + "\x00" + k.product + "\x00" + k.version + "\x00" + k.edition))
-	return [16]byte(sum[:16])
 }
 
 // keyCandidate is a valid key record, to be planned against the stored key.
@@ -286,12 +276,10 @@ func (im *importer) validateKey(i int, k ImportKey, refs map[string]int64) (keyC
 		return keyCandidate{}, false
 	}
 	key := keyKey{number, code, im.keys.KeyFingerprint(material)}
-	h := keyHash(key)
-	if j, dup := im.seenKeys[h]; dup {
+	if j, dup := im.seenKeys.add(recordHash(key.agreement, key.product, key.fingerprint), i); dup {
 		im.problem(p+".key", "err.import.key_twice", "this key is listed twice for agreement %q and product %q (first at keys[%d])", number, code, j)
 		return keyCandidate{}, false
 	}
-	im.seenKeys[h] = int32(i)
 	row := ProductKey{
 		KeyType: typ, Suffix: suffix(material), Fingerprint: key.fingerprint,
 		ActivationLimit: k.ActivationLimit, ActivationsUsed: k.ActivationsUsed,
