@@ -170,14 +170,14 @@ type importer struct {
 	docVersions  map[versionKey]bool
 
 	// what the document declares, for references within it
-	docOrgs       map[string]int32        // index of each organization, by number
-	docAgreements map[string]docAgreement // by number
-	oddPrograms   map[string]string       // the program of agreements whose program is not one
-	parentChecks  []parentCheck           // parents named before the document lists them
-	seenKeys      seenSet                 // each key's keyKey, and its index
-	seenEnts      seenSet                 // each entitlement planned: agreement and version
-	seenOrders    seenSet                 // each order line's orderKey, and its index
-	deferred      []indexedKey            // keys read before the agreements they name
+	docOrgs       map[string]int32  // index of each organization, by number
+	docAgreements numberIndex       // by number
+	oddPrograms   map[string]string // the program of agreements whose program is not one
+	parentChecks  []parentCheck     // parents named before the document lists them
+	seenKeys      seenSet           // each key's keyKey, and its index
+	seenEnts      seenSet           // each entitlement planned: agreement and version
+	seenOrders    seenSet           // each order line's orderKey, and its index
+	deferred      []indexedKey      // keys read before the agreements they name
 
 	// the plan of the section or batch at hand
 	productRows []Product
@@ -191,7 +191,7 @@ func newImporter(tx *Tx, keys *Keyring, dryRun bool) *importer {
 	im := &importer{
 		tx: tx, keys: keys, now: tx.Now(), dryRun: dryRun, doc: &ImportDocument{},
 		held: map[string]bool{}, done: map[string]bool{}, badText: map[string]bool{},
-		docOrgs: map[string]int32{}, docAgreements: map[string]docAgreement{}, oddPrograms: map[string]string{},
+		docOrgs: map[string]int32{}, oddPrograms: map[string]string{},
 		docProducts: map[string]bool{}, docVersions: map[versionKey]bool{}, files: map[fileKey]*ProductFile{},
 	}
 	im.text = newTextWalker(func(s string) FieldError { return textProblem(strings.TrimSpace(s), false) }, func(path string, p FieldError) {

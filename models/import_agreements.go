@@ -165,8 +165,8 @@ func (im *importer) storeAgreements(db *gorm.DB, plans []agreementPlan, b *agree
 		if p.parent == "" {
 			continue
 		}
-		if id := im.docAgreements[p.parent].id; id != 0 {
-			rows[i].ParentID = &id
+		if e, _ := im.docAgreements.get(p.parent); e.id != 0 {
+			rows[i].ParentID = &e.id
 		} else if sp := b.stored[p.parent]; sp != nil {
 			rows[i].ParentID = &sp.ID
 		}
@@ -180,9 +180,7 @@ func (im *importer) storeAgreements(db *gorm.DB, plans []agreementPlan, b *agree
 		return err
 	}
 	for n, id := range ids {
-		e := im.docAgreements[n]
-		e.id = id
-		im.docAgreements[n] = e
+		im.docAgreements.setID(n, id)
 		im.res.ChangedAgreements = append(im.res.ChangedAgreements, id)
 	}
 	return nil
@@ -198,7 +196,8 @@ func (im *importer) applyContacts(db *gorm.DB, b *agreementBatch) error {
 	}
 	rows := make([]AgreementContact, 0, len(b.contactAdd))
 	for _, c := range b.contactAdd {
-		id := im.docAgreements[c.agreement].id
+		a, _ := im.docAgreements.get(c.agreement)
+		id := a.id
 		rows = append(rows, AgreementContact{AgreementID: id, Email: c.email, Role: c.role, CreatedAt: im.now})
 		im.res.ContactChanges = append(im.res.ContactChanges, ContactChange{AgreementID: id, Email: c.email, Role: c.role, Added: true})
 	}
@@ -220,8 +219,9 @@ func (im *importer) resolveParents() error {
 	for _, c := range checks {
 		field := fmt.Sprintf("agreements[%d].parent", c.index)
 		if im.parentProblem(field, c.parent, im.docProgram(c.parent), c.program) {
-			parent := im.docAgreements[c.parent].id
-			children[parent] = append(children[parent], im.docAgreements[c.child].id)
+			parent, _ := im.docAgreements.get(c.parent)
+			child, _ := im.docAgreements.get(c.child)
+			children[parent.id] = append(children[parent.id], child.id)
 		}
 	}
 	if !im.writing() {

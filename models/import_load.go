@@ -56,7 +56,7 @@ func (im *importer) agreementRefs(numbers []string) (map[string]int64, error) {
 	refs := make(map[string]int64, len(numbers))
 	var want []string
 	for _, n := range numbers {
-		if e, ok := im.docAgreements[n]; ok {
+		if e, ok := im.docAgreements.get(n); ok {
 			refs[n] = e.id
 		} else if n != "" {
 			want = append(want, n)

@@ -3,6 +3,7 @@ package models
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"hash/maphash"
 	"slices"
 )
 
@@ -54,4 +55,71 @@ func recordHash(parts ...string) [16]byte {
 	}
 	var sum [sha256.Size]byte
 	return [16]byte(h.Sum(sum[:0]))
+}
+
+// numberIndex is the index of the document's agreements by number: about
+// 35 bytes an agreement (an entry, its bucket's slack and the number
+// itself in one shared array), where a map of strings took 90. Unlike a
+// seenSet it is exact: a lookup compares the numbers themselves.
+type numberIndex struct {
+	seed    maphash.Seed
+	numbers []byte // every number indexed, one after another
+	buckets [][]numberEntry
+}
+
+type numberEntry struct {
+	docAgreement
+	at   uint32 // offset of the number in numbers
+	size uint8  // its length: a number has at most 64 bytes
+	tag  uint8  // 8 more bits of its hash, compared first
+}
+
+// numberBuckets is the number of buckets of a numberIndex: a dozen
+// agreements each for 200k.
+const numberBuckets = 1 << 14
+
+func (x *numberIndex) find(number string) (*numberEntry, uint64) {
+	if x.buckets == nil {
+		x.seed = maphash.MakeSeed()
+		x.buckets = make([][]numberEntry, numberBuckets)
+	}
+	h := maphash.String(x.seed, number)
+	b := x.buckets[h%numberBuckets]
+	for i := range b {
+		e := &b[i]
+		if e.tag == uint8(h>>56) && int(e.size) == len(number) && string(x.numbers[e.at:e.at+uint32(e.size)]) == number {
+			return e, h
+		}
+	}
+	return nil, h
+}
+
+// get returns what the index holds of the agreement number.
+func (x *numberIndex) get(number string) (docAgreement, bool) {
+	if e, _ := x.find(number); e != nil {
+		return e.docAgreement, true
+	}
+	return docAgreement{}, false
+}
+
+// put indexes (or updates) the agreement number, of at most 255 bytes.
+func (x *numberIndex) put(number string, a docAgreement) {
+	e, h := x.find(number)
+	if e != nil {
+		e.docAgreement = a
+		return
+	}
+	b := &x.buckets[h%numberBuckets]
+	if len(*b) == cap(*b) {
+		*b = slices.Grow(*b, len(*b)/4+2)
+	}
+	*b = append(*b, numberEntry{docAgreement: a, at: uint32(len(x.numbers)), size: uint8(len(number)), tag: uint8(h >> 56)})
+	x.numbers = append(x.numbers, number...)
+}
+
+// setID notes the id of the agreement number, when it is indexed.
+func (x *numberIndex) setID(number string, id int64) {
+	if e, _ := x.find(number); e != nil {
+		e.id = id
+	}
 }

@@ -52,7 +52,7 @@ func (im *importer) indexAgreement(i int, a ImportAgreement) bool {
 		im.problem(fmt.Sprintf("agreements[%d].number", i), "err.import.agreement_number", "%s; use 1 to 64 letters, digits, '.', '_' or '-'", describe(a.Number))
 		return false
 	}
-	if e, dup := im.docAgreements[number]; dup {
+	if e, dup := im.docAgreements.get(number); dup {
 		im.problem(fmt.Sprintf("agreements[%d].number", i), "err.import.agreement_twice", "agreement %q is listed twice (first at agreements[%d])", number, e.index)
 		return false
 	}
@@ -60,14 +60,14 @@ func (im *importer) indexAgreement(i int, a ImportAgreement) bool {
 	if code == 0 {
 		im.oddPrograms[number] = a.Program
 	}
-	im.docAgreements[number] = docAgreement{index: int32(i), program: code}
+	im.docAgreements.put(number, docAgreement{index: int32(i), program: code})
 	return true
 }
 
 // docProgram returns the program of the document's agreement number, or
 // "" when the document does not list it (or not yet).
 func (im *importer) docProgram(number string) Program {
-	e, ok := im.docAgreements[number]
+	e, ok := im.docAgreements.get(number)
 	switch {
 	case !ok:
 		return ""
@@ -84,9 +84,7 @@ func (im *importer) validateAgreement(i int, number string, a ImportAgreement, b
 	prog := Program(a.Program)
 	stored := b.stored[number]
 	if stored != nil {
-		e := im.docAgreements[number]
-		e.id = stored.ID
-		im.docAgreements[number] = e
+		im.docAgreements.setID(number, stored.ID)
 	}
 	ok := im.checkProgram(p, number, prog, stored)
 	org := strings.TrimSpace(a.Organization)
@@ -149,7 +147,7 @@ func (im *importer) checkParent(i int, number, parent string, prog Program, b *a
 		return true
 	}
 	parentProg := im.docProgram(parent)
-	if _, inDoc := im.docAgreements[parent]; !inDoc {
+	if _, inDoc := im.docAgreements.get(parent); !inDoc {
 		sp := b.stored[parent]
 		if sp == nil {
 			im.parentChecks = append(im.parentChecks, parentCheck{child: number, parent: parent, index: int32(i), program: prog})
