@@ -103,6 +103,7 @@ func (s *Store) importFrom(ctx context.Context, src importSource, opts ImportOpt
 			}
 		}
 		im := newImporter(tx, s.keys, opts.DryRun)
+		defer im.close()
 		if err := im.run(src); err != nil {
 			return err
 		}
@@ -152,10 +153,9 @@ type importer struct {
 	keys     *Keyring
 	now      time.Time
 	dryRun   bool
-	doc      *ImportDocument // sections held until what they name is read
-	held     map[string]bool // sections in doc, to be validated once ready
-	done     map[string]bool // sections validated (and, while writing, stored)
-	ending   bool            // the document is read: every section is ready
+	held     map[string]*spool // sections read before what they name
+	done     map[string]bool   // sections validated (and, while writing, stored)
+	ending   bool              // the document is read: every section is ready
 	problems []FieldError
 	badText  map[string]bool // fields refused by the free-text rule
 	text     *textWalker
@@ -177,7 +177,7 @@ type importer struct {
 	seenKeys      seenSet           // each key's keyKey, and its index
 	seenEnts      seenSet           // each entitlement planned: agreement and version
 	seenOrders    seenSet           // each order line's orderKey, and its index
-	deferred      []indexedKey      // keys read before the agreements they name
+	deferred      *spool            // keys read before what they name
 
 	// the plan of the section or batch at hand
 	productRows []Product
@@ -189,8 +189,7 @@ type importer struct {
 
 func newImporter(tx *Tx, keys *Keyring, dryRun bool) *importer {
 	im := &importer{
-		tx: tx, keys: keys, now: tx.Now(), dryRun: dryRun, doc: &ImportDocument{},
-		held: map[string]bool{}, done: map[string]bool{}, badText: map[string]bool{},
+		tx: tx, keys: keys, now: tx.Now(), dryRun: dryRun, held: map[string]*spool{}, done: map[string]bool{}, badText: map[string]bool{},
 		docOrgs: map[string]int32{}, oddPrograms: map[string]string{},
 		docProducts: map[string]bool{}, docVersions: map[versionKey]bool{}, files: map[fileKey]*ProductFile{},
 	}

@@ -1,7 +1,7 @@
 package models
 
 import (
-	"slices"
+	"fmt"
 	"strings"
 )
 
@@ -10,8 +10,10 @@ import (
 // of records at a time as it is read, once the sections it names are read:
 // organizations and products at once, agreements once the organizations
 // are, entitlements, keys and orders once the agreements and products
-// are. A section read before those it names is held in memory until they
-// are read (or the document ends); a key naming stored records is not.
+// are. A section read before those it names is held in a spool (see
+// spool) until they are read, or the document ends; a key naming stored
+// records is not. So a document in the example's order is read once and
+// held nowhere, and one in any other order written once more to a file.
 // The transaction makes it all or nothing.
 func (im *importer) run(src importSource) error {
 	if err := im.loadCatalog(); err != nil {
@@ -43,8 +45,7 @@ func (im *importer) section(src importSource, name string) error {
 		im.done[name] = true
 		return nil
 	case !im.ready(name):
-		im.held[name] = true
-		return readSection(src, im.doc, name)
+		return im.hold(src, name)
 	}
 	if err := im.stream(src, name); err != nil {
 		return err
@@ -82,34 +83,68 @@ func (im *importer) stream(src importSource, name string) error {
 	return err
 }
 
+// hold writes the section name read from src to a spool, until what it
+// names is read.
+func (im *importer) hold(src importSource, name string) error {
+	s, err := newSpool()
+	if err != nil {
+		return err
+	}
+	im.held[name] = s
+	switch name {
+	case "agreements":
+		return holdSection[ImportAgreement](src, s)
+	case "entitlements":
+		return holdSection[ImportEntitlement](src, s)
+	}
+	return holdSection[ImportOrder](src, s)
+}
+
 // catchUp validates and stores the held sections, and the keys that had
 // to wait, once what they name is read.
 func (im *importer) catchUp() error {
 	for _, name := range []string{"agreements", "entitlements", "orders"} {
-		if !im.held[name] || !im.ready(name) {
+		s := im.held[name]
+		if s == nil || !im.ready(name) {
 			continue
 		}
-		im.held[name] = false
-		s := &docSource{doc: im.doc, next: slices.Index(importSections, name)}
-		if _, err := s.section(); err != nil {
+		delete(im.held, name)
+		src, err := s.records()
+		if err == nil {
+			err = im.stream(src, name)
+		}
+		s.close()
+		if err != nil {
 			return err
 		}
-		if err := im.stream(s, name); err != nil {
-			return err
-		}
-		s.items.SetZero() // let go of the records
 	}
-	if len(im.deferred) == 0 || !im.ready("keys") {
+	if im.deferred == nil || !im.ready("keys") {
 		return nil
 	}
-	deferred := im.deferred
+	s := im.deferred
 	im.deferred = nil
-	for _, batch := range chunks(deferred, importBatch) {
-		if err := im.planKeys(batch, nil); err != nil {
-			return err
-		}
+	defer s.close()
+	src, err := s.records()
+	if err != nil {
+		return err
 	}
-	return nil
+	return inBatches(src, func(_ int, keys []heldKey) error {
+		batch := make([]indexedKey, len(keys))
+		for i, k := range keys {
+			batch[i] = indexedKey{k.I, k.K}
+		}
+		return im.planKeys(batch, nil)
+	})
+}
+
+// close lets go of the records still held (after an error).
+func (im *importer) close() {
+	for _, s := range im.held {
+		s.close()
+	}
+	if im.deferred != nil {
+		im.deferred.close()
+	}
 }
 
 // inBatches hands the records of the current section of src to each, a
@@ -163,8 +198,8 @@ func (im *importer) readKeys(src importSource) error {
 
 // keyBatch plans (and stores) a batch of keys once the agreements and
 // products are read. Before, only keys of stored agreements and products
-// can be: the others wait for the end of the document, since it may
-// declare what they name further on.
+// can be: the others wait, in a spool, for those sections (or the end of
+// the document), since it may declare what they name further on.
 func (im *importer) keyBatch(batch []indexedKey) error {
 	if im.ready("keys") {
 		return im.planKeys(batch, nil)
@@ -177,8 +212,15 @@ func (im *importer) keyBatch(batch []indexedKey) error {
 	for _, k := range batch {
 		if refs[strings.TrimSpace(k.key.Agreement)] != 0 && im.products[strings.TrimSpace(k.key.Product)] != nil {
 			ready = append(ready, k)
-		} else {
-			im.deferred = append(im.deferred, k)
+			continue
+		}
+		if im.deferred == nil {
+			if im.deferred, err = newSpool(); err != nil {
+				return err
+			}
+		}
+		if err := im.deferred.add(heldKey{k.index, k.key}); err != nil {
+			return fmt.Errorf("hold records: %w", err)
 		}
 	}
 	return im.planKeys(ready, refs)

@@ -2,6 +2,8 @@ package models
 
 import (
 	"fmt"
+	"os"
+	"reflect"
 	"testing"
 )
 
@@ -58,5 +60,71 @@ func TestSeenSet(t *testing.T) {
 	}
 	if _, dup := s.add(recordHash("A1", "2"), 0); dup {
 		t.Error(`("A1", "2") taken for ("A", "12") or ("A", "1", "2")`)
+	}
+}
+
+// TestSpool reads back the records it held as they were written: nil and
+// empty, zero and absent, text that JSON escapes; in a temporary file
+// that is gone once the spool is closed, or in memory when there is no
+// temporary directory.
+func TestSpool(t *testing.T) {
+	zero, empty := int64(0), ""
+	records := []heldKey{
+		{0, ImportKey{Agreement: "A<1>&", Product: "win-ent", Key: "KEY-1", ActivationLimit: &zero}},
+		{7, ImportKey{Agreement: "契約 \u2028", Status: "blocked", BlockReason: "leaked"}},
+	}
+	ents := []ImportEntitlement{{Agreement: "A1", Edition: nil}, {Agreement: "A1", Edition: &empty}}
+	for _, tmp := range []string{t.TempDir(), "/nonexistent/openlsc-test"} {
+		t.Setenv("TMPDIR", tmp)
+		for _, want := range []any{records, ents} {
+			s, err := newSpool()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got any
+			switch want := want.(type) {
+			case []heldKey:
+				for _, r := range want {
+					if err := s.add(r); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got = readSpool[heldKey](t, s)
+			case []ImportEntitlement:
+				for _, r := range want {
+					if err := s.add(r); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got = readSpool[ImportEntitlement](t, s)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("TMPDIR=%s: read back %#v, want %#v", tmp, got, want)
+			}
+			s.close()
+		}
+		if left, _ := os.ReadDir(tmp); len(left) > 0 {
+			t.Errorf("TMPDIR=%s: %d files left behind", tmp, len(left))
+		}
+	}
+}
+
+func readSpool[T any](t *testing.T, s *spool) []T {
+	t.Helper()
+	src, err := s.records()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []T
+	for {
+		var v T
+		ok, err := src.record(&v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return out
+		}
+		out = append(out, v)
 	}
 }

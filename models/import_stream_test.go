@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -72,10 +73,14 @@ func TestImportJSONKeysInBatches(t *testing.T) {
 }
 
 // TestImportJSONAnyOrder imports documents whose sections come in another
-// order than the example's: keys before the agreements and products they
-// name wait for them; a keys-only document names stored agreements.
+// order than the example's: sections before the agreements and products
+// they name wait for them in a spool (a temporary file, left nowhere; or
+// memory, without a temporary directory); a keys-only document names
+// stored agreements.
 func TestImportJSONAnyOrder(t *testing.T) {
 	s := modelstest.New(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	doc := loadValid(t)
 	var sections []string
 	for _, name := range []string{"keys", "orders", "entitlements", "products", "agreements", "organizations"} {
@@ -95,6 +100,14 @@ func TestImportJSONAnyOrder(t *testing.T) {
 	want.ChangedAgreements, res.ChangedAgreements, want.ContactChanges, res.ContactChanges = nil, nil, nil, nil
 	if !reflect.DeepEqual(res, want) {
 		t.Errorf("reversed document: %+v\nwant %+v", res, want)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("%d temporary files left behind", len(left))
+	}
+	t.Setenv("TMPDIR", "/nonexistent/openlsc-test")
+	res, err = importJSON(t, s, reversed, models.ImportOptions{})
+	if err != nil || res.Agreements.Unchanged != want.Agreements.Created || res.Keys.Unchanged != want.Keys.Created {
+		t.Errorf("reversed document again, held in memory: %+v %v", res, err)
 	}
 	keysOnly := `{"keys": [{"agreement": "V3000001", "product": "win-ent", "type": "kms", "key": "QQQQQ-RRRRR"},
 	                       {"agreement": "E404", "product": "win-ent", "type": "kms", "key": "QQQQQ-SSSSS"}]}`
