@@ -82,10 +82,12 @@ func (s *Store) Import(ctx context.Context, doc *ImportDocument, opts ImportOpti
 	return s.importFrom(ctx, &docSource{doc: doc}, opts)
 }
 
-// ImportJSON is Import of the JSON document r, decoded as it is read: the
-// keys are validated and stored a batch at a time, so that memory grows
-// with the document's agreements, not with its keys. Malformed JSON is
-// reported as DecodeImport does, and changes nothing either.
+// ImportJSON is Import of the JSON document r, decoded as it is read:
+// every section is validated and stored a batch at a time, and what is
+// kept of a record is an entry of some tens of bytes in the indexes that
+// references and duplicates are checked against (see importer), so that
+// 200k agreements with 1M keys take some 40 MiB of heap. Malformed JSON
+// is reported as DecodeImport does, and changes nothing either.
 func (s *Store) ImportJSON(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportResult, error) {
 	return s.importFrom(ctx, newJSONSource(r), opts)
 }
@@ -145,9 +147,11 @@ func (im *importer) record(opts ImportOptions) error {
 
 // importer holds what an import is planned against. It reads only the
 // stored rows the document names, a batch at a time, and keeps of the
-// document's records only a compact index of their numbers: memory grows
-// by some tens of bytes per agreement, organization, entitlement, key and
-// order line, not by their records (see run for the one exception).
+// document's records only compact indexes: about 47 bytes an agreement
+// (numberIndex), 16 a key, entitlement or order line (seenSet) and a map
+// entry an organization; not their records, nor the stored rows once
+// their batch is done. Sections read before what they name wait in a
+// spool, on disk.
 type importer struct {
 	tx       *Tx
 	keys     *Keyring
