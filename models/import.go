@@ -82,10 +82,12 @@ func (s *Store) Import(ctx context.Context, doc *ImportDocument, opts ImportOpti
 	return s.importFrom(ctx, &docSource{doc: doc}, opts)
 }
 
-// ImportJSON is Import of the JSON document r, decoded as it is read: the
-// keys are validated and stored a batch at a time, so that memory grows
-// with the document's agreements, not with its keys. Malformed JSON is
-// reported as DecodeImport does, and changes nothing either.
+// ImportJSON is Import of the JSON document r, decoded as it is read:
+// every section is validated and stored a batch at a time, and what is
+// kept of a record is an entry of some tens of bytes in the indexes that
+// references and duplicates are checked against (see importer), so that
+// 200k agreements with 1M keys take some 40 MiB of heap. Malformed JSON
+// is reported as DecodeImport does, and changes nothing either.
 func (s *Store) ImportJSON(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportResult, error) {
 	return s.importFrom(ctx, newJSONSource(r), opts)
 }
@@ -103,6 +105,7 @@ func (s *Store) importFrom(ctx context.Context, src importSource, opts ImportOpt
 			}
 		}
 		im := newImporter(tx, s.keys, opts.DryRun)
+		defer im.close()
 		if err := im.run(src); err != nil {
 			return err
 		}
@@ -142,65 +145,57 @@ func (im *importer) record(opts ImportOptions) error {
 	return tx.JournalAuthzChange(AuthzChange{Origin: "import", Agreements: res.ChangedAgreements})
 }
 
-// importer holds the stored state an import is planned against, and the
-// plan. It reads only the stored rows the document names.
+// importer holds what an import is planned against. It reads only the
+// stored rows the document names, a batch at a time, and keeps of the
+// document's records only compact indexes: about 47 bytes an agreement
+// (numberIndex), 16 a key, entitlement or order line (seenSet) and a map
+// entry an organization; not their records, nor the stored rows once
+// their batch is done. Sections read before what they name wait in a
+// spool, on disk.
 type importer struct {
 	tx       *Tx
 	keys     *Keyring
 	now      time.Time
 	dryRun   bool
-	doc      *ImportDocument // the sections read, but for streamed keys
-	read     map[string]bool // sections read so far
-	prepared bool            // organizations, agreements and products are planned (and stored)
+	held     map[string]*spool // sections read before what they name
+	done     map[string]bool   // sections validated (and, while writing, stored)
+	ending   bool              // the document is read: every section is ready
 	problems []FieldError
 	badText  map[string]bool // fields refused by the free-text rule
 	text     *textWalker
 	res      ImportResult
 
-	orgs         map[string]*Organization // stored, by number
-	agreements   map[string]*Agreement    // stored, by number
-	agreementIDs map[string]int64         // stored and stored by this import, by number
-	absent       map[string]bool          // agreement numbers looked up and not stored
-	contacts     map[int64][]AgreementContact
+	// the catalog, stored and declared: it stays small
 	products     map[string]*Product // by code
 	productCodes map[int64]string    // stored, by id
 	versions     map[versionKey]*ProductVersion
-	files        map[fileKey]*ProductFile
-	entitled     map[[2]int64]bool // (agreement id, version id)
-	orgByID      map[int64]string  // number by id
-	agrByID      map[int64]string  // number by id
+	byProduct    map[string][]versionKey // stored and declared versions
+	docProducts  map[string]bool
+	docVersions  map[versionKey]bool
 
 	// what the document declares, for references within it
-	docProducts map[string]bool
-	byProduct   map[string][]versionKey // stored and declared versions
+	docOrgs       map[string]int32  // index of each organization, by number
+	docAgreements numberIndex       // by number
+	oddPrograms   map[string]string // the program of agreements whose program is not one
+	parentChecks  []parentCheck     // parents named before the document lists them
+	seenKeys      seenSet           // each key's keyKey, and its index
+	seenEnts      seenSet           // each entitlement planned: agreement and version
+	seenOrders    seenSet           // each order line's orderKey, and its index
+	deferred      *spool            // keys read before what they name
 
-	docOrgs       map[string]int
-	docAgreements map[string]int
-	docVersions   map[versionKey]bool
-	seenKeys      map[[16]byte]int32 // a hash of each key's keyKey, and its index
-	deferred      []indexedKey       // keys read before the agreements they name
-
-	// the plan
-	orgRows       []Organization
-	agreementRows []agreementPlan // organization and parent resolved at apply time
-	contactAdd    []contactPlan
-	contactDel    []int64
-	productRows   []Product
-	versionRows   []versionPlan
-	fileRows      []filePlan
-	entRows       []entitlementPlan
-	keyRows       []keyPlan // of the current batch
-	storedOrders  map[orderKey]*Order
-	orderRows     []orderPlan
+	// the plan of the section or batch at hand
+	productRows []Product
+	versionRows []versionPlan
+	fileRows    []filePlan
+	files       map[fileKey]*ProductFile // stored files of the document's products
+	keyRows     []keyPlan
 }
 
 func newImporter(tx *Tx, keys *Keyring, dryRun bool) *importer {
 	im := &importer{
-		tx: tx, keys: keys, now: tx.Now(), dryRun: dryRun, doc: &ImportDocument{}, read: map[string]bool{},
-		badText: map[string]bool{}, orgs: map[string]*Organization{}, agreements: map[string]*Agreement{},
-		agreementIDs: map[string]int64{}, absent: map[string]bool{}, contacts: map[int64][]AgreementContact{},
-		files: map[fileKey]*ProductFile{}, entitled: map[[2]int64]bool{}, orgByID: map[int64]string{},
-		agrByID: map[int64]string{}, seenKeys: map[[16]byte]int32{}, storedOrders: map[orderKey]*Order{},
+		tx: tx, keys: keys, now: tx.Now(), dryRun: dryRun, held: map[string]*spool{}, done: map[string]bool{}, badText: map[string]bool{},
+		docOrgs: map[string]int32{}, oddPrograms: map[string]string{},
+		docProducts: map[string]bool{}, docVersions: map[versionKey]bool{}, files: map[fileKey]*ProductFile{},
 	}
 	im.text = newTextWalker(func(s string) FieldError { return textProblem(strings.TrimSpace(s), false) }, func(path string, p FieldError) {
 		p.Field = path
@@ -208,6 +203,24 @@ func newImporter(tx *Tx, keys *Keyring, dryRun bool) *importer {
 		im.badText[path] = true
 	})
 	return im
+}
+
+// docAgreement is what an import keeps of an agreement of its document:
+// its index, its program (1 + its index in Programs, 0 when it is none)
+// and its id once it is stored (0 before, and in a dry run for a new one).
+type docAgreement struct {
+	id      int64
+	index   int32
+	program uint8
+}
+
+// parentCheck is an agreement whose parent the document had not listed
+// when the agreement was read: it is checked, and stored, at the end of
+// the section.
+type parentCheck struct {
+	child, parent string
+	index         int32
+	program       Program
 }
 
 // agreementPlan is an agreement to store: the columns that the document
@@ -233,10 +246,6 @@ type keyKey struct {
 type orderKey struct {
 	agreement, number, product, version, edition string
 }
-type orderPlan struct {
-	key orderKey
-	row Order
-}
 type contactPlan struct {
 	agreement string
 	email     string
@@ -249,10 +258,6 @@ type versionPlan struct {
 type filePlan struct {
 	version versionKey
 	file    ImportFile
-}
-type entitlementPlan struct {
-	agreement string
-	version   versionKey
 }
 type keyPlan struct {
 	key      keyKey

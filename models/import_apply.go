@@ -2,98 +2,13 @@ package models
 
 import (
 	"fmt"
-	"slices"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
-// applyPrepared stores the planned organizations, agreements, contacts
-// and catalog, in the import's transaction.
-func (im *importer) applyPrepared() error {
-	db := im.tx.db
-	if err := upsert(db, im.orgRows, []string{"number"}, "name", "updated_at"); err != nil {
-		return fmt.Errorf("store organizations: %w", err)
-	}
-	orgIDs, err := idsByKey[string](db, "organizations", "number", keysOf(im.docOrgs))
-	if err != nil {
-		return err
-	}
-	for n, o := range im.orgs {
-		if _, ok := orgIDs[n]; !ok {
-			orgIDs[n] = o.ID
-		}
-	}
-	// Parents are MBSAs and MBSAs have no parents: store MBSAs first.
-	plans := im.agreementRows
-	slices.SortStableFunc(plans, func(a, b agreementPlan) int {
-		return cmpBool(b.program == ProgramMBSA, a.program == ProgramMBSA)
-	})
-	split := slices.IndexFunc(plans, func(a agreementPlan) bool { return a.program != ProgramMBSA })
-	if split < 0 {
-		split = len(plans)
-	}
-	// A batch never mixes the two: a parent is stored before its children.
-	for _, batch := range append(chunks(plans[:split], importBatch), chunks(plans[split:], importBatch)...) {
-		if err := im.storeAgreements(db, batch, orgIDs); err != nil {
-			return err
-		}
-	}
-	if err := im.applyContacts(db, im.agreementIDs); err != nil {
-		return err
-	}
-	return im.applyCatalog(db)
-}
-
-// storeAgreements stores a batch of planned agreements, whose parents are
-// stored, and notes their ids.
-func (im *importer) storeAgreements(db *gorm.DB, batch []agreementPlan, orgIDs map[string]int64) error {
-	rows := make([]Agreement, len(batch))
-	for i, p := range batch {
-		rows[i] = Agreement{
-			Number: p.number, Program: p.program, Name: p.name, OrganizationID: orgIDs[p.organization],
-			Starts: p.starts, Ends: p.ends, AuthHash: p.authHash, CreatedAt: im.now, UpdatedAt: im.now,
-		}
-		if p.parent != "" {
-			id := im.agreementIDs[p.parent]
-			rows[i].ParentID = &id
-		}
-	}
-	err := upsert(db, rows, []string{"number"}, "name", "organization_id", "parent_id", "starts", "ends", "auth_hash", "updated_at")
-	if err != nil {
-		return fmt.Errorf("store agreements: %w", err)
-	}
-	ids, err := idsByKey[string](db, "agreements", "number", numbersOf(rows))
-	if err != nil {
-		return err
-	}
-	for n, id := range ids {
-		im.agreementIDs[n] = id
-		im.res.ChangedAgreements = append(im.res.ChangedAgreements, id)
-	}
-	return nil
-}
-
-func (im *importer) applyContacts(db *gorm.DB, agreementIDs map[string]int64) error {
-	for _, ids := range chunks(im.contactDel, importBatch) {
-		if err := db.Where("id IN ?", ids).Delete(&AgreementContact{}).Error; err != nil {
-			return fmt.Errorf("remove contacts: %w", err)
-		}
-	}
-	rows := make([]AgreementContact, 0, len(im.contactAdd))
-	for _, c := range im.contactAdd {
-		id := agreementIDs[c.agreement]
-		rows = append(rows, AgreementContact{AgreementID: id, Email: c.email, Role: c.role, CreatedAt: im.now})
-		im.res.ContactChanges = append(im.res.ContactChanges, ContactChange{AgreementID: id, Email: c.email, Role: c.role, Added: true})
-	}
-	if len(rows) > 0 {
-		if err := db.CreateInBatches(rows, importBatch).Error; err != nil {
-			return fmt.Errorf("store contacts: %w", err)
-		}
-	}
-	return nil
-}
-
+// applyCatalog stores the planned products, versions and files, and
+// notes the ids of every product and version.
 func (im *importer) applyCatalog(db *gorm.DB) error {
 	if err := upsert(db, im.productRows, []string{"code"}, "name", "updated_at"); err != nil {
 		return fmt.Errorf("store products: %w", err)
@@ -157,28 +72,13 @@ func (im *importer) versionIDs(db *gorm.DB, productIDs map[string]int64) (map[ve
 	return out, nil
 }
 
-// applyRest stores the planned entitlements and order lines.
-func (im *importer) applyRest() error {
-	db := im.tx.db
-	for _, batch := range chunks(im.entRows, importBatch) { // rows built a batch at a time
-		erows := make([]Entitlement, len(batch))
-		for i, e := range batch {
-			erows[i] = Entitlement{AgreementID: im.agreementIDs[e.agreement], VersionID: im.versions[e.version].ID, CreatedAt: im.now}
-		}
-		if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(erows).Error; err != nil {
-			return fmt.Errorf("store entitlements: %w", err)
-		}
-	}
-	im.entRows = nil
-	return im.applyOrders(db, im.agreementIDs)
-}
-
-// applyKeys stores the planned keys of a batch, sealing the new ones.
-func (im *importer) applyKeys() error {
+// applyKeys stores the planned keys of a batch, sealing the new ones;
+// refs are the ids of the agreements they name.
+func (im *importer) applyKeys(refs map[string]int64) error {
 	var created, updated []ProductKey
 	for _, k := range im.keyRows {
 		row := k.row
-		row.AgreementID = im.agreementIDs[k.key.agreement]
+		row.AgreementID = refs[k.key.agreement]
 		row.ProductID = im.products[k.key.product].ID
 		if k.isNew {
 			row.SealedKey = im.keys.SealKey(k.material, row.Fingerprint)

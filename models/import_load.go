@@ -1,7 +1,6 @@
 package models
 
 import (
-	"crypto/sha256"
 	"strings"
 
 	"gorm.io/gorm"
@@ -36,56 +35,10 @@ func (im *importer) loadCatalog() error {
 	return nil
 }
 
-// load reads the stored records the document's organizations, agreements
-// and products name, with what the plan compares them to.
-func (im *importer) load() error {
-	var orgs, agreements []string
-	for _, o := range im.doc.Organizations {
-		orgs = append(orgs, strings.TrimSpace(o.Number))
-	}
-	for _, a := range im.doc.Agreements {
-		orgs = append(orgs, strings.TrimSpace(a.Organization))
-		agreements = append(agreements, strings.TrimSpace(a.Number), strings.TrimSpace(a.Parent))
-	}
-	db := im.tx.db
-	err := findIn(db, nil, "number", orgs, func(o *Organization) {
-		im.orgs[o.Number], im.orgByID[o.ID] = o, o.Number
-	})
-	if err != nil {
-		return err
-	}
-	if err := im.loadAgreements(agreements); err != nil {
-		return err
-	}
-	// The organizations and parents of the stored agreements, and their contacts.
-	var orgIDs, parentIDs, ids []int64
-	for _, a := range im.agreements {
-		orgIDs, ids = append(orgIDs, a.OrganizationID), append(ids, a.ID)
-		if a.ParentID != nil {
-			parentIDs = append(parentIDs, *a.ParentID)
-		}
-	}
-	err = findIn(db, []string{"id", "number"}, "id", orgIDs, func(o *Organization) { im.orgByID[o.ID] = o.Number })
-	if err != nil {
-		return err
-	}
-	err = findIn(db, []string{"id", "number"}, "id", parentIDs, func(a *Agreement) { im.agrByID[a.ID] = a.Number })
-	if err != nil {
-		return err
-	}
-	err = findIn(db, nil, "agreement_id", ids, func(c *AgreementContact) {
-		im.contacts[c.AgreementID] = append(im.contacts[c.AgreementID], *c)
-	})
-	if err != nil {
-		return err
-	}
-	return im.loadFiles()
-}
-
-// loadFiles reads the stored files of the versions of the document's products.
-func (im *importer) loadFiles() error {
+// loadFiles reads the stored files of the versions of products.
+func (im *importer) loadFiles(products []ImportProduct) error {
 	keys := make(map[int64]versionKey)
-	for _, p := range im.doc.Products {
+	for _, p := range products {
 		for _, k := range im.byProduct[strings.TrimSpace(p.ID)] {
 			keys[im.versions[k].ID] = k
 		}
@@ -95,66 +48,47 @@ func (im *importer) loadFiles() error {
 	})
 }
 
-// loadAgreements reads the stored agreements among numbers that are not
-// read yet.
-func (im *importer) loadAgreements(numbers []string) error {
+// agreementRefs returns the agreements among numbers that the document
+// lists or the database holds, with their ids (0 for one of the document
+// not stored yet). It asks the database only for those the document does
+// not list, and keeps nothing of them.
+func (im *importer) agreementRefs(numbers []string) (map[string]int64, error) {
+	refs := make(map[string]int64, len(numbers))
 	var want []string
 	for _, n := range numbers {
-		if _, known := im.agreementIDs[n]; n == "" || known || im.absent[n] {
-			continue
-		}
-		im.absent[n] = true
-		want = append(want, n)
-	}
-	return findIn(im.tx.db, nil, "number", want, func(a *Agreement) {
-		im.agreements[a.Number], im.agrByID[a.ID], im.agreementIDs[a.Number] = a, a.Number, a.ID
-		delete(im.absent, a.Number)
-	})
-}
-
-// loadForRest reads the stored agreements the entitlements and orders
-// name, and their stored entitlements and order lines.
-func (im *importer) loadForRest() error {
-	var numbers []string
-	for _, e := range im.doc.Entitlements {
-		numbers = append(numbers, strings.TrimSpace(e.Agreement))
-	}
-	for _, o := range im.doc.Orders {
-		numbers = append(numbers, strings.TrimSpace(o.Agreement))
-	}
-	if err := im.loadAgreements(numbers); err != nil {
-		return err
-	}
-	ids := map[int64]bool{}
-	for _, n := range numbers {
-		if a := im.agreements[n]; a != nil {
-			ids[a.ID] = true
+		if e, ok := im.docAgreements.get(n); ok {
+			refs[n] = e.id
+		} else if n != "" {
+			want = append(want, n)
 		}
 	}
-	db := im.tx.db
-	err := findIn(db, []string{"agreement_id", "version_id"}, "agreement_id", keysOf(ids), func(e *Entitlement) {
-		im.entitled[[2]int64{e.AgreementID, e.VersionID}] = true
-	})
+	stored, err := idsByKey(im.tx.db, "agreements", "number", distinct(want))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return findIn(db, nil, "agreement_id", keysOf(ids), func(o *Order) {
-		im.storedOrders[orderKey{im.agrByID[o.AgreementID], o.Number, im.productCodes[o.ProductID], o.Version, o.Edition}] = o
-	})
+	for n, id := range stored {
+		refs[n] = id
+	}
+	return refs, nil
 }
 
-// storedKeysOf reads the stored keys a batch of keys names. It asks for
-// the keys of the batch's agreements with the batch's fingerprints (two
-// plain IN lists, which PostgreSQL plans in no time, where a list of
-// 500 row values took it 300 ms) and keeps those the batch names.
-func (im *importer) storedKeysOf(cands []keyCandidate) (map[keyKey]*ProductKey, error) {
-	want := make(map[keyKey]bool, len(cands))
+// storedKeysOf reads the stored keys a batch of keys names, whose
+// agreements' ids are refs. It asks for the keys of the batch's agreements
+// with the batch's fingerprints (two plain IN lists, which PostgreSQL
+// plans in no time, where a list of 500 row values took it 300 ms) and
+// keeps those the batch names.
+func (im *importer) storedKeysOf(cands []keyCandidate, refs map[string]int64) (map[keyKey]*ProductKey, error) {
+	type ids struct {
+		agreement, product int64
+		fingerprint        string
+	}
+	want := make(map[ids]keyKey, len(cands))
 	var agreements []int64
 	var fingerprints []string
 	for _, c := range cands {
-		a, aok := im.agreementIDs[c.key.agreement]
-		if p := im.products[c.key.product]; aok && p != nil && p.ID != 0 {
-			want[c.key] = true
+		a := refs[c.key.agreement]
+		if p := im.products[c.key.product]; a != 0 && p != nil && p.ID != 0 {
+			want[ids{a, p.ID, c.key.fingerprint}] = c.key
 			agreements, fingerprints = append(agreements, a), append(fingerprints, c.key.fingerprint)
 		}
 	}
@@ -171,18 +105,11 @@ func (im *importer) storedKeysOf(cands []keyCandidate) (map[keyKey]*ProductKey, 
 	}
 	for i := range keys {
 		k := &keys[i]
-		if key := (keyKey{im.agrByID[k.AgreementID], im.productCodes[k.ProductID], k.Fingerprint}); want[key] {
+		if key, ok := want[ids{k.AgreementID, k.ProductID, k.Fingerprint}]; ok {
 			out[key] = k
 		}
 	}
 	return out, nil
-}
-
-// keyHash identifies a keyKey in the duplicate check, in less memory than
-// the key itself.
-func keyHash(k keyKey) [16]byte {
-	sum := sha256.Sum256([]byte(k.agreement + "\x00" + k.product + "\x00" + k.fingerprint))
-	return [16]byte(sum[:16])
 }
 
 // findIn reads the rows of T whose column is one of values, a batch at a

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
-
-	"gorm.io/gorm"
 )
 
 // keyStatus returns the status and block reason the key at path p
@@ -57,43 +55,99 @@ func (im *importer) planKeyStatus(stored *ProductKey, row *ProductKey) bool {
 	return true
 }
 
-// validateOrders checks the order lines and plans the new and changed ones.
-func (im *importer) validateOrders() {
-	seen := make(map[orderKey]int, len(im.doc.Orders))
-	for i, o := range im.doc.Orders {
-		p := fmt.Sprintf("orders[%d]", i)
-		key := orderKey{
-			agreement: strings.TrimSpace(o.Agreement), number: strings.TrimSpace(o.Number),
-			product: strings.TrimSpace(o.Product), version: strings.TrimSpace(o.Version), edition: strings.TrimSpace(o.Edition),
-		}
-		row, ok := im.orderRow(p, key, o)
-		if !ok {
-			continue
-		}
-		if j, dup := seen[key]; dup {
-			im.problem(p, "err.import.order_twice", "this line repeats orders[%d] (same agreement, order number, product, version and edition)", j)
-			continue
-		}
-		seen[key] = i
-		stored := im.storedOrders[key]
-		switch {
-		case stored == nil:
-			im.res.Orders.Created++
-		case !stored.Ordered.Equal(row.Ordered) || stored.Quantity != row.Quantity || stored.LicenceType != row.LicenceType ||
-			!stored.SAEnds.Equal(row.SAEnds) || stored.Pool != row.Pool:
-			im.res.Orders.Updated++
-		default:
-			im.res.Orders.Unchanged++
-			continue
-		}
-		im.orderRows = append(im.orderRows, orderPlan{key: key, row: row})
+// orderBatch validates a batch of order lines, the first at index first,
+// against the stored ones and, while the import is clean, stores the new
+// and changed ones.
+func (im *importer) orderBatch(first int, batch []ImportOrder) error {
+	checkRecordsText(im, "orders", first, batch)
+	numbers := make([]string, len(batch))
+	for i, o := range batch {
+		numbers[i] = strings.TrimSpace(o.Agreement)
 	}
+	refs, err := im.agreementRefs(numbers)
+	if err != nil {
+		return err
+	}
+	stored, err := im.storedOrdersOf(refs)
+	if err != nil {
+		return err
+	}
+	var rows []Order
+	for i, o := range batch {
+		if row, ok := im.validateOrder(first+i, o, refs, stored); ok {
+			rows = append(rows, row)
+		}
+	}
+	if !im.writing() {
+		return nil
+	}
+	err = upsert(im.tx.db, rows, []string{"agreement_id", "number", "product_id", "version", "edition"},
+		"ordered", "quantity", "licence_type", "sa_ends", "pool", "updated_at")
+	if err != nil {
+		return fmt.Errorf("store orders: %w", err)
+	}
+	return nil
+}
+
+// orderIDs identifies a stored order line.
+type orderIDs struct {
+	agreement, product       int64
+	number, version, edition string
+}
+
+// storedOrdersOf reads the stored order lines of the agreements refs.
+func (im *importer) storedOrdersOf(refs map[string]int64) (map[orderIDs]*Order, error) {
+	ids := make([]int64, 0, len(refs))
+	for _, id := range refs {
+		if id != 0 {
+			ids = append(ids, id)
+		}
+	}
+	out := map[orderIDs]*Order{}
+	err := findIn(im.tx.db, nil, "agreement_id", ids, func(o *Order) {
+		out[orderIDs{o.AgreementID, o.ProductID, o.Number, o.Version, o.Edition}] = o
+	})
+	return out, err
+}
+
+// validateOrder checks the order line at index i and, when it is new or
+// changed, returns its row.
+func (im *importer) validateOrder(i int, o ImportOrder, refs map[string]int64, stored map[orderIDs]*Order) (Order, bool) {
+	p := fmt.Sprintf("orders[%d]", i)
+	key := orderKey{
+		agreement: strings.TrimSpace(o.Agreement), number: strings.TrimSpace(o.Number),
+		product: strings.TrimSpace(o.Product), version: strings.TrimSpace(o.Version), edition: strings.TrimSpace(o.Edition),
+	}
+	row, ok := im.orderRow(p, key, o, refs)
+	if !ok {
+		return Order{}, false
+	}
+	if j, dup := im.seenOrders.add(recordHash(key.agreement, key.number, key.product, key.version, key.edition), i); dup {
+		im.problem(p, "err.import.order_twice", "this line repeats orders[%d] (same agreement, order number, product, version and edition)", j)
+		return Order{}, false
+	}
+	row.AgreementID = refs[key.agreement]
+	if pr := im.products[key.product]; pr != nil {
+		row.ProductID = pr.ID
+	}
+	s := stored[orderIDs{row.AgreementID, row.ProductID, key.number, key.version, key.edition}]
+	switch {
+	case s == nil:
+		im.res.Orders.Created++
+	case !s.Ordered.Equal(row.Ordered) || s.Quantity != row.Quantity || s.LicenceType != row.LicenceType ||
+		!s.SAEnds.Equal(row.SAEnds) || s.Pool != row.Pool:
+		im.res.Orders.Updated++
+	default:
+		im.res.Orders.Unchanged++
+		return Order{}, false
+	}
+	return row, true
 }
 
 // orderRow checks the order line at path p and returns its row, reporting
 // false after a problem.
-func (im *importer) orderRow(p string, key orderKey, o ImportOrder) (Order, bool) {
-	ok := im.agreementKnown(p+".agreement", key.agreement)
+func (im *importer) orderRow(p string, key orderKey, o ImportOrder, refs map[string]int64) (Order, bool) {
+	ok := im.agreementKnown(p+".agreement", key.agreement, refs)
 	if !numberPattern.MatchString(key.number) {
 		im.problem(p+".number", "err.import.order_number", "%s; give the order number (1 to 64 letters, digits, '.', '_' or '-')", describe(o.Number))
 		ok = false
@@ -163,21 +217,4 @@ func (im *importer) orderProduct(p string, key orderKey) bool {
 	}
 	im.problem(p+".version", "err.import.no_version_edition", "product %q has no version %q in edition %q", key.product, key.version, key.edition)
 	return false
-}
-
-// applyOrders stores the planned order lines.
-func (im *importer) applyOrders(db *gorm.DB, agreementIDs map[string]int64) error {
-	rows := make([]Order, 0, len(im.orderRows))
-	for _, o := range im.orderRows {
-		row := o.row
-		row.AgreementID = agreementIDs[o.key.agreement]
-		row.ProductID = im.products[o.key.product].ID
-		rows = append(rows, row)
-	}
-	err := upsert(db, rows, []string{"agreement_id", "number", "product_id", "version", "edition"},
-		"ordered", "quantity", "licence_type", "sa_ends", "pool", "updated_at")
-	if err != nil {
-		return fmt.Errorf("store orders: %w", err)
-	}
-	return nil
 }

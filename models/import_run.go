@@ -1,12 +1,20 @@
 package models
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
-// run reads the document from src section by section. Organizations,
-// agreements and products are validated (and, while the import has no
-// problem and is no dry run, stored) once read; keys are validated and
-// stored a batch at a time as they are read; entitlements and orders at
-// the end. The transaction makes it all or nothing.
+// run reads the document from src section by section and validates (and,
+// while the import has no problem and is no dry run, stores) each a batch
+// of records at a time as it is read, once the sections it names are read:
+// organizations and products at once, agreements once the organizations
+// are, entitlements, keys and orders once the agreements and products
+// are. A section read before those it names is held in a spool (see
+// spool) until they are read, or the document ends; a key naming stored
+// records is not. So a document in the example's order is read once and
+// held nowhere, and one in any other order written once more to a file.
+// The transaction makes it all or nothing.
 func (im *importer) run(src importSource) error {
 	if err := im.loadCatalog(); err != nil {
 		return err
@@ -16,17 +24,153 @@ func (im *importer) run(src importSource) error {
 		if err != nil {
 			return err
 		}
-		im.read[name] = true
-		switch name {
-		case "":
-			return im.finish()
-		case "keys":
-			err = im.readKeys(src)
-		default:
-			err = readSection(src, im.doc, name)
+		if name == "" {
+			im.ending = true
+			return im.catchUp()
 		}
+		if err := im.section(src, name); err != nil {
+			return err
+		}
+	}
+}
+
+// section reads the section name from src: it validates and stores it as
+// it is read, or holds it when it names sections not read yet.
+func (im *importer) section(src importSource, name string) error {
+	switch {
+	case name == "keys":
+		if err := im.readKeys(src); err != nil {
+			return err
+		}
+		im.done[name] = true
+		return nil
+	case !im.ready(name):
+		return im.hold(src, name)
+	}
+	if err := im.stream(src, name); err != nil {
+		return err
+	}
+	return im.catchUp()
+}
+
+// ready reports whether the sections a section names are validated.
+func (im *importer) ready(name string) bool {
+	switch name {
+	case "agreements":
+		return im.ending || im.done["organizations"]
+	case "entitlements", "keys", "orders":
+		return im.ending || im.done["agreements"] && im.done["products"]
+	}
+	return true
+}
+
+// stream validates and stores the section name read from src.
+func (im *importer) stream(src importSource, name string) error {
+	var err error
+	switch name {
+	case "organizations":
+		err = inBatches(src, im.organizationBatch)
+	case "agreements":
+		err = im.streamAgreements(src)
+	case "products":
+		err = im.readProducts(src)
+	case "entitlements":
+		err = inBatches(src, im.entitlementBatch)
+	case "orders":
+		err = inBatches(src, im.orderBatch)
+	}
+	im.done[name] = true
+	return err
+}
+
+// hold writes the section name read from src to a spool, until what it
+// names is read.
+func (im *importer) hold(src importSource, name string) error {
+	s, err := newSpool()
+	if err != nil {
+		return err
+	}
+	im.held[name] = s
+	switch name {
+	case "agreements":
+		return holdSection[ImportAgreement](src, s)
+	case "entitlements":
+		return holdSection[ImportEntitlement](src, s)
+	}
+	return holdSection[ImportOrder](src, s)
+}
+
+// catchUp validates and stores the held sections, and the keys that had
+// to wait, once what they name is read.
+func (im *importer) catchUp() error {
+	for _, name := range []string{"agreements", "entitlements", "orders"} {
+		s := im.held[name]
+		if s == nil || !im.ready(name) {
+			continue
+		}
+		delete(im.held, name)
+		src, err := s.records()
+		if err == nil {
+			err = im.stream(src, name)
+		}
+		s.close()
 		if err != nil {
 			return err
+		}
+	}
+	if im.deferred == nil || !im.ready("keys") {
+		return nil
+	}
+	s := im.deferred
+	im.deferred = nil
+	defer s.close()
+	src, err := s.records()
+	if err != nil {
+		return err
+	}
+	return inBatches(src, func(_ int, keys []heldKey) error {
+		batch := make([]indexedKey, len(keys))
+		for i, k := range keys {
+			batch[i] = indexedKey{k.I, k.K}
+		}
+		return im.planKeys(batch, nil)
+	})
+}
+
+// close lets go of the records still held (after an error).
+func (im *importer) close() {
+	for _, s := range im.held {
+		s.close()
+	}
+	if im.deferred != nil {
+		im.deferred.close()
+	}
+}
+
+// inBatches hands the records of the current section of src to each, a
+// batch at a time, with the index of the batch's first record. each must
+// not keep the batch, whose array is reused.
+func inBatches[T any](src importSource, each func(first int, batch []T) error) error {
+	batch := make([]T, 0, importBatch)
+	for first := 0; ; {
+		var v T
+		ok, err := src.record(&v)
+		if err != nil {
+			return err
+		}
+		if ok {
+			batch = append(batch, v)
+		}
+		if len(batch) > 0 && (len(batch) == cap(batch) || !ok) {
+			if err := each(first, batch); err != nil {
+				return err
+			}
+			first += len(batch)
+			clear(batch)
+			batch = batch[:0]
+		}
+		if !ok {
+			return nil
 		}
 	}
 }
@@ -34,63 +178,6 @@ func (im *importer) run(src importSource) error {
 // writing reports whether the import stores what it plans: not in a dry
 // run, nor once a problem is found (the rest is still validated).
 func (im *importer) writing() bool { return !im.dryRun && len(im.problems) == 0 }
-
-// prepare validates, plans and stores the organizations, agreements and
-// products read, and then lets go of them: the rest of the import needs
-// only their numbers and ids.
-func (im *importer) prepare() error {
-	im.prepared = true
-	if err := im.load(); err != nil {
-		return err
-	}
-	checkRecordsText(im, "organizations", im.doc.Organizations)
-	checkRecordsText(im, "agreements", im.doc.Agreements)
-	checkRecordsText(im, "products", im.doc.Products)
-	im.validateOrganizations()
-	im.validateAgreements()
-	im.validateProducts()
-	im.doc.Organizations, im.doc.Agreements = nil, nil // planned
-	if im.writing() {
-		if err := im.applyPrepared(); err != nil {
-			return err
-		}
-		// Every agreement of the document, and every one looked up, is
-		// stored now: its number and id are all that is kept of it.
-		im.docAgreements, im.absent = nil, map[string]bool{}
-	}
-	im.doc.Products = nil
-	im.orgRows, im.agreementRows, im.contactAdd, im.contactDel = nil, nil, nil, nil
-	im.productRows, im.versionRows, im.fileRows, im.contacts, im.files = nil, nil, nil, nil, nil
-	return nil
-}
-
-// finish validates and stores what is left at the end of the document:
-// the keys that had to wait, the entitlements and the orders.
-func (im *importer) finish() error {
-	if !im.prepared {
-		if err := im.prepare(); err != nil {
-			return err
-		}
-	}
-	deferred := im.deferred
-	im.deferred = nil
-	for _, batch := range chunks(deferred, importBatch) {
-		if err := im.planKeys(batch); err != nil {
-			return err
-		}
-	}
-	if err := im.loadForRest(); err != nil {
-		return err
-	}
-	checkRecordsText(im, "entitlements", im.doc.Entitlements)
-	checkRecordsText(im, "orders", im.doc.Orders)
-	im.validateEntitlements()
-	im.validateOrders()
-	if !im.writing() {
-		return nil
-	}
-	return im.applyRest()
-}
 
 // indexedKey is a key record with its index in the document.
 type indexedKey struct {
@@ -100,72 +187,66 @@ type indexedKey struct {
 
 // readKeys reads the keys section a batch at a time.
 func (im *importer) readKeys(src importSource) error {
-	batch := make([]indexedKey, 0, importBatch)
-	for i := 0; ; i++ {
-		var k ImportKey
-		ok, err := src.record(&k)
-		if err != nil {
-			return err
+	return inBatches(src, func(first int, keys []ImportKey) error {
+		batch := make([]indexedKey, len(keys))
+		for i, k := range keys {
+			batch[i] = indexedKey{first + i, k}
 		}
-		if ok {
-			batch = append(batch, indexedKey{i, k})
-		}
-		if len(batch) > 0 && (len(batch) == cap(batch) || !ok) {
-			if err := im.keyBatch(batch); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-		if !ok {
-			return nil
-		}
-	}
+		return im.keyBatch(batch)
+	})
 }
 
-// keyBatch plans (and stores) a batch of keys once the organizations,
-// agreements and products are read. Before, only keys of stored
-// agreements and products can be: the others wait for the end of the
-// document, since it may declare what they name further on.
+// keyBatch plans (and stores) a batch of keys once the agreements and
+// products are read. Before, only keys of stored agreements and products
+// can be: the others wait, in a spool, for those sections (or the end of
+// the document), since it may declare what they name further on.
 func (im *importer) keyBatch(batch []indexedKey) error {
-	if !im.prepared && im.read["organizations"] && im.read["agreements"] && im.read["products"] {
-		if err := im.prepare(); err != nil {
-			return err
-		}
+	if im.ready("keys") {
+		return im.planKeys(batch, nil)
 	}
-	if im.prepared {
-		return im.planKeys(batch)
-	}
-	if err := im.loadAgreements(keyAgreements(batch)); err != nil {
+	refs, err := im.agreementRefs(keyAgreements(batch))
+	if err != nil {
 		return err
 	}
 	var ready []indexedKey
 	for _, k := range batch {
-		if im.agreements[strings.TrimSpace(k.key.Agreement)] != nil && im.products[strings.TrimSpace(k.key.Product)] != nil {
+		if refs[strings.TrimSpace(k.key.Agreement)] != 0 && im.products[strings.TrimSpace(k.key.Product)] != nil {
 			ready = append(ready, k)
-		} else {
-			im.deferred = append(im.deferred, k)
+			continue
+		}
+		if im.deferred == nil {
+			if im.deferred, err = newSpool(); err != nil {
+				return err
+			}
+		}
+		if err := im.deferred.add(heldKey{k.index, k.key}); err != nil {
+			return fmt.Errorf("hold records: %w", err)
 		}
 	}
-	return im.planKeys(ready)
+	return im.planKeys(ready, refs)
 }
 
 // planKeys validates and plans a batch of keys against the stored ones
-// they name and, while the import is clean, stores them.
-func (im *importer) planKeys(batch []indexedKey) error {
+// they name and, while the import is clean, stores them. refs, when not
+// nil, are the agreements the batch names.
+func (im *importer) planKeys(batch []indexedKey, refs map[string]int64) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	if err := im.loadAgreements(keyAgreements(batch)); err != nil {
-		return err
+	if refs == nil {
+		var err error
+		if refs, err = im.agreementRefs(keyAgreements(batch)); err != nil {
+			return err
+		}
 	}
 	cands := make([]keyCandidate, 0, len(batch))
 	for _, k := range batch {
 		im.text.walkRecord("keys", k.index, &k.key)
-		if c, ok := im.validateKey(k.index, k.key); ok {
+		if c, ok := im.validateKey(k.index, k.key, refs); ok {
 			cands = append(cands, c)
 		}
 	}
-	stored, err := im.storedKeysOf(cands)
+	stored, err := im.storedKeysOf(cands, refs)
 	if err != nil {
 		return err
 	}
@@ -173,7 +254,7 @@ func (im *importer) planKeys(batch []indexedKey) error {
 		im.planKey(c, stored[c.key])
 	}
 	if im.writing() {
-		err = im.applyKeys()
+		err = im.applyKeys(refs)
 	}
 	im.keyRows = im.keyRows[:0]
 	return err
@@ -187,12 +268,13 @@ func keyAgreements(batch []indexedKey) []string {
 	return out
 }
 
-// checkRecordsText reports the strings of a section's records that break the
-// one-line free-text rule (see text.go) as they would be stored, that is
-// trimmed; the other checks then report nothing more for those fields.
-func checkRecordsText[T any](im *importer, section string, records []T) {
+// checkRecordsText reports the strings of a batch of a section's records,
+// the first at index first, that break the one-line free-text rule (see
+// text.go) as they would be stored, that is trimmed; the other checks then
+// report nothing more for those fields.
+func checkRecordsText[T any](im *importer, section string, first int, records []T) {
 	for i := range records {
-		im.text.walkRecord(section, i, &records[i])
+		im.text.walkRecord(section, first+i, &records[i])
 	}
 }
 

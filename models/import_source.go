@@ -300,8 +300,9 @@ func jsonKind(goKind string) string {
 }
 
 // positionWindow is how many of the latest bytes read a positionReader
-// keeps to name the line and column of an error.
-const positionWindow = 4 << 20
+// keeps to name the line and column of an error: many times a record
+// (an offset further back is named as a byte offset).
+const positionWindow = 1 << 20
 
 // positionReader passes a document through, keeping the latest bytes read
 // and the count of lines before them, so that an error's byte offset can

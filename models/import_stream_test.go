@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,10 +73,14 @@ func TestImportJSONKeysInBatches(t *testing.T) {
 }
 
 // TestImportJSONAnyOrder imports documents whose sections come in another
-// order than the example's: keys before the agreements and products they
-// name wait for them; a keys-only document names stored agreements.
+// order than the example's: sections before the agreements and products
+// they name wait for them in a spool (a temporary file, left nowhere; or
+// memory, without a temporary directory); a keys-only document names
+// stored agreements.
 func TestImportJSONAnyOrder(t *testing.T) {
 	s := modelstest.New(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	doc := loadValid(t)
 	var sections []string
 	for _, name := range []string{"keys", "orders", "entitlements", "products", "agreements", "organizations"} {
@@ -94,6 +100,14 @@ func TestImportJSONAnyOrder(t *testing.T) {
 	want.ChangedAgreements, res.ChangedAgreements, want.ContactChanges, res.ContactChanges = nil, nil, nil, nil
 	if !reflect.DeepEqual(res, want) {
 		t.Errorf("reversed document: %+v\nwant %+v", res, want)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("%d temporary files left behind", len(left))
+	}
+	t.Setenv("TMPDIR", "/nonexistent/openlsc-test")
+	res, err = importJSON(t, s, reversed, models.ImportOptions{})
+	if err != nil || res.Agreements.Unchanged != want.Agreements.Created || res.Keys.Unchanged != want.Keys.Created {
+		t.Errorf("reversed document again, held in memory: %+v %v", res, err)
 	}
 	keysOnly := `{"keys": [{"agreement": "V3000001", "product": "win-ent", "type": "kms", "key": "QQQQQ-RRRRR"},
 	                       {"agreement": "E404", "product": "win-ent", "type": "kms", "key": "QQQQQ-SSSSS"}]}`
@@ -174,5 +188,78 @@ func TestImportJSONAgreementsInBatches(t *testing.T) {
 		if a.ID == 0 || p.ID == 0 || a.ParentID == nil || *a.ParentID != p.ID || a.OrganizationID != p.OrganizationID {
 			t.Fatalf("%s stored as %+v under %v, want under %s (%d)", number, a, a.ParentID, parent, p.ID)
 		}
+	}
+}
+
+// TestImportJSONParentListedLater imports an enrollment whose MBSA the
+// document lists a batch later: the parent is checked at the end of the
+// section and stored then, the dry run counts the same, and a parent
+// listed later that is no MBSA is refused at the child's path.
+func TestImportJSONParentListedLater(t *testing.T) {
+	s := modelstest.New(t)
+	var filler strings.Builder // a batch of other agreements in between
+	for i := range 500 {
+		fmt.Fprintf(&filler, `{"program": "mbsa", "number": "F%d", "organization": "C1"},`, i)
+	}
+	doc := `{"organizations": [{"number": "C1", "name": "Contoso"}], "agreements": [
+		{"program": "enterprise", "number": "E1", "organization": "C1", "parent": "M2"},` + filler.String() + `
+		{"program": "mbsa", "number": "M1", "organization": "C1"},
+		{"program": "mbsa", "number": "M2", "organization": "C1"}]}`
+	// parents returns the parent of each agreement res changed, by number.
+	parents := func(res *models.ImportResult) map[string]string {
+		t.Helper()
+		all := snap(t, s).Agreements
+		numbers := map[int64]string{}
+		for _, a := range all {
+			numbers[a.ID] = a.Number
+		}
+		out := map[string]string{}
+		for _, a := range all {
+			if slices.Contains(res.ChangedAgreements, a.ID) {
+				out[a.Number] = ""
+				if a.ParentID != nil {
+					out[a.Number] = numbers[*a.ParentID]
+				}
+			}
+		}
+		return out
+	}
+	dry, err := importJSON(t, s, doc, models.ImportOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := importJSON(t, s, doc, models.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Agreements != dry.Agreements || res.Agreements.Created != 503 {
+		t.Errorf("counted %+v, dry run %+v, want 503 created", res.Agreements, dry.Agreements)
+	}
+	if got := parents(res); got["E1"] != "M2" || got["M1"] != "" || got["M2"] != "" || len(got) != 503 {
+		t.Errorf("E1 under %q, M1 under %q, M2 under %q, %d changed; want E1 under M2 of 503", got["E1"], got["M1"], got["M2"], len(got))
+	}
+
+	// listedLast lists the agreement a as the document's last.
+	listedLast := func(doc, a string) string { return strings.Replace(doc, "}]}", "}, "+a+"]}", 1) }
+	moved := listedLast(strings.Replace(doc, `"parent": "M2"}`, `"parent": "M3"}`, 1), `{"program": "mbsa", "number": "M3", "organization": "C1"}`)
+	res, err = importJSON(t, s, moved, models.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (models.ImportCounts{Created: 1, Updated: 1, Unchanged: 502}); res.Agreements != want {
+		t.Errorf("moved: counted %+v, want %+v", res.Agreements, want)
+	}
+	if got, want := parents(res), map[string]string{"E1": "M3", "M3": ""}; !reflect.DeepEqual(got, want) {
+		t.Errorf("moved: parents %v, want %v", got, want)
+	}
+
+	before := snap(t, s)
+	notMBSA := listedLast(strings.Replace(doc, `"parent": "M2"}`, `"parent": "E2"}`, 1), `{"program": "enterprise", "number": "E2", "organization": "C1"}`)
+	_, err = importJSON(t, s, notMBSA, models.ImportOptions{})
+	if want := `agreements[0].parent: agreement "E2" is enterprise; a parent must be an mbsa`; !strings.Contains(fmtErr(err), want) {
+		t.Errorf("error %v, want %q", err, want)
+	}
+	if after := snap(t, s); !reflect.DeepEqual(before, after) {
+		t.Error("a refused import changed the database")
 	}
 }

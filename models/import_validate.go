@@ -3,95 +3,94 @@ package models
 import (
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-func (im *importer) validateOrganizations() {
-	im.docOrgs = make(map[string]int, len(im.doc.Organizations))
-	for i, o := range im.doc.Organizations {
-		p := fmt.Sprintf("organizations[%d]", i)
-		number, name := strings.TrimSpace(o.Number), strings.TrimSpace(o.Name)
-		ok := true
-		if !numberPattern.MatchString(number) {
-			im.problem(p+".number", "err.import.org_number", "%s; use 1 to 64 letters, digits, '.', '_' or '-'", describe(o.Number))
-			ok = false
-		} else if j, dup := im.docOrgs[number]; dup {
-			im.problem(p+".number", "err.import.org_twice", "organization %q is listed twice (first at organizations[%d])", number, j)
-			ok = false
-		}
-		if name == "" || utf8.RuneCountInString(name) > 200 {
-			im.problem(p+".name", "err.import.org_name", "give the organization's name (1 to 200 characters)")
-			ok = false
-		}
-		if !ok {
-			continue
-		}
-		im.docOrgs[number] = i
-		stored := im.orgs[number]
-		switch {
-		case stored == nil:
-			im.res.Organizations.Created++
-		case stored.Name != name:
-			im.res.Organizations.Updated++
-		default:
-			im.res.Organizations.Unchanged++
-			continue
-		}
-		im.orgRows = append(im.orgRows, Organization{Number: number, Name: name, CreatedAt: im.now, UpdatedAt: im.now})
+// validateOrganization checks the organization at index i and, when it
+// is valid and new or changed, returns its row; stored are the stored
+// organizations of its batch, by number.
+func (im *importer) validateOrganization(i int, o ImportOrganization, stored map[string]*Organization) (Organization, bool) {
+	p := fmt.Sprintf("organizations[%d]", i)
+	number, name := strings.TrimSpace(o.Number), strings.TrimSpace(o.Name)
+	ok := true
+	if !numberPattern.MatchString(number) {
+		im.problem(p+".number", "err.import.org_number", "%s; use 1 to 64 letters, digits, '.', '_' or '-'", describe(o.Number))
+		ok = false
+	} else if j, dup := im.docOrgs[number]; dup {
+		im.problem(p+".number", "err.import.org_twice", "organization %q is listed twice (first at organizations[%d])", number, j)
+		ok = false
 	}
+	if name == "" || utf8.RuneCountInString(name) > 200 {
+		im.problem(p+".name", "err.import.org_name", "give the organization's name (1 to 200 characters)")
+		ok = false
+	}
+	if !ok {
+		return Organization{}, false
+	}
+	im.docOrgs[number] = int32(i)
+	switch s := stored[number]; {
+	case s == nil:
+		im.res.Organizations.Created++
+	case s.Name != name:
+		im.res.Organizations.Updated++
+	default:
+		im.res.Organizations.Unchanged++
+		return Organization{}, false
+	}
+	return Organization{Number: number, Name: name, CreatedAt: im.now, UpdatedAt: im.now}, true
 }
 
-func (im *importer) validateAgreements() {
-	// Numbers first, so that parents can be checked whatever the order.
-	im.indexAgreements()
-	for i, a := range im.doc.Agreements {
-		number := strings.TrimSpace(a.Number)
-		if j, ok := im.docAgreements[number]; !ok || j != i {
-			continue // reported by indexAgreements
-		}
-		im.validateAgreement(fmt.Sprintf("agreements[%d]", i), number, a)
+// indexAgreement indexes the document's agreement a at index i by number,
+// reporting a malformed or repeated number, and reports whether it is
+// the first with its number.
+func (im *importer) indexAgreement(i int, a ImportAgreement) bool {
+	number := strings.TrimSpace(a.Number)
+	if !numberPattern.MatchString(number) {
+		im.problem(fmt.Sprintf("agreements[%d].number", i), "err.import.agreement_number", "%s; use 1 to 64 letters, digits, '.', '_' or '-'", describe(a.Number))
+		return false
 	}
-}
-
-// indexAgreements indexes the document's agreements by number, reporting
-// malformed and repeated numbers.
-func (im *importer) indexAgreements() {
-	im.docAgreements = make(map[string]int, len(im.doc.Agreements))
-	for i, a := range im.doc.Agreements {
-		number := strings.TrimSpace(a.Number)
-		if !numberPattern.MatchString(number) {
-			im.problem(fmt.Sprintf("agreements[%d].number", i), "err.import.agreement_number", "%s; use 1 to 64 letters, digits, '.', '_' or '-'", describe(a.Number))
-			continue
-		}
-		if j, dup := im.docAgreements[number]; dup {
-			im.problem(fmt.Sprintf("agreements[%d].number", i), "err.import.agreement_twice", "agreement %q is listed twice (first at agreements[%d])", number, j)
-			continue
-		}
-		im.docAgreements[number] = i
+	if e, dup := im.docAgreements.get(number); dup {
+		im.problem(fmt.Sprintf("agreements[%d].number", i), "err.import.agreement_twice", "agreement %q is listed twice (first at agreements[%d])", number, e.index)
+		return false
 	}
+	code := uint8(slices.Index(Programs, Program(a.Program)) + 1)
+	if code == 0 {
+		im.oddPrograms[number] = a.Program
+	}
+	im.docAgreements.put(number, docAgreement{index: int32(i), program: code})
+	return true
 }
 
 // docProgram returns the program of the document's agreement number, or
-// "" when the document does not list it.
+// "" when the document does not list it (or not yet).
 func (im *importer) docProgram(number string) Program {
-	if j, ok := im.docAgreements[number]; ok {
-		return Program(im.doc.Agreements[j].Program)
+	e, ok := im.docAgreements.get(number)
+	switch {
+	case !ok:
+		return ""
+	case e.program == 0:
+		return Program(im.oddPrograms[number])
 	}
-	return ""
+	return Programs[e.program-1]
 }
 
-// validateAgreement checks the agreement at path p and, when it is valid,
-// plans it and its contacts.
-func (im *importer) validateAgreement(p, number string, a ImportAgreement) {
+// validateAgreement checks the agreement at index i and, when it is valid,
+// plans it and its contacts in b.
+func (im *importer) validateAgreement(i int, number string, a ImportAgreement, b *agreementBatch) {
+	p := fmt.Sprintf("agreements[%d]", i)
 	prog := Program(a.Program)
-	stored := im.agreements[number]
+	stored := b.stored[number]
+	if stored != nil {
+		im.docAgreements.setID(number, stored.ID)
+	}
 	ok := im.checkProgram(p, number, prog, stored)
 	org := strings.TrimSpace(a.Organization)
-	ok = im.checkAgreementOrganization(p, org) && ok
+	ok = im.checkAgreementOrganization(p, org, b) && ok
 	parent := strings.TrimSpace(a.Parent)
-	ok = im.checkParent(p, parent, prog) && ok
+	ok = im.checkParent(i, number, parent, prog, b) && ok
 	starts, ends := im.date(p+".starts", a.Starts), im.date(p+".ends", a.Ends)
 	if !starts.IsZero() && !ends.IsZero() && ends.Before(starts) {
 		im.problem(p+".ends", "err.import.ends_before_starts", "ends (%s) is before starts (%s)", ends, starts)
@@ -111,8 +110,8 @@ func (im *importer) validateAgreement(p, number string, a ImportAgreement) {
 		number: number, name: strings.TrimSpace(a.Name), program: prog, organization: org, parent: parent,
 		starts: starts, ends: ends, authHash: authHash,
 	}
-	im.planAgreement(plan, stored)
-	im.planContacts(number, stored, contacts)
+	im.planAgreement(plan, stored, b)
+	im.planContacts(number, stored, contacts, b)
 }
 
 func (im *importer) checkProgram(p, number string, prog Program, stored *Agreement) bool {
@@ -127,8 +126,8 @@ func (im *importer) checkProgram(p, number string, prog Program, stored *Agreeme
 	return true
 }
 
-func (im *importer) checkAgreementOrganization(p, org string) bool {
-	if _, inDoc := im.docOrgs[org]; inDoc || im.orgs[org] != nil {
+func (im *importer) checkAgreementOrganization(p, org string, b *agreementBatch) bool {
+	if _, inDoc := im.docOrgs[org]; inDoc || b.orgIDs[org] != 0 {
 		return true
 	}
 	if org == "" {
@@ -140,24 +139,36 @@ func (im *importer) checkAgreementOrganization(p, org string) bool {
 }
 
 // checkParent checks that parent, when given, is an MBSA in the document or
-// the database and that an agreement of program prog may hang under it.
-func (im *importer) checkParent(p, parent string, prog Program) bool {
+// the database and that an agreement of program prog may hang under it. A
+// parent that is neither stored nor listed yet is checked at the end of
+// the section (see resolveParents).
+func (im *importer) checkParent(i int, number, parent string, prog Program, b *agreementBatch) bool {
 	if parent == "" {
 		return true
 	}
 	parentProg := im.docProgram(parent)
-	if _, inDoc := im.docAgreements[parent]; !inDoc {
-		if sp := im.agreements[parent]; sp != nil {
-			parentProg = sp.Program
+	if _, inDoc := im.docAgreements.get(parent); !inDoc {
+		sp := b.stored[parent]
+		if sp == nil {
+			im.parentChecks = append(im.parentChecks, parentCheck{child: number, parent: parent, index: int32(i), program: prog})
+			return true
 		}
+		parentProg = sp.Program
 	}
+	return im.parentProblem(fmt.Sprintf("agreements[%d].parent", i), parent, parentProg, prog)
+}
+
+// parentProblem reports whether an agreement of program prog may hang
+// under parent, of program parentProg ("" when it is not found),
+// reporting a problem at field when not.
+func (im *importer) parentProblem(field, parent string, parentProg, prog Program) bool {
 	switch {
 	case parentProg == "":
-		im.problem(p+".parent", "err.import.parent_unknown", "agreement %q not found", parent)
+		im.problem(field, "err.import.parent_unknown", "agreement %q not found", parent)
 	case parentProg != ProgramMBSA:
-		im.problem(p+".parent", "err.import.parent_not_mbsa", "agreement %q is %s; a parent must be an mbsa", parent, parentProg)
+		im.problem(field, "err.import.parent_not_mbsa", "agreement %q is %s; a parent must be an mbsa", parent, parentProg)
 	case prog.Valid() && !prog.CanHaveParent():
-		im.problem(p+".parent", "err.import.parent_not_allowed", "a %s agreement cannot have a parent; only enterprise and select_plus hang under an MBSA", prog)
+		im.problem(field, "err.import.parent_not_allowed", "a %s agreement cannot have a parent; only enterprise and select_plus hang under an MBSA", prog)
 	default:
 		return true
 	}
@@ -186,14 +197,18 @@ func (im *importer) authorizationHash(p string, prog Program, number string, sto
 	return nil, false
 }
 
-// planAgreement counts the agreement row and plans it when it is new or
-// differs from the stored one.
-func (im *importer) planAgreement(plan agreementPlan, stored *Agreement) {
+// planAgreement counts the agreement row and plans it in b when it is new
+// or differs from the stored one.
+func (im *importer) planAgreement(plan agreementPlan, stored *Agreement, b *agreementBatch) {
 	changed := true
 	if stored != nil {
+		parent := ""
+		if stored.ParentID != nil {
+			parent = b.parentNumbers[*stored.ParentID]
+		}
 		changed = stored.Name != plan.name || !stored.Starts.Equal(plan.starts) || !stored.Ends.Equal(plan.ends) ||
-			!equalPtr(stored.AuthHash, plan.authHash) || im.orgByID[stored.OrganizationID] != plan.organization ||
-			im.agreementNumber(stored.ParentID) != plan.parent
+			!equalPtr(stored.AuthHash, plan.authHash) || b.orgNumbers[stored.OrganizationID] != plan.organization ||
+			parent != plan.parent
 	}
 	switch {
 	case stored == nil:
@@ -204,7 +219,7 @@ func (im *importer) planAgreement(plan agreementPlan, stored *Agreement) {
 		im.res.Agreements.Unchanged++
 	}
 	if changed {
-		im.agreementRows = append(im.agreementRows, plan)
+		b.rows = append(b.rows, plan)
 	}
 }
 
@@ -240,10 +255,10 @@ func (im *importer) validateContacts(p string, in []ImportContact) []contactPlan
 	return out
 }
 
-func (im *importer) planContacts(number string, stored *Agreement, want []contactPlan) {
+func (im *importer) planContacts(number string, stored *Agreement, want []contactPlan, b *agreementBatch) {
 	have := map[contactPlan]int64{}
 	if stored != nil {
-		for _, c := range im.contacts[stored.ID] {
+		for _, c := range b.contacts[stored.ID] {
 			have[contactPlan{email: c.Email, role: c.Role}] = c.ID
 		}
 	}
@@ -254,24 +269,22 @@ func (im *importer) planContacts(number string, stored *Agreement, want []contac
 			continue
 		}
 		c.agreement = number
-		im.contactAdd = append(im.contactAdd, c)
+		b.contactAdd = append(b.contactAdd, c)
 		im.res.Contacts.Created++
 	}
 	for c, id := range have {
-		im.contactDel = append(im.contactDel, id)
+		b.contactDel = append(b.contactDel, id)
 		im.res.Contacts.Removed++
 		im.res.ContactChanges = append(im.res.ContactChanges, ContactChange{AgreementID: stored.ID, Email: c.email, Role: c.role})
 	}
 }
 
 // agreementKnown reports whether number is an agreement of the document
-// or the database, reporting a problem at field when not.
-func (im *importer) agreementKnown(field, number string) bool {
-	if _, ok := im.docAgreements[number]; ok {
+// or the database, that is in refs (see agreementRefs), reporting a
+// problem at field when not.
+func (im *importer) agreementKnown(field, number string, refs map[string]int64) bool {
+	if _, ok := refs[number]; ok {
 		return true
-	}
-	if _, ok := im.agreementIDs[number]; ok {
-		return true // stored, or stored by this import
 	}
 	im.problem(field, "err.import.agreement_unknown", "agreement %q not found", number)
 	return false
@@ -295,13 +308,6 @@ func (im *importer) date(field, s string) Date {
 		im.addProblem(FieldError{Field: field, Key: "err.import.date", Args: Args{"Value": s}, Message: err.Error()})
 	}
 	return d
-}
-
-func (im *importer) agreementNumber(id *int64) string {
-	if id == nil {
-		return ""
-	}
-	return im.agrByID[*id]
 }
 
 // suffix returns the last five characters of a key, as lists show them.

@@ -8,13 +8,32 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/language"
+	"gorm.io/gorm/clause"
 )
 
-func (im *importer) validateProducts() {
-	im.docVersions = make(map[versionKey]bool)
-	im.docProducts = make(map[string]bool, len(im.doc.Products))
-	seen := make(map[string]int, len(im.doc.Products))
-	for i, pr := range im.doc.Products {
+// readProducts reads the products section, which stays small, validates
+// it and, while the import is clean, stores it.
+func (im *importer) readProducts(src importSource) error {
+	var products []ImportProduct
+	if err := readAll(src, &products); err != nil {
+		return err
+	}
+	checkRecordsText(im, "products", 0, products)
+	if err := im.loadFiles(products); err != nil {
+		return err
+	}
+	im.validateProducts(products)
+	var err error
+	if im.writing() {
+		err = im.applyCatalog(im.tx.db)
+	}
+	im.productRows, im.versionRows, im.fileRows, im.files = nil, nil, nil, nil
+	return err
+}
+
+func (im *importer) validateProducts(products []ImportProduct) {
+	seen := make(map[string]int, len(products))
+	for i, pr := range products {
 		p := fmt.Sprintf("products[%d]", i)
 		code, name := strings.TrimSpace(pr.ID), strings.TrimSpace(pr.Name)
 		if !productIDPattern.MatchString(code) {
@@ -131,47 +150,88 @@ func (im *importer) validateFiles(p string, key versionKey, files []ImportFile) 
 	}
 }
 
-func (im *importer) validateEntitlements() {
-	seen := map[entitlementPlan]int{}
-	for i, e := range im.doc.Entitlements {
-		p := fmt.Sprintf("entitlements[%d]", i)
-		number, code, version := strings.TrimSpace(e.Agreement), strings.TrimSpace(e.Product), strings.TrimSpace(e.Version)
-		ok := im.agreementKnown(p+".agreement", number)
-		if !im.productKnown(p+".product", code) {
-			continue
-		}
-		var matches []versionKey
-		for _, k := range im.byProduct[code] {
-			if k.version == version && (e.Edition == nil || strings.TrimSpace(*e.Edition) == k.edition) {
-				matches = append(matches, k)
-			}
-		}
-		if len(matches) == 0 {
-			if e.Edition != nil {
-				im.problem(p+".version", "err.import.no_version_edition", "product %q has no version %q in edition %q", code, version, *e.Edition)
-			} else {
-				im.problem(p+".version", "err.import.no_version", "product %q has no version %q", code, version)
-			}
-			continue
-		}
-		if !ok {
-			continue
-		}
-		for _, k := range matches {
-			plan := entitlementPlan{number, k}
-			if _, dup := seen[plan]; dup {
-				continue
-			}
-			seen[plan] = i
-			a, v := im.agreements[number], im.versions[k]
-			if a != nil && v != nil && im.entitled[[2]int64{a.ID, v.ID}] {
-				im.res.Entitlements.Unchanged++
-				continue
-			}
-			im.res.Entitlements.Created++
-			im.entRows = append(im.entRows, plan)
+// entitlementBatch validates a batch of entitlements, the first at index
+// first, against the stored ones and, while the import is clean, stores
+// the new ones.
+func (im *importer) entitlementBatch(first int, batch []ImportEntitlement) error {
+	checkRecordsText(im, "entitlements", first, batch)
+	numbers := make([]string, len(batch))
+	for i, e := range batch {
+		numbers[i] = strings.TrimSpace(e.Agreement)
+	}
+	refs, err := im.agreementRefs(numbers)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, 0, len(refs))
+	for _, id := range refs {
+		if id != 0 {
+			ids = append(ids, id)
 		}
 	}
+	entitled := map[[2]int64]bool{}
+	err = findIn(im.tx.db, []string{"agreement_id", "version_id"}, "agreement_id", ids, func(e *Entitlement) {
+		entitled[[2]int64{e.AgreementID, e.VersionID}] = true
+	})
+	if err != nil {
+		return err
+	}
+	var rows []Entitlement
+	for i, e := range batch {
+		rows = im.validateEntitlement(first+i, e, refs, entitled, rows)
+	}
+	if !im.writing() || len(rows) == 0 {
+		return nil
+	}
+	if err := im.tx.db.Clauses(clause.OnConflict{DoNothing: true}).Create(rows).Error; err != nil {
+		return fmt.Errorf("store entitlements: %w", err)
+	}
+	return nil
+}
+
+// validateEntitlement checks the entitlement at index i and appends to
+// rows those of the versions it names that are not stored yet; entitled
+// are the stored entitlements of its batch.
+func (im *importer) validateEntitlement(i int, e ImportEntitlement, refs map[string]int64, entitled map[[2]int64]bool, rows []Entitlement) []Entitlement {
+	p := fmt.Sprintf("entitlements[%d]", i)
+	number, code, version := strings.TrimSpace(e.Agreement), strings.TrimSpace(e.Product), strings.TrimSpace(e.Version)
+	ok := im.agreementKnown(p+".agreement", number, refs)
+	if !im.productKnown(p+".product", code) {
+		return rows
+	}
+	var matches []versionKey
+	for _, k := range im.byProduct[code] {
+		if k.version == version && (e.Edition == nil || strings.TrimSpace(*e.Edition) == k.edition) {
+			matches = append(matches, k)
+		}
+	}
+	if len(matches) == 0 {
+		if e.Edition != nil {
+			im.problem(p+".version", "err.import.no_version_edition", "product %q has no version %q in edition %q", code, version, *e.Edition)
+		} else {
+			im.problem(p+".version", "err.import.no_version", "product %q has no version %q", code, version)
+		}
+		return rows
+	}
+	if !ok {
+		return rows
+	}
+	for _, k := range matches {
+		if _, dup := im.seenEnts.add(recordHash(number, k.product, k.version, k.edition), i); dup {
+			continue
+		}
+		var versionID int64
+		if v := im.versions[k]; v != nil {
+			versionID = v.ID
+		}
+		if entitled[[2]int64{refs[number], versionID}] {
+			im.res.Entitlements.Unchanged++
+			continue
+		}
+		im.res.Entitlements.Created++
+		rows = append(rows, Entitlement{AgreementID: refs[number], VersionID: versionID, CreatedAt: im.now})
+	}
+	return rows
 }
 
 // keyCandidate is a valid key record, to be planned against the stored key.
@@ -184,10 +244,10 @@ type keyCandidate struct {
 
 // validateKey checks the key record at index i, reporting false after a
 // problem.
-func (im *importer) validateKey(i int, k ImportKey) (keyCandidate, bool) {
+func (im *importer) validateKey(i int, k ImportKey, refs map[string]int64) (keyCandidate, bool) {
 	p := fmt.Sprintf("keys[%d]", i)
 	number, code := strings.TrimSpace(k.Agreement), strings.TrimSpace(k.Product)
-	ok := im.agreementKnown(p+".agreement", number)
+	ok := im.agreementKnown(p+".agreement", number, refs)
 	ok = im.productKnown(p+".product", code) && ok
 	typ := strings.ToLower(strings.TrimSpace(k.Type))
 	if !keyTypePattern.MatchString(typ) {
@@ -216,12 +276,10 @@ func (im *importer) validateKey(i int, k ImportKey) (keyCandidate, bool) {
 		return keyCandidate{}, false
 	}
 	key := keyKey{number, code, im.keys.KeyFingerprint(material)}
-	h := keyHash(key)
-	if j, dup := im.seenKeys[h]; dup {
+	if j, dup := im.seenKeys.add(recordHash(key.agreement, key.product, key.fingerprint), i); dup {
 		im.problem(p+".key", "err.import.key_twice", "this key is listed twice for agreement %q and product %q (first at keys[%d])", number, code, j)
 		return keyCandidate{}, false
 	}
-	im.seenKeys[h] = int32(i)
 	row := ProductKey{
 		KeyType: typ, Suffix: suffix(material), Fingerprint: key.fingerprint,
 		ActivationLimit: k.ActivationLimit, ActivationsUsed: k.ActivationsUsed,
