@@ -162,15 +162,15 @@ func productViews(text *pageText, printer *message.Printer, langName func(string
 		for _, ver := range p.Versions {
 			vv := versionView{VersionDownloads: ver, Anchor: "version-" + strconv.FormatInt(ver.ID, 10),
 				Label: strings.TrimSpace(ver.Version + " " + ver.Edition)}
-			vv.Caption = text.get("downloads.files_caption", "Product", p.Name, "Version", vv.Label)
+			vv.Caption = text.format("downloads.files_caption", "Product", p.Name, "Version", vv.Label)
 			if ver.Released != "" {
-				vv.ReleasedLabel = text.get("downloads.released", "Date", ver.Released)
+				vv.ReleasedLabel = text.format("downloads.released", "Date", ver.Released)
 			}
 			for _, f := range ver.Files {
 				id, n := downloadSize(printer, f.Size)
 				vv.Files = append(vv.Files, fileView{FileDownload: f, LanguageName: langName(f.Language),
-					SizeLabel: text.get(id, "N", n), CopyLabel: text.get("downloads.copy_sha", "Name", f.Name),
-					LinkURL: "/downloads/" + strconv.FormatInt(f.ID, 10) + "/link", LinkLabel: text.get("downloads.get_link_for", "Name", f.Name)})
+					SizeLabel: text.format(id, "N", n), CopyLabel: text.format("downloads.copy_sha", "Name", f.Name),
+					LinkURL: "/downloads/" + strconv.FormatInt(f.ID, 10) + "/link", LinkLabel: text.format("downloads.get_link_for", "Name", f.Name)})
 			}
 			pv.Versions = append(pv.Versions, vv)
 		}

@@ -41,7 +41,7 @@ func keyRows(text *pageText, licence string, keys []app.KeyView) []keyRow {
 		r := keyRow{ID: k.ID, Product: k.Product, MaskedKey: k.MaskedKey, Percent: k.Percent,
 			MAK: k.MAK(), HasLimit: k.ActivationLimit != nil, Blocked: k.Blocked(),
 			LimitReached: k.LimitReached, UsedUp: k.UsedUp, NearlyUsedUp: k.NearlyUsedUp,
-			MaskedLabel: text.get("keys.masked_label", "Suffix", k.Suffix)}
+			MaskedLabel: text.format("keys.masked_label", "Suffix", k.Suffix)}
 		switch {
 		case r.MAK:
 			r.TypeLabel = text.get("keys.type.mak")
@@ -54,18 +54,18 @@ func keyRows(text *pageText, licence string, keys []app.KeyView) []keyRow {
 			r.StatusLabel = text.get("keys.status." + string(k.Status))
 		}
 		if k.Replaces != "" {
-			r.ReplacesLabel = text.get("keys.replaces", "Key", k.Replaces)
+			r.ReplacesLabel = text.format("keys.replaces", "Key", k.Replaces)
 		}
 		if r.MAK {
 			r.keyUsage(text, k, base)
 			r.InstallURL = base + "/" + id + "/installations"
-			r.InstallLabel = text.get("installations.link_label", "Suffix", k.Suffix)
+			r.InstallLabel = text.format("installations.link_label", "Suffix", k.Suffix)
 		}
 		if r.Blocked {
 			r.BlockedText = text.get("keys.blocked_hint", "Reason", text.get("keys.reason."+string(k.BlockReason)))
 		} else {
 			r.RevealURL = base + "/" + id + "/reveal"
-			r.RevealLabel = text.get("keys.reveal_label", "Product", k.Product, "Suffix", k.Suffix)
+			r.RevealLabel = text.format("keys.reveal_label", "Product", k.Product, "Suffix", k.Suffix)
 		}
 		rows = append(rows, r)
 	}
@@ -79,15 +79,15 @@ func (r *keyRow) keyUsage(text *pageText, k app.KeyView, base string) {
 	}
 	used, limit := text.num(k.Used()), text.num(k.Limit())
 	if k.ActivationsAsOf != nil {
-		r.UsageText = text.get("keys.usage_as_of", "Used", used, "Limit", limit, "Time", text.datetime(*k.ActivationsAsOf))
+		r.UsageText = text.format("keys.usage_as_of", "Used", used, "Limit", limit, "Time", text.datetime(*k.ActivationsAsOf))
 	} else {
-		r.UsageText = text.get("keys.usage", "Used", used, "Limit", limit)
+		r.UsageText = text.format("keys.usage", "Used", used, "Limit", limit)
 	}
 	switch {
 	case r.LimitReached:
 		r.RequestURL = base + "?suffix=" + url.QueryEscape(k.Suffix) + "#activation-requests"
 	case r.UsedUp:
 	case r.NearlyUsedUp:
-		r.RemainingText = text.get("keys.nearly_used_up", "Remaining", text.num(k.Remaining()))
+		r.RemainingText = text.format("keys.nearly_used_up", "Remaining", text.num(k.Remaining()))
 	}
 }

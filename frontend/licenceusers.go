@@ -243,7 +243,7 @@ func (p *personView) fill(text *pageText, v *usersView) {
 		}
 		gv := grantView{Perm: text.get(permLabelID(g.Permission))}
 		if g.ViaMBSA != "" {
-			gv.Source = text.get("users.source.inherited_from", "MBSA", g.ViaMBSA)
+			gv.Source = text.format("users.source.inherited_from", "MBSA", g.ViaMBSA)
 		} else {
 			gv.Source = text.get(source)
 		}
@@ -252,11 +252,11 @@ func (p *personView) fill(text *pageText, v *usersView) {
 	p.Removable = len(p.direct) > 0
 	who := cmp.Or(p.Name, p.Email)
 	p.EditURL = "/licences/" + v.Licence + "/users/" + id
-	p.EditLabel = text.get("users.edit", "Name", who)
+	p.EditLabel = text.format("users.edit", "Name", who)
 	if p.Removable {
 		p.RemoveURL = p.EditURL + "/remove"
-		p.RemoveLabel = text.get("users.remove", "Name", who)
-		p.RemoveAsk = text.get("confirm.remove_user", "Name", who)
+		p.RemoveLabel = text.format("users.remove", "Name", who)
+		p.RemoveAsk = text.format("confirm.remove_user", "Name", who)
 	}
 }
 
