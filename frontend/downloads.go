@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -61,18 +62,25 @@ type productView struct {
 	Versions   []versionView
 }
 
+// versionView is one version of a product, with its texts localized in
+// Go (as those of its files) so that the template prints fields rather
+// than calling t for every version and file.
 type versionView struct {
 	app.VersionDownloads
-	Anchor string // id of the version's heading
-	Label  string // version and edition
-	Files  []fileView
+	Anchor        string // id of the version's heading
+	Label         string // version and edition
+	Caption       string // of the table of files
+	ReleasedLabel string // "released on …", or ""
+	Files         []fileView
 }
 
 type fileView struct {
 	app.FileDownload
 	LanguageName string
-	SizeID       string // message ID of the size's unit
-	SizeText     string // the number, localized
+	SizeLabel    string // the size, localized with its unit
+	CopyLabel    string // names the button copying the SHA-256
+	LinkURL      string // where the form asks for a download link
+	LinkLabel    string // names that form's button
 }
 
 func (h downloadsPage) show(c *gin.Context) {
@@ -103,18 +111,7 @@ func (h downloadsPage) show(c *gin.Context) {
 		return
 	}
 	lang := h.ui.i18n.negotiate(c.Request)
-	names := display.Tags(lang)
-	printer := message.NewPrinter(lang)
-	langName := func(tag string) string {
-		t, err := language.Parse(tag)
-		if err != nil {
-			return tag
-		}
-		if n := names.Name(t); n != "" {
-			return n
-		}
-		return tag
-	}
+	langName := languageNamer(lang)
 	seenLang := map[string]bool{}
 	for _, p := range all {
 		v.ProductOptions = append(v.ProductOptions, downloadOption{Value: p.Code, Label: p.Name})
@@ -128,21 +125,58 @@ func (h downloadsPage) show(c *gin.Context) {
 		}
 	}
 	slices.SortFunc(v.LanguageOptions, func(a, b downloadOption) int { return strings.Compare(a.Label, b.Label) })
+	text := h.ui.pageText(c.Request)
+	v.Products = productViews(text, message.NewPrinter(lang), langName, list)
+	if text.err != nil {
+		h.ui.Error(c, http.StatusInternalServerError, text.err)
+		return
+	}
+	c.Header("Cache-Control", "private, no-store")
+	h.ui.render(c, http.StatusOK, "downloads.html", "downloads", v)
+}
+
+// languageNamer returns a function naming a language tag in lang (the tag
+// itself when it has no name), remembering the names it gave.
+func languageNamer(lang language.Tag) func(string) string {
+	names := display.Tags(lang)
+	known := map[string]string{}
+	return func(tag string) string {
+		if n, ok := known[tag]; ok {
+			return n
+		}
+		n := tag
+		if t, err := language.Parse(tag); err == nil {
+			n = cmp.Or(names.Name(t), tag)
+		}
+		known[tag] = n
+		return n
+	}
+}
+
+// productViews is the list of products with the texts of their versions
+// and files, in the language of text (printer writes the numbers).
+func productViews(text *pageText, printer *message.Printer, langName func(string) string, list []app.ProductDownloads) []productView {
+	out := make([]productView, 0, len(list))
 	for _, p := range list {
 		pv := productView{Code: p.Code, Name: p.Name}
 		for _, ver := range p.Versions {
 			vv := versionView{VersionDownloads: ver, Anchor: "version-" + strconv.FormatInt(ver.ID, 10),
 				Label: strings.TrimSpace(ver.Version + " " + ver.Edition)}
+			vv.Caption = text.format("downloads.files_caption", "Product", p.Name, "Version", vv.Label)
+			if ver.Released != "" {
+				vv.ReleasedLabel = text.format("downloads.released", "Date", ver.Released)
+			}
 			for _, f := range ver.Files {
-				id, text := downloadSize(printer, f.Size)
-				vv.Files = append(vv.Files, fileView{FileDownload: f, LanguageName: langName(f.Language), SizeID: id, SizeText: text})
+				id, n := downloadSize(printer, f.Size)
+				vv.Files = append(vv.Files, fileView{FileDownload: f, LanguageName: langName(f.Language),
+					SizeLabel: text.format(id, "N", n), CopyLabel: text.format("downloads.copy_sha", "Name", f.Name),
+					LinkURL: "/downloads/" + strconv.FormatInt(f.ID, 10) + "/link", LinkLabel: text.format("downloads.get_link_for", "Name", f.Name)})
 			}
 			pv.Versions = append(pv.Versions, vv)
 		}
-		v.Products = append(v.Products, pv)
+		out = append(out, pv)
 	}
-	c.Header("Cache-Control", "private, no-store")
-	h.ui.render(c, http.StatusOK, "downloads.html", "downloads", v)
+	return out
 }
 
 func (h downloadsPage) link(c *gin.Context) {

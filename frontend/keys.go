@@ -76,10 +76,10 @@ type keysPage struct {
 
 // keysView is the data of keys.html.
 type keysView struct {
-	Licence  string        // the licence number, as in the URL
-	Keys     []app.KeyView // the page of keys the query shows
-	List     keyList       // the query, and links to other pages and orders
-	AnyKeys  bool          // the licence has keys, whatever the filter
+	Licence  string   // the licence number, as in the URL
+	Keys     []keyRow // the page of keys the query shows
+	List     keyList  // the query, and links to other pages and orders
+	AnyKeys  bool     // the licence has keys, whatever the filter
 	HasMAK   bool
 	Revealed *revealedKey
 	Mine     []app.ActivationView // the user's requests on this licence
@@ -132,7 +132,11 @@ func (h keysPage) load(c *gin.Context, v *keysView) error {
 	if err != nil {
 		return err
 	}
-	v.Keys, v.List, v.AnyKeys, v.HasMAK = page.Keys, q.list(v.Licence, page.Total), page.AnyKeys, page.HasMAK
+	text := h.ui.pageText(c.Request)
+	v.Keys, v.List, v.AnyKeys, v.HasMAK = keyRows(text, v.Licence, page.Keys), q.list(v.Licence, page.Total), page.AnyKeys, page.HasMAK
+	if text.err != nil {
+		return text.err
+	}
 	mine, err := h.k.MyActivationRequests(ctx, user)
 	if err != nil {
 		return err

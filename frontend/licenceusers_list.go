@@ -59,25 +59,37 @@ func (q peopleQuery) url(licence string) string {
 
 // apply filters and sorts people and cuts out the query's page.
 func (q peopleQuery) apply(licence string, people []personView) ([]personView, peopleList) {
+	// Sort (position, key) pairs rather than the rows: the keys are
+	// lower-cased once, not at every comparison.
+	type sortKey struct {
+		key string
+		i   int
+	}
 	needle := strings.ToLower(q.Q)
-	var kept []personView
-	for _, p := range people {
-		if needle == "" || strings.Contains(strings.ToLower(p.Name), needle) || strings.Contains(strings.ToLower(p.Email), needle) {
-			kept = append(kept, p)
+	keys := make([]sortKey, 0, len(people))
+	for i, p := range people {
+		name, email := strings.ToLower(p.Name), strings.ToLower(p.Email)
+		if needle != "" && !strings.Contains(name, needle) && !strings.Contains(email, needle) {
+			continue
 		}
+		k := sortKey{key: cmp.Or(name, email), i: i}
+		if q.Sort == "email" {
+			k.key = email
+		}
+		keys = append(keys, k)
 	}
-	key := func(p personView) string { return strings.ToLower(cmp.Or(p.Name, p.Email)) }
-	if q.Sort == "email" {
-		key = func(p personView) string { return strings.ToLower(p.Email) }
-	}
-	slices.SortStableFunc(kept, func(a, b personView) int { return cmp.Compare(key(a), key(b)) })
+	slices.SortStableFunc(keys, func(a, b sortKey) int { return cmp.Compare(a.key, b.key) })
 	at := func(page int, sort string) string {
 		return peopleQuery{Q: q.Q, Sort: sort, Page: page}.url(licence)
 	}
-	w := paginate(len(kept), q.Page, peoplePageSize, func(page int) string { return at(page, q.Sort) })
-	l := peopleList{peopleQuery: q, Total: len(kept), Filtered: q.Q != "", First: w.From + 1, Last: w.To, Prev: w.Prev, Next: w.Next}
+	w := paginate(len(keys), q.Page, peoplePageSize, func(page int) string { return at(page, q.Sort) })
+	l := peopleList{peopleQuery: q, Total: len(keys), Filtered: q.Q != "", First: w.From + 1, Last: w.To, Prev: w.Prev, Next: w.Next}
 	l.Page = w.Page
 	l.SortByName, l.SortByEmail = at(1, "name"), at(1, "email")
 	l.ClearFilterURL = peopleQuery{Sort: q.Sort, Page: 1}.url(licence)
-	return kept[w.From:w.To], l
+	page := make([]personView, 0, w.To-w.From)
+	for _, k := range keys[w.From:w.To] {
+		page = append(page, people[k.i])
+	}
+	return page, l
 }

@@ -207,9 +207,15 @@ func (s *Store) CountKeyListings(ctx context.Context, licence int64, q KeyQuery)
 
 // KeyListingsWhere returns the keys of licence as KeyListingsOf shows
 // them that pass q's filter, in q's order, q.Limit of them from q.Offset.
+// The page's ids are chosen first, sorting only the ordered columns of
+// product_keys, and only that page's rows are joined and read: SQLite's
+// sorter copies every selected column of every row it sorts, which for a
+// page of a licence with 2,000 keys was most of the query's time.
 func (s *Store) KeyListingsWhere(ctx context.Context, licence int64, q KeyQuery) ([]KeyListing, error) {
-	db := q.where(s.keyListings(ctx, licence)).Order(q.order(s.dialect)).Offset(q.Offset).Limit(q.Limit)
-	return scanKeyListings(db, licence)
+	order := q.order(s.dialect)
+	page := q.where(s.db.WithContext(ctx).Table("product_keys AS k").Where("k.agreement_id = "+boundInt, licence)).
+		Select("k.id").Order(order).Offset(q.Offset).Limit(q.Limit)
+	return scanKeyListings(s.keyListings(ctx, licence).Where("k.id IN (?)", page).Order(order), licence)
 }
 
 // KeyProducts returns the products licence has keys of.
