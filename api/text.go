@@ -16,10 +16,12 @@ import (
 // are left to their handler, which limits their size first.
 func refuseBadText(fail func(c *gin.Context, err error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := models.CheckValues(c.Request.URL.Query()); err != nil {
-			fail(c, err)
-			c.Abort()
-			return
+		if c.Request.URL.RawQuery != "" { // most requests have none to parse
+			if err := models.CheckValues(c.Request.URL.Query()); err != nil {
+				fail(c, err)
+				c.Abort()
+				return
+			}
 		}
 		if isURLEncodedForm(c.Request) && c.Request.ParseForm() == nil {
 			if err := models.CheckValues(c.Request.PostForm); err != nil {
