@@ -83,7 +83,9 @@ func benchHTTPSizeFromEnv(t *testing.T) benchHTTPSize {
 // with one large MBSA, users, grants, products, keys), starts the real
 // server on it, signs users in with API tokens and session cookies, and
 // measures requests per second and p50/p99 latency of the main routes at
-// each connection count, next to a bare gin handler in the same run.
+// each connection count, next to a bare gin handler in the same run: the
+// "bare r/s" of a route, and its ratio, come from the bare handler
+// measured in turns with that route (pairedMeasure).
 // Skipped unless OPENLSC_BENCH_HTTP is set; PostgreSQL when
 // OPENLSC_BENCH_DATABASE_URL is a postgres:// URL. cpu/req is the
 // process's CPU time (server and load generator) per request, steadier
@@ -119,8 +121,8 @@ func TestBenchHTTP(t *testing.T) {
 			if size.only != "" && !strings.Contains(r.name, size.only) {
 				continue
 			}
-			res := settledMeasure(base, r, c, size.duration)
-			fmt.Printf("%-34s %5d %9.1f %9s %9s %9s %9.0f %6.3fx\n", r.name, c, res.rps, res.p50, res.p99, res.cpu, b.rps, res.rps/b.rps)
+			res, floor := pairedMeasure(bare, base, r, c, size.duration)
+			fmt.Printf("%-34s %5d %9.1f %9s %9s %9s %9.0f %6.3fx\n", r.name, c, res.rps, res.p50, res.p99, res.cpu, floor.rps, res.rps/floor.rps)
 			if res.failed > 0 {
 				t.Errorf("%s at %d connections: %d requests failed", r.name, c, res.failed)
 			}
@@ -420,8 +422,6 @@ type benchResult struct {
 	failed   int
 }
 
-// measure sends r from conns connections in a loop for d, then waits for
-// the requests in flight, and reports the throughput and latencies.
 // settledMeasure is measure after a collection of what came before (the
 // data set's generation, the previous route) and a warm-up of a tenth of
 // d at most 300 ms, not counted: each route is measured in the server's
@@ -432,15 +432,79 @@ func settledMeasure(base string, r benchRoute, conns int, d time.Duration) bench
 	return measure(base, r, conns, d)
 }
 
+// benchTurns is how many turns pairedMeasure takes.
+const benchTurns = 5
+
+// pairedMeasure measures route r on base and the bare handler in turns,
+// benchTurns slices of d/benchTurns each, the first of each pair changing
+// every turn, after the collection and warm-up of settledMeasure for both.
+// On a shared machine the bare handler alone moves by a third from one
+// run to the next: measured minutes apart, one route's ratio to it said
+// more of the moment than of the route; measured in the same moments, both
+// drift together.
+func pairedMeasure(bare, base string, r benchRoute, conns int, d time.Duration) (route, floor benchResult) {
+	bareRoute := benchRoute{name: "bare gin", path: "/"}
+	runtime.GC()
+	warm := min(d/10, 300*time.Millisecond)
+	measureSample(bare, bareRoute, conns, warm)
+	measureSample(base, r, conns, warm)
+	var rs, fs benchSample
+	for turn := range benchTurns {
+		routeFirst := turn%2 == 0
+		for i := range 2 {
+			if (i == 0) == routeFirst {
+				rs.add(measureSample(base, r, conns, d/benchTurns))
+			} else {
+				fs.add(measureSample(bare, bareRoute, conns, d/benchTurns))
+			}
+		}
+	}
+	return rs.result(), fs.result()
+}
+
+// benchSample is what measureSample saw.
+type benchSample struct {
+	lat          []time.Duration
+	elapsed, cpu time.Duration
+	failed       int
+}
+
+func (s *benchSample) add(o benchSample) {
+	s.lat, s.elapsed, s.cpu, s.failed = append(s.lat, o.lat...), s.elapsed+o.elapsed, s.cpu+o.cpu, s.failed+o.failed
+}
+
+// result is the throughput, latencies and CPU per request of s.
+func (s *benchSample) result() benchResult {
+	lat := slices.Sorted(slices.Values(s.lat))
+	q := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(int(float64(len(lat))*p), len(lat)-1)].Round(10 * time.Microsecond)
+	}
+	res := benchResult{rps: float64(len(lat)) / s.elapsed.Seconds(), p50: q(0.50), p99: q(0.99), failed: s.failed}
+	if len(lat) > 0 {
+		res.cpu = (s.cpu / time.Duration(len(lat))).Round(time.Microsecond)
+	}
+	return res
+}
+
+// measure sends r from conns connections in a loop for d, then waits for
+// the requests in flight, and reports the throughput and latencies.
 func measure(base string, r benchRoute, conns int, d time.Duration) benchResult {
+	s := measureSample(base, r, conns, d)
+	return s.result()
+}
+
+// measureSample is measure's sample.
+func measureSample(base string, r benchRoute, conns int, d time.Duration) benchSample {
 	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr}
 	var (
-		mu     sync.Mutex
-		lat    []time.Duration
-		failed int
-		wg     sync.WaitGroup
+		mu sync.Mutex
+		s  benchSample
+		wg sync.WaitGroup
 	)
 	start, cpu0 := time.Now(), modelstest.ProcessCPU()
 	deadline := start.Add(d)
@@ -456,24 +520,13 @@ func measure(base string, r benchRoute, conns int, d time.Duration) benchResult 
 				mine = append(mine, time.Since(t0))
 			}
 			mu.Lock()
-			lat, failed = append(lat, mine...), failed+bad
+			s.lat, s.failed = append(s.lat, mine...), s.failed+bad
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), modelstest.ProcessCPU()-cpu0
-	slices.Sort(lat)
-	q := func(p float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[min(int(float64(len(lat))*p), len(lat)-1)].Round(10 * time.Microsecond)
-	}
-	res := benchResult{rps: float64(len(lat)) / elapsed.Seconds(), p50: q(0.50), p99: q(0.99), failed: failed}
-	if len(lat) > 0 {
-		res.cpu = (cpu / time.Duration(len(lat))).Round(time.Microsecond)
-	}
-	return res
+	s.elapsed, s.cpu = time.Since(start), modelstest.ProcessCPU()-cpu0
+	return s
 }
 
 // benchDatabase is OPENLSC_BENCH_DATABASE_URL, or a new SQLite file.
