@@ -173,11 +173,16 @@ func (k *Keys) List(ctx context.Context, user, licence int64) ([]KeyView, error)
 	if err != nil {
 		return nil, err
 	}
+	return keyViews(rows), nil
+}
+
+// keyViews are the views of rows, in their order (never nil).
+func keyViews(rows []models.KeyListing) []KeyView {
 	out := make([]KeyView, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, keyView(r))
 	}
-	return out, nil
+	return out
 }
 
 // Reveal returns the whole key keyID of licence and records who saw it,

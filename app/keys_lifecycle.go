@@ -242,11 +242,7 @@ func (k *Keys) OperatorKeys(ctx context.Context, op int64, licence string) ([]Ke
 	if err != nil {
 		return nil, err
 	}
-	out := make([]KeyView, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, keyView(r))
-	}
-	return out, nil
+	return keyViews(rows), nil
 }
 
 // RevealForOperator returns the whole key keyID, whatever its status, to

@@ -83,10 +83,7 @@ func (k *Keys) ListPage(ctx context.Context, user, licence int64, q KeyQuery) (K
 	if err != nil {
 		return KeyPage{}, err
 	}
-	p := KeyPage{Keys: make([]KeyView, 0, min(len(rows), q.Limit))}
-	for _, r := range rows[:min(len(rows), q.Limit)] {
-		p.Keys = append(p.Keys, keyView(r))
-	}
+	p := KeyPage{Keys: keyViews(rows[:min(len(rows), q.Limit)])}
 	if len(rows) > q.Limit {
 		p.Next = keyCursor(rows[q.Limit-1])
 	}

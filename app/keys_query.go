@@ -64,10 +64,7 @@ func (k *Keys) FilteredPage(ctx context.Context, user, licence int64, q KeyListQ
 	if err != nil {
 		return nil, err
 	}
-	out.Keys = make([]KeyView, 0, len(rows))
-	for _, r := range rows {
-		out.Keys = append(out.Keys, keyView(r))
-	}
+	out.Keys = keyViews(rows)
 	return out, nil
 }
 

@@ -72,8 +72,17 @@ func (a *Accounts) readTree(ctx context.Context, held []authz.LicenceAccess, ids
 
 // holds reports whether held (sorted by licence id) has licence.
 func holds(held []authz.LicenceAccess, licence int64) bool {
-	_, ok := slices.BinarySearchFunc(held, licence, func(h authz.LicenceAccess, id int64) int { return cmp.Compare(h.AgreementID, id) })
+	_, ok := heldAccess(held, licence)
 	return ok
+}
+
+// heldAccess is what held (sorted by licence id) has on licence.
+func heldAccess(held []authz.LicenceAccess, licence int64) (authz.LicenceAccess, bool) {
+	i, ok := slices.BinarySearchFunc(held, licence, func(h authz.LicenceAccess, id int64) int { return cmp.Compare(h.AgreementID, id) })
+	if !ok {
+		return authz.LicenceAccess{}, false
+	}
+	return held[i], true
 }
 
 // buildTree arranges rows into roots (sorted by number) with the visible
@@ -134,10 +143,7 @@ func buildTree(rows []models.LicenceRow, held []authz.LicenceAccess, parentNumbe
 // treeNode is the node of r, with what user holds on it (held, sorted by
 // licence id); today is YYYY-MM-DD.
 func treeNode(r models.LicenceRow, held []authz.LicenceAccess, today string) TreeNode {
-	var acc authz.LicenceAccess
-	if i, ok := slices.BinarySearchFunc(held, r.ID, func(h authz.LicenceAccess, id int64) int { return cmp.Compare(h.AgreementID, id) }); ok {
-		acc = held[i]
-	}
+	acc, _ := heldAccess(held, r.ID)
 	return TreeNode{LicenceView: LicenceView{
 		Number: r.Number, Program: r.Program, Name: r.Name, Starts: r.Starts, Ends: r.Ends,
 		Permissions: acc.Permissions, Inherited: acc.Inherited,

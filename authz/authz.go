@@ -233,9 +233,18 @@ func fixedRules() [][]string {
 }
 
 // Node names in the casbin graph.
+const inheritPrefix = "inherit@a:" // inheritNode's, before the MBSA's id
+
 func userNode(id int64) string      { return "u:" + strconv.FormatInt(id, 10) }
 func licenceNode(id int64) string   { return "a:" + strconv.FormatInt(id, 10) }
-func inheritNode(mbsa int64) string { return "inherit@" + licenceNode(mbsa) }
+func inheritNode(mbsa int64) string { return inheritPrefix + strconv.FormatInt(mbsa, 10) }
+
+// inheritedMBSA is the MBSA of an inheritNode name; false for other names.
+func inheritedMBSA(name string) (int64, bool) {
+	id, ok := strings.CutPrefix(name, inheritPrefix)
+	mbsa, err := strconv.ParseInt(id, 10, 64)
+	return mbsa, ok && err == nil
+}
 func roleNode(p models.Permission, licence int64) string {
 	return string(p) + "@" + licenceNode(licence)
 }

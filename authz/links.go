@@ -81,7 +81,7 @@ func (a *Authorizer) syncParents(ctx context.Context, agreements []int64) error 
 		role := roleNode(models.PermAdministrator, r.ID)
 		from, _ := st.rm.GetUsers(role)
 		for _, u := range from {
-			if !strings.HasPrefix(u, "inherit@") {
+			if !strings.HasPrefix(u, inheritPrefix) {
 				continue // a user's grant, not a parent link
 			}
 			if r.ParentID == nil || u != inheritNode(*r.ParentID) {

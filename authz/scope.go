@@ -3,8 +3,6 @@ package authz
 import (
 	"cmp"
 	"slices"
-	"strconv"
-	"strings"
 )
 
 // Inherited is what a user administers by inheriting under one MBSA: the
@@ -29,9 +27,8 @@ func (a *Authorizer) InheritedLicences(user int64) []Inherited {
 	}
 	var out []Inherited
 	for _, n := range g.inner[u] {
-		id, isInherit := strings.CutPrefix(g.names[n], "inherit@a:") // see inheritNode
-		mbsa, err := strconv.ParseInt(id, 10, 64)
-		if !isInherit || err != nil {
+		mbsa, ok := inheritedMBSA(g.names[n])
+		if !ok {
 			continue
 		}
 		in := Inherited{MBSA: mbsa, Licences: make([]int64, 0, len(g.out[n]))}

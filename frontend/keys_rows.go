@@ -62,7 +62,7 @@ func keyRows(text *pageText, licence string, keys []app.KeyView) []keyRow {
 			r.InstallLabel = text.format("installations.link_label", "Suffix", k.Suffix)
 		}
 		if r.Blocked {
-			r.BlockedText = text.get("keys.blocked_hint", "Reason", text.get("keys.reason."+string(k.BlockReason)))
+			r.BlockedText = text.format("keys.blocked_hint", "Reason", text.get("keys.reason."+string(k.BlockReason)))
 		} else {
 			r.RevealURL = base + "/" + id + "/reveal"
 			r.RevealLabel = text.format("keys.reveal_label", "Product", k.Product, "Suffix", k.Suffix)
@@ -86,7 +86,7 @@ func (r *keyRow) keyUsage(text *pageText, k app.KeyView, base string) {
 	switch {
 	case r.LimitReached:
 		r.RequestURL = base + "?suffix=" + url.QueryEscape(k.Suffix) + "#activation-requests"
-	case r.UsedUp:
+	case r.UsedUp: // no request link (its limit was not reached), nothing remaining
 	case r.NearlyUsedUp:
 		r.RemainingText = text.format("keys.nearly_used_up", "Remaining", text.num(k.Remaining()))
 	}

@@ -147,9 +147,9 @@ func (im *importer) record(opts ImportOptions) error {
 
 // importer holds what an import is planned against. It reads only the
 // stored rows the document names, a batch at a time, and keeps of the
-// document's records only compact indexes: about 47 bytes an agreement
-// (numberIndex), 16 a key, entitlement or order line (seenSet) and a map
-// entry an organization; not their records, nor the stored rows once
+// document's records only compact indexes: some tens of bytes an
+// agreement (numberIndex), a dozen a key, entitlement or order line
+// (seenSet) and a map entry an organization; not their records, nor the stored rows once
 // their batch is done. Sections read before what they name wait in a
 // spool, on disk.
 type importer struct {

@@ -190,7 +190,7 @@ func (im *importer) storeAgreements(db *gorm.DB, plans []agreementPlan, b *agree
 // stored.
 func (im *importer) applyContacts(db *gorm.DB, b *agreementBatch) error {
 	if len(b.contactDel) > 0 {
-		if err := db.Where("id IN ?", b.contactDel).Delete(&AgreementContact{}).Error; err != nil {
+		if err := im.tx.store.whereIDIn(db, "id", b.contactDel).Delete(&AgreementContact{}).Error; err != nil {
 			return fmt.Errorf("remove contacts: %w", err)
 		}
 	}

@@ -72,6 +72,17 @@ func (im *importer) agreementRefs(numbers []string) (map[string]int64, error) {
 	return refs, nil
 }
 
+// storedIDs are the ids of refs' agreements that are stored (not 0).
+func storedIDs(refs map[string]int64) []int64 {
+	ids := make([]int64, 0, len(refs))
+	for _, id := range refs {
+		if id != 0 {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // storedKeysOf reads the stored keys a batch of keys names, whose
 // agreements' ids are refs. It asks for the keys of the batch's agreements
 // with the batch's fingerprints (two plain IN lists, which PostgreSQL

@@ -97,14 +97,8 @@ type orderIDs struct {
 
 // storedOrdersOf reads the stored order lines of the agreements refs.
 func (im *importer) storedOrdersOf(refs map[string]int64) (map[orderIDs]*Order, error) {
-	ids := make([]int64, 0, len(refs))
-	for _, id := range refs {
-		if id != 0 {
-			ids = append(ids, id)
-		}
-	}
 	out := map[orderIDs]*Order{}
-	err := findIn(im.tx.db, nil, "agreement_id", ids, func(o *Order) {
+	err := findIn(im.tx.db, nil, "agreement_id", storedIDs(refs), func(o *Order) {
 		out[orderIDs{o.AgreementID, o.ProductID, o.Number, o.Version, o.Edition}] = o
 	})
 	return out, err

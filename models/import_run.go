@@ -39,11 +39,7 @@ func (im *importer) run(src importSource) error {
 func (im *importer) section(src importSource, name string) error {
 	switch {
 	case name == "keys":
-		if err := im.readKeys(src); err != nil {
-			return err
-		}
-		im.done[name] = true
-		return nil
+		return im.readKeys(src)
 	case !im.ready(name):
 		return im.hold(src, name)
 	}
@@ -128,13 +124,7 @@ func (im *importer) catchUp() error {
 	if err != nil {
 		return err
 	}
-	return inBatches(src, func(_ int, keys []heldKey) error {
-		batch := make([]indexedKey, len(keys))
-		for i, k := range keys {
-			batch[i] = indexedKey{k.I, k.K}
-		}
-		return im.planKeys(batch, nil)
-	})
+	return inBatches(src, func(_ int, keys []heldKey) error { return im.planKeys(keys, nil) })
 }
 
 // close lets go of the records still held (after an error).
@@ -179,18 +169,12 @@ func inBatches[T any](src importSource, each func(first int, batch []T) error) e
 // run, nor once a problem is found (the rest is still validated).
 func (im *importer) writing() bool { return !im.dryRun && len(im.problems) == 0 }
 
-// indexedKey is a key record with its index in the document.
-type indexedKey struct {
-	index int
-	key   ImportKey
-}
-
 // readKeys reads the keys section a batch at a time.
 func (im *importer) readKeys(src importSource) error {
 	return inBatches(src, func(first int, keys []ImportKey) error {
-		batch := make([]indexedKey, len(keys))
+		batch := make([]heldKey, len(keys))
 		for i, k := range keys {
-			batch[i] = indexedKey{first + i, k}
+			batch[i] = heldKey{first + i, k}
 		}
 		return im.keyBatch(batch)
 	})
@@ -200,7 +184,7 @@ func (im *importer) readKeys(src importSource) error {
 // products are read. Before, only keys of stored agreements and products
 // can be: the others wait, in a spool, for those sections (or the end of
 // the document), since it may declare what they name further on.
-func (im *importer) keyBatch(batch []indexedKey) error {
+func (im *importer) keyBatch(batch []heldKey) error {
 	if im.ready("keys") {
 		return im.planKeys(batch, nil)
 	}
@@ -208,9 +192,9 @@ func (im *importer) keyBatch(batch []indexedKey) error {
 	if err != nil {
 		return err
 	}
-	var ready []indexedKey
+	var ready []heldKey
 	for _, k := range batch {
-		if refs[strings.TrimSpace(k.key.Agreement)] != 0 && im.products[strings.TrimSpace(k.key.Product)] != nil {
+		if refs[strings.TrimSpace(k.K.Agreement)] != 0 && im.products[strings.TrimSpace(k.K.Product)] != nil {
 			ready = append(ready, k)
 			continue
 		}
@@ -219,7 +203,7 @@ func (im *importer) keyBatch(batch []indexedKey) error {
 				return err
 			}
 		}
-		if err := im.deferred.add(heldKey{k.index, k.key}); err != nil {
+		if err := im.deferred.add(k); err != nil {
 			return fmt.Errorf("hold records: %w", err)
 		}
 	}
@@ -229,7 +213,7 @@ func (im *importer) keyBatch(batch []indexedKey) error {
 // planKeys validates and plans a batch of keys against the stored ones
 // they name and, while the import is clean, stores them. refs, when not
 // nil, are the agreements the batch names.
-func (im *importer) planKeys(batch []indexedKey, refs map[string]int64) error {
+func (im *importer) planKeys(batch []heldKey, refs map[string]int64) error {
 	if len(batch) == 0 {
 		return nil
 	}
@@ -241,8 +225,8 @@ func (im *importer) planKeys(batch []indexedKey, refs map[string]int64) error {
 	}
 	cands := make([]keyCandidate, 0, len(batch))
 	for _, k := range batch {
-		im.text.walkRecord("keys", k.index, &k.key)
-		if c, ok := im.validateKey(k.index, k.key, refs); ok {
+		im.text.walkRecord("keys", k.I, &k.K)
+		if c, ok := im.validateKey(k.I, k.K, refs); ok {
 			cands = append(cands, c)
 		}
 	}
@@ -260,10 +244,10 @@ func (im *importer) planKeys(batch []indexedKey, refs map[string]int64) error {
 	return err
 }
 
-func keyAgreements(batch []indexedKey) []string {
+func keyAgreements(batch []heldKey) []string {
 	out := make([]string, len(batch))
 	for i, k := range batch {
-		out[i] = strings.TrimSpace(k.key.Agreement)
+		out[i] = strings.TrimSpace(k.K.Agreement)
 	}
 	return out
 }

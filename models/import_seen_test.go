@@ -76,36 +76,34 @@ func TestSpool(t *testing.T) {
 	ents := []ImportEntitlement{{Agreement: "A1", Edition: nil}, {Agreement: "A1", Edition: &empty}}
 	for _, tmp := range []string{t.TempDir(), "/nonexistent/openlsc-test"} {
 		t.Setenv("TMPDIR", tmp)
-		for _, want := range []any{records, ents} {
-			s, err := newSpool()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got any
-			switch want := want.(type) {
-			case []heldKey:
-				for _, r := range want {
-					if err := s.add(r); err != nil {
-						t.Fatal(err)
-					}
-				}
-				got = readSpool[heldKey](t, s)
-			case []ImportEntitlement:
-				for _, r := range want {
-					if err := s.add(r); err != nil {
-						t.Fatal(err)
-					}
-				}
-				got = readSpool[ImportEntitlement](t, s)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("TMPDIR=%s: read back %#v, want %#v", tmp, got, want)
-			}
-			s.close()
-		}
+		onDisk := tmp != "/nonexistent/openlsc-test"
+		spoolRoundTrip(t, records, onDisk)
+		spoolRoundTrip(t, ents, onDisk)
 		if left, _ := os.ReadDir(tmp); len(left) > 0 {
 			t.Errorf("TMPDIR=%s: %d files left behind", tmp, len(left))
 		}
+	}
+}
+
+// spoolRoundTrip writes want to a new spool, in a file when onDisk and in
+// memory otherwise, and reads it back.
+func spoolRoundTrip[T any](t *testing.T, want []T, onDisk bool) {
+	t.Helper()
+	s, err := newSpool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	if (s.file != nil) != onDisk {
+		t.Errorf("TMPDIR=%s: spool in a file %v, want %v", os.Getenv("TMPDIR"), s.file != nil, onDisk)
+	}
+	for _, r := range want {
+		if err := s.add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := readSpool[T](t, s); !reflect.DeepEqual(got, want) {
+		t.Errorf("TMPDIR=%s: read back %#v, want %#v", os.Getenv("TMPDIR"), got, want)
 	}
 }
 

@@ -25,7 +25,6 @@ type spool struct {
 	enc  *json.Encoder
 	ciph cipher.Block
 	iv   []byte
-	n    int // records written
 }
 
 func newSpool() (*spool, error) {
@@ -54,7 +53,6 @@ func newSpool() (*spool, error) {
 
 // add writes the record v.
 func (s *spool) add(v any) error {
-	s.n++
 	return s.enc.Encode(v)
 }
 
@@ -113,7 +111,8 @@ func holdSection[T any](src importSource, s *spool) error {
 	}
 }
 
-// heldKey is a key record held with its index, until what it names is read.
+// heldKey is a key record with its index in the document, as the keys
+// section is planned and as a spool holds it until what it names is read.
 type heldKey struct {
 	I int       `json:"i"`
 	K ImportKey `json:"k"`

@@ -163,14 +163,8 @@ func (im *importer) entitlementBatch(first int, batch []ImportEntitlement) error
 	if err != nil {
 		return err
 	}
-	ids := make([]int64, 0, len(refs))
-	for _, id := range refs {
-		if id != 0 {
-			ids = append(ids, id)
-		}
-	}
 	entitled := map[[2]int64]bool{}
-	err = findIn(im.tx.db, []string{"agreement_id", "version_id"}, "agreement_id", ids, func(e *Entitlement) {
+	err = findIn(im.tx.db, []string{"agreement_id", "version_id"}, "agreement_id", storedIDs(refs), func(e *Entitlement) {
 		entitled[[2]int64{e.AgreementID, e.VersionID}] = true
 	})
 	if err != nil {
@@ -183,7 +177,7 @@ func (im *importer) entitlementBatch(first int, batch []ImportEntitlement) error
 	if !im.writing() || len(rows) == 0 {
 		return nil
 	}
-	if err := im.tx.db.Clauses(clause.OnConflict{DoNothing: true}).Create(rows).Error; err != nil {
+	if err := im.tx.db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, importBatch).Error; err != nil {
 		return fmt.Errorf("store entitlements: %w", err)
 	}
 	return nil

@@ -57,11 +57,7 @@ type KeyCursor struct {
 // It is the statement of a cheap route (the first page of a licence's
 // keys), so it is written out rather than built (quickQuery).
 func (s *Store) KeyListingsPage(ctx context.Context, licence int64, after KeyCursor, limit int) ([]KeyListing, error) {
-	kind := "k.key_type"
-	if s.dialect == DialectPostgres {
-		kind = `k.key_type COLLATE "C"`
-	}
-	rows, err := s.quickQuery(ctx, keyListingsPageSQL(kind), licence, after.ProductID, after.KeyType, after.ID, limit)
+	rows, err := s.quickQuery(ctx, keyListingsPageSQL(bytewise(s.dialect, "k.key_type")), licence, after.ProductID, after.KeyType, after.ID, limit)
 	if err != nil {
 		return nil, mapError(err)
 	}
@@ -184,10 +180,7 @@ func (q KeyQuery) order(dialect string) string {
 		b.WriteString(" ELSE 0 END")
 		rank = b.String()
 	}
-	kind := "k.key_type"
-	if dialect == DialectPostgres {
-		kind = `k.key_type COLLATE "C"`
-	}
+	kind := bytewise(dialect, "k.key_type")
 	byProduct := rank + ", " + kind + ", k.id"
 	switch q.Sort {
 	case "type":

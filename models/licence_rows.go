@@ -62,9 +62,27 @@ const sqlitePackedLicenceRows = `SELECT group_concat(printf('%d,%s,%s,%s,%s,%d,%
 
 // scannedLicenceRows is LicenceRows on PostgreSQL.
 func (s *Store) scannedLicenceRows(ctx context.Context, ids []int64) ([]LicenceRow, error) {
-	q := s.db.WithContext(ctx).Table("agreements").Select("id, number, program, name, parent_id, " +
-		"COALESCE(to_char(starts, 'YYYY-MM-DD'), ''), COALESCE(to_char(ends, 'YYYY-MM-DD'), '')")
+	q := s.db.WithContext(ctx).Table("agreements").Select(licenceRowColumns(s.dialect))
 	return scanLicenceRows(s.whereIDIn(q, "id", ids), len(ids))
+}
+
+// licenceRowColumns are the columns of agreements that scanLicenceRows
+// reads, the dates as YYYY-MM-DD text.
+func licenceRowColumns(dialect string) string {
+	dates := "COALESCE(starts, ''), COALESCE(ends, '')"
+	if dialect == DialectPostgres {
+		dates = "COALESCE(to_char(starts, 'YYYY-MM-DD'), ''), COALESCE(to_char(ends, 'YYYY-MM-DD'), '')"
+	}
+	return "id, number, program, name, parent_id, " + dates
+}
+
+// bytewise is column as compared and sorted byte by byte, as SQLite does
+// by default and PostgreSQL with the C collation.
+func bytewise(dialect, column string) string {
+	if dialect == DialectPostgres {
+		return column + ` COLLATE "C"`
+	}
+	return column
 }
 
 // scanLicenceRows runs q, which selects the columns of a LicenceRow in
@@ -145,12 +163,8 @@ func cutCounted(n, s string) (string, string, error) {
 // (parent_id, number): what a page of an MBSA's licences shows, whatever
 // the number of licences under it. Who may see them is not its concern.
 func (s *Store) ChildRows(ctx context.Context, parent int64, after string, limit int) ([]LicenceRow, error) {
-	dates, number := "COALESCE(starts, ''), COALESCE(ends, '')", "number"
-	if s.dialect == DialectPostgres {
-		dates = "COALESCE(to_char(starts, 'YYYY-MM-DD'), ''), COALESCE(to_char(ends, 'YYYY-MM-DD'), '')"
-		number = `number COLLATE "C"`
-	}
-	q := s.db.WithContext(ctx).Table("agreements").Select("id, number, program, name, parent_id, "+dates).
+	number := bytewise(s.dialect, "number")
+	q := s.db.WithContext(ctx).Table("agreements").Select(licenceRowColumns(s.dialect)).
 		Where("parent_id = ? AND "+number+" > ?", parent, after).Order(number).Limit(limit)
 	return scanLicenceRows(q, limit)
 }
