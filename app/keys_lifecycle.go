@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/openlsc/openlsc/authz"
 	mailer "github.com/openlsc/openlsc/mail"
 	"github.com/openlsc/openlsc/models"
 )
@@ -225,6 +227,9 @@ func (k *Keys) mailKeyStatus(tx *models.Tx, to []recipient, key *models.KeyListi
 	return nil
 }
 
+// errNoSuchNumber answers an operator naming a licence no agreement has.
+var errNoSuchNumber = models.New(models.CodeNotFound, "err.licence.no_such_number", "No licence has this number.")
+
 // OperatorKeys lists the keys of the licence numbered licence for an
 // operator, masked, with their status.
 func (k *Keys) OperatorKeys(ctx context.Context, op int64, licence string) ([]KeyView, error) {
@@ -236,13 +241,53 @@ func (k *Keys) OperatorKeys(ctx context.Context, op int64, licence string) ([]Ke
 		return nil, err
 	}
 	if ag == nil {
-		return nil, models.New(models.CodeNotFound, "err.licence.no_such_number", "No licence has this number.")
+		return nil, errNoSuchNumber
 	}
 	rows, err := k.store.KeysOf(ctx, ag.ID)
 	if err != nil {
 		return nil, err
 	}
 	return keyViews(rows), nil
+}
+
+// MAK returns the multiple activation key keyID of licence, masked, to a
+// user who may read the licence's keys or to an operator: what the
+// installations and telephone activation pages show, read alone rather
+// than among every key of the licence. ErrNoSuchKey when licence has no
+// such MAK.
+func (k *Keys) MAK(ctx context.Context, user, licence, keyID int64) (KeyView, error) {
+	if !k.authz.Can(user, licence, authz.ActReadKeys) && !k.authz.IsOperator(user) {
+		return KeyView{}, authz.ErrNoSuchLicence
+	}
+	listing, err := k.store.KeyListing(ctx, keyID)
+	if errors.Is(err, models.ErrNoSuchProductKey) {
+		return KeyView{}, ErrNoSuchKey
+	}
+	if err != nil {
+		return KeyView{}, err
+	}
+	v := keyView(*listing)
+	if listing.AgreementID != licence || !v.MAK() {
+		return KeyView{}, ErrNoSuchKey
+	}
+	return v, nil
+}
+
+// OperatorMAK is MAK for an operator naming the licence by its number, as
+// OperatorKeys does; it returns the licence's id too.
+func (k *Keys) OperatorMAK(ctx context.Context, op int64, licence string, keyID int64) (int64, KeyView, error) {
+	if err := k.operator(op); err != nil {
+		return 0, KeyView{}, err
+	}
+	ag, err := k.store.AgreementByNumber(ctx, strings.TrimSpace(licence))
+	if err != nil {
+		return 0, KeyView{}, err
+	}
+	if ag == nil {
+		return 0, KeyView{}, errNoSuchNumber
+	}
+	v, err := k.MAK(ctx, op, ag.ID, keyID)
+	return ag.ID, v, err
 }
 
 // RevealForOperator returns the whole key keyID, whatever its status, to

@@ -30,23 +30,21 @@ type ActivationUseCases interface {
 
 var _ ActivationUseCases = (*app.Activations)(nil)
 
-// ActivationKeys finds the key a page is about, with its live counts
-// (*app.Keys): List for the licence's key readers, OperatorKeys for
-// operators.
+// ActivationKeys finds the MAK a page is about, with its live counts
+// (*app.Keys): MAK for the licence's key readers, OperatorMAK for
+// operators, who name the licence by its number.
 type ActivationKeys interface {
-	List(ctx context.Context, user, licence int64) ([]app.KeyView, error)
-	OperatorKeys(ctx context.Context, op int64, licence string) ([]app.KeyView, error)
+	MAK(ctx context.Context, user, licence, keyID int64) (app.KeyView, error)
+	OperatorMAK(ctx context.Context, op int64, licence string, keyID int64) (int64, app.KeyView, error)
 }
 
 // ActivationAccess tells who sees what on the activation pages (the
 // application checks again): CanRelease whether user may release
 // installations of licence (its administrators and the operators),
-// IsOperator whether user is an operator, and AgreementID finds a
-// licence by its number for the operators' pages.
+// and IsOperator whether user is an operator.
 type ActivationAccess struct {
-	CanRelease  func(user, licence int64) bool
-	IsOperator  func(user int64) bool
-	AgreementID func(ctx context.Context, number string) (int64, error)
+	CanRelease func(user, licence int64) bool
+	IsOperator func(user int64) bool
 }
 
 // MountActivation registers the pages of the activation service:
@@ -160,7 +158,6 @@ func (h activationPages) key(c *gin.Context) (keyPage, bool) {
 	if err != nil {
 		err = app.ErrNoSuchKey
 	}
-	var keys []app.KeyView
 	if strings.HasPrefix(c.FullPath(), "/operator/") {
 		user, ok := h.ui.signedInOperator(c, h.access.IsOperator)
 		if !ok {
@@ -168,24 +165,13 @@ func (h activationPages) key(c *gin.Context) (keyPage, bool) {
 		}
 		p = keyPage{User: user, Operator: true, Licence: cutString(strings.TrimSpace(c.Query("licence")), 64)}
 		if err == nil {
-			keys, err = h.k.OperatorKeys(ctx, user, p.Licence)
-		}
-		if err == nil {
-			p.LicID, err = h.access.AgreementID(ctx, p.Licence)
+			p.LicID, p.Key, err = h.k.OperatorMAK(ctx, user, p.Licence, id)
 		}
 	} else {
 		p.User, _ = app.UserID(ctx)
 		p.Licence, p.LicID = c.Param("licence"), authz.LicenceID(c)
 		if err == nil {
-			keys, err = h.k.List(ctx, p.User, p.LicID)
-		}
-	}
-	if err == nil {
-		err = app.ErrNoSuchKey
-		for _, k := range keys {
-			if k.ID == id && k.MAK() {
-				p.Key, err = k, nil
-			}
+			p.Key, err = h.k.MAK(ctx, p.User, p.LicID, id)
 		}
 	}
 	if err != nil {

@@ -42,7 +42,7 @@ func newActivationPagesEnv(t *testing.T, limiter *limits.Limiter) *activationPag
 		CanRelease: func(user, licence int64) bool {
 			return env.az.Can(user, licence, authz.ActManage) || env.az.IsOperator(user)
 		},
-		IsOperator: env.az.IsOperator, AgreementID: env.store.AgreementID,
+		IsOperator: env.az.IsOperator,
 	})
 	return env
 }

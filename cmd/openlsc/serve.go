@@ -325,7 +325,7 @@ func (m *Main) pageRoutes(pages *frontend.UI) []func(gin.IRouter) {
 				CanRelease: func(user, licence int64) bool {
 					return az.Can(user, licence, authz.ActManage) || az.IsOperator(user)
 				},
-				IsOperator: az.IsOperator, AgreementID: m.Store.AgreementID,
+				IsOperator: az.IsOperator,
 			})
 		},
 	}
