@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"html/template"
 	"net/http"
 	"slices"
 	"strconv"
@@ -64,23 +65,18 @@ type productView struct {
 
 // versionView is one version of a product, with its texts localized in
 // Go (as those of its files) so that the template prints fields rather
-// than calling t for every version and file.
+// than calling t for every version and file. It copies the fields it shows
+// rather than embed app's type: text/template looks a field up by name on
+// every use, and through an embedded struct that lookup walks the
+// embedding.
 type versionView struct {
-	app.VersionDownloads
-	Anchor        string // id of the version's heading
-	Label         string // version and edition
-	Caption       string // of the table of files
-	ReleasedLabel string // "released on …", or ""
-	Files         []fileView
-}
-
-type fileView struct {
-	app.FileDownload
-	LanguageName string
-	SizeLabel    string // the size, localized with its unit
-	CopyLabel    string // names the button copying the SHA-256
-	LinkURL      string // where the form asks for a download link
-	LinkLabel    string // names that form's button
+	Version, Edition string
+	Downgrade        bool
+	Anchor           string // id of the version's heading
+	Label            string // version and edition
+	Caption          string // of the table of files
+	ReleasedLabel    string // "released on …", or ""
+	Rows             template.HTML
 }
 
 func (h downloadsPage) show(c *gin.Context) {
@@ -157,21 +153,24 @@ func languageNamer(lang language.Tag) func(string) string {
 // and files, in the language of text (printer writes the numbers).
 func productViews(text *pageText, printer *message.Printer, langName func(string) string, list []app.ProductDownloads) []productView {
 	out := make([]productView, 0, len(list))
+	rowTexts := fileRowTexts{Copy: text.get("downloads.copy"), Copied: text.get("downloads.copied"), GetLink: text.get("downloads.get_link")}
 	for _, p := range list {
 		pv := productView{Code: p.Code, Name: p.Name}
 		for _, ver := range p.Versions {
-			vv := versionView{VersionDownloads: ver, Anchor: "version-" + strconv.FormatInt(ver.ID, 10),
+			vv := versionView{Version: ver.Version, Edition: ver.Edition, Downgrade: ver.Downgrade, Anchor: "version-" + strconv.FormatInt(ver.ID, 10),
 				Label: strings.TrimSpace(ver.Version + " " + ver.Edition)}
 			vv.Caption = text.format("downloads.files_caption", "Product", p.Name, "Version", vv.Label)
 			if ver.Released != "" {
 				vv.ReleasedLabel = text.format("downloads.released", "Date", ver.Released)
 			}
+			files := make([]fileRow, 0, len(ver.Files))
 			for _, f := range ver.Files {
 				id, n := downloadSize(printer, f.Size)
-				vv.Files = append(vv.Files, fileView{FileDownload: f, LanguageName: langName(f.Language),
+				files = append(files, fileRow{Name: f.Name, SHA256: f.SHA256, Size: f.Size, LanguageName: langName(f.Language),
 					SizeLabel: text.format(id, "N", n), CopyLabel: text.format("downloads.copy_sha", "Name", f.Name),
 					LinkURL: "/downloads/" + strconv.FormatInt(f.ID, 10) + "/link", LinkLabel: text.format("downloads.get_link_for", "Name", f.Name)})
 			}
+			vv.Rows = fileRowsHTML(files, rowTexts)
 			pv.Versions = append(pv.Versions, vv)
 		}
 		out = append(out, pv)
