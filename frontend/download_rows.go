@@ -33,35 +33,22 @@ func fileRowsHTML(rows []fileRow, t fileRowTexts) template.HTML {
 	var b strings.Builder
 	b.Grow(len(rows) * 900)
 	esc := template.HTMLEscapeString
+	copied, copyText, getLink := esc(t.Copied), esc(t.Copy), esc(t.GetLink)
 	for _, r := range rows {
 		sha := esc(r.SHA256)
-		b.WriteString("\n        <tr>\n          <td>")
-		b.WriteString(esc(r.LanguageName))
-		b.WriteString("</td>\n          <th scope=\"row\">")
-		b.WriteString(esc(r.Name))
-		b.WriteString("</th>\n          <td><data value=\"")
-		b.WriteString(strconv.FormatInt(r.Size, 10))
-		b.WriteString("\">")
-		b.WriteString(esc(r.SizeLabel))
-		b.WriteString("</data></td>\n          <td class=\"sha-cell\"><code class=\"sha256\" title=\"")
-		b.WriteString(sha)
-		b.WriteString("\">")
-		b.WriteString(sha)
-		b.WriteString("</code> <button type=\"button\" class=\"btn-quiet btn-small copy\" data-copy=\"")
-		b.WriteString(sha)
-		b.WriteString("\" data-copied=\"")
-		b.WriteString(esc(t.Copied))
-		b.WriteString("\" aria-label=\"")
-		b.WriteString(esc(r.CopyLabel))
-		b.WriteString("\" hidden>")
-		b.WriteString(esc(t.Copy))
-		b.WriteString("</button></td>\n          <td>\n            <form method=\"post\" action=\"")
-		b.WriteString(esc(r.LinkURL))
-		b.WriteString("\" class=\"inline-form\">\n              <button type=\"submit\" aria-label=\"")
-		b.WriteString(esc(r.LinkLabel))
-		b.WriteString("\">")
-		b.WriteString(esc(t.GetLink))
-		b.WriteString("</button>\n            </form>\n          </td>\n        </tr>")
+		for _, part := range [...]string{
+			"\n        <tr>\n          <td>", esc(r.LanguageName),
+			"</td>\n          <th scope=\"row\">", esc(r.Name),
+			"</th>\n          <td><data value=\"", strconv.FormatInt(r.Size, 10), "\">", esc(r.SizeLabel),
+			"</data></td>\n          <td class=\"sha-cell\"><code class=\"sha256\" title=\"", sha, "\">", sha,
+			"</code> <button type=\"button\" class=\"btn-quiet btn-small copy\" data-copy=\"", sha,
+			"\" data-copied=\"", copied, "\" aria-label=\"", esc(r.CopyLabel), "\" hidden>", copyText,
+			"</button></td>\n          <td>\n            <form method=\"post\" action=\"", esc(r.LinkURL),
+			"\" class=\"inline-form\">\n              <button type=\"submit\" aria-label=\"", esc(r.LinkLabel), "\">", getLink,
+			"</button>\n            </form>\n          </td>\n        </tr>",
+		} {
+			b.WriteString(part)
+		}
 	}
 	return template.HTML(b.String()) // every value escaped above
 }
