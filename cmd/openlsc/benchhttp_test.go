@@ -105,6 +105,8 @@ func TestBenchHTTP(t *testing.T) {
 	fmt.Printf("data set: %d agreements (MBSA with %d enrollments), %d users, %d grants, %d products, big licence %s with %d keys and %d users; generated in %s on %s\n",
 		size.agreements, size.enrollments, size.users, size.grants, size.products, ds.big, size.bigKeys, size.bigUsers,
 		time.Since(start).Round(time.Millisecond), m.Store.Dialect())
+	// The ratios depend on the machine as well as on the code: name it.
+	fmt.Printf("machine: %s, GOMAXPROCS %d, %s\n", cpuModel(), runtime.GOMAXPROCS(0), runtime.Version())
 	bare := startBareGin(t)
 
 	routes := ds.routes()
@@ -128,6 +130,20 @@ func TestBenchHTTP(t *testing.T) {
 			}
 		}
 	}
+}
+
+// cpuModel is the processor's model name as Linux gives it, or GOARCH.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for line := range strings.Lines(string(b)) {
+		if name, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimLeft(name, " \t:"))
+		}
+	}
+	return runtime.GOARCH
 }
 
 // startBenchServer runs the real server (production mode: a configured
