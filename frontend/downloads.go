@@ -73,7 +73,6 @@ type versionView struct {
 	Version, Edition string
 	Downgrade        bool
 	Anchor           string // id of the version's heading
-	Label            string // version and edition
 	Caption          string // of the table of files
 	ReleasedLabel    string // "released on …", or ""
 	Rows             template.HTML
@@ -157,9 +156,8 @@ func productViews(text *pageText, printer *message.Printer, langName func(string
 	for _, p := range list {
 		pv := productView{Code: p.Code, Name: p.Name}
 		for _, ver := range p.Versions {
-			vv := versionView{Version: ver.Version, Edition: ver.Edition, Downgrade: ver.Downgrade, Anchor: "version-" + strconv.FormatInt(ver.ID, 10),
-				Label: strings.TrimSpace(ver.Version + " " + ver.Edition)}
-			vv.Caption = text.format("downloads.files_caption", "Product", p.Name, "Version", vv.Label)
+			vv := versionView{Version: ver.Version, Edition: ver.Edition, Downgrade: ver.Downgrade, Anchor: "version-" + strconv.FormatInt(ver.ID, 10)}
+			vv.Caption = text.format("downloads.files_caption", "Product", p.Name, "Version", strings.TrimSpace(ver.Version+" "+ver.Edition))
 			if ver.Released != "" {
 				vv.ReleasedLabel = text.format("downloads.released", "Date", ver.Released)
 			}
