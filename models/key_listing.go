@@ -57,16 +57,23 @@ type KeyCursor struct {
 // It is the statement of a cheap route (the first page of a licence's
 // keys), so it is written out rather than built (quickQuery).
 func (s *Store) KeyListingsPage(ctx context.Context, licence int64, after KeyCursor, limit int) ([]KeyListing, error) {
-	rows, err := s.quickQuery(ctx, keyListingsPageSQL(bytewise(s.dialect, "k.key_type")), licence, after.ProductID, after.KeyType, after.ID, limit)
+	rows, err := s.quickQuery(ctx, keyListingsPageSQL[s.dialect], licence, after.ProductID, after.KeyType, after.ID, limit)
 	if err != nil {
 		return nil, mapError(err)
 	}
 	return scanKeyListingRows(rows, licence)
 }
 
-// keyListingsPageSQL is the statement of KeyListingsPage, kind the key
-// type as compared bytewise.
-func keyListingsPageSQL(kind string) string {
+// keyListingsPageSQL is the statement of KeyListingsPage in each dialect,
+// built once rather than on every request.
+var keyListingsPageSQL = map[string]string{
+	DialectSQLite:   keyListingsPageStatement(bytewise(DialectSQLite, "k.key_type")),
+	DialectPostgres: keyListingsPageStatement(bytewise(DialectPostgres, "k.key_type")),
+}
+
+// keyListingsPageStatement is the statement of KeyListingsPage, kind the
+// key type as compared bytewise.
+func keyListingsPageStatement(kind string) string {
 	return keyListingColumns + ` FROM product_keys AS k JOIN products p ON p.id = k.product_id
 	LEFT JOIN product_keys rk ON rk.id = k.replaces_id
 	WHERE k.agreement_id = ` + boundInt + ` AND (k.product_id, ` + kind + `, k.id) > (` + boundInt + `, ` + boundText + `, ` + boundInt + `)

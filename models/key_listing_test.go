@@ -12,23 +12,17 @@ import (
 	"github.com/openlsc/openlsc/models/modelstest"
 )
 
-// TestKeyListingsOfMatchesKeysOf: the lean key listing reads what KeysOf
-// reads, but for the sealed key, the fingerprint, the status note and the
-// row times, in the same order.
-func TestKeyListingsOfMatchesKeysOf(t *testing.T) {
+// importKeys imports licence V1 of Contoso with keys of two products, b
+// and a (named bName and aName, b imported first), and returns its id.
+func importKeys(t *testing.T, s *models.Store, bName, aName string, keys []models.ImportKey) int64 {
+	t.Helper()
 	ctx := context.Background()
-	s := modelstest.New(t)
-	limit, used := int64(10), int64(4)
 	doc := &models.ImportDocument{
 		Organizations: []models.ImportOrganization{{Number: "C1", Name: "Contoso"}},
 		Agreements:    []models.ImportAgreement{{Program: "open_value", Number: "V1", Organization: "C1"}},
-		Products: []models.ImportProduct{{ID: "b", Name: "B product", Versions: []models.ImportVersion{{Version: "1"}}},
-			{ID: "a", Name: "A product", Versions: []models.ImportVersion{{Version: "1"}}}},
-		Keys: []models.ImportKey{
-			{Agreement: "V1", Product: "b", Type: "mak", Key: "BBBBB-BBBBB-BBBBB-BBBBB-11111", ActivationLimit: &limit, ActivationsUsed: &used, ActivationsAsOf: "2026-11-01T10:00:00Z"},
-			{Agreement: "V1", Product: "a", Type: "kms", Key: "AAAAA-AAAAA-AAAAA-AAAAA-22222"},
-			{Agreement: "V1", Product: "a", Type: "mak", Key: "AAAAA-AAAAA-AAAAA-AAAAA-33333", ActivationLimit: &limit},
-		},
+		Products: []models.ImportProduct{{ID: "b", Name: bName, Versions: []models.ImportVersion{{Version: "1"}}},
+			{ID: "a", Name: aName, Versions: []models.ImportVersion{{Version: "1"}}}},
+		Keys: keys,
 	}
 	if _, err := s.Import(ctx, doc, models.ImportOptions{Actor: models.Actor{Label: "cli"}}); err != nil {
 		t.Fatal(err)
@@ -37,6 +31,21 @@ func TestKeyListingsOfMatchesKeysOf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return licence
+}
+
+// TestKeyListingsOfMatchesKeysOf: the lean key listing reads what KeysOf
+// reads, but for the sealed key, the fingerprint, the status note and the
+// row times, in the same order.
+func TestKeyListingsOfMatchesKeysOf(t *testing.T) {
+	ctx := context.Background()
+	s := modelstest.New(t)
+	limit, used := int64(10), int64(4)
+	licence := importKeys(t, s, "B product", "A product", []models.ImportKey{
+		{Agreement: "V1", Product: "b", Type: "mak", Key: "BBBBB-BBBBB-BBBBB-BBBBB-11111", ActivationLimit: &limit, ActivationsUsed: &used, ActivationsAsOf: "2026-11-01T10:00:00Z"},
+		{Agreement: "V1", Product: "a", Type: "kms", Key: "AAAAA-AAAAA-AAAAA-AAAAA-22222"},
+		{Agreement: "V1", Product: "a", Type: "mak", Key: "AAAAA-AAAAA-AAAAA-AAAAA-33333", ActivationLimit: &limit},
+	})
 	want, err := s.KeysOf(ctx, licence)
 	if err != nil {
 		t.Fatal(err)
@@ -67,26 +76,13 @@ func TestKeyListingsPageMatchesKeyListingsOf(t *testing.T) {
 	ctx := context.Background()
 	s := modelstest.New(t)
 	limit, used, zero := int64(10), int64(4), int64(0)
-	doc := &models.ImportDocument{
-		Organizations: []models.ImportOrganization{{Number: "C1", Name: "Contoso"}},
-		Agreements:    []models.ImportAgreement{{Program: "open_value", Number: "V1", Organization: "C1"}},
-		Products: []models.ImportProduct{{ID: "b", Name: "Office, 2024 12,34", Versions: []models.ImportVersion{{Version: "1"}}},
-			{ID: "a", Name: "ウィンドウズ サーバー", Versions: []models.ImportVersion{{Version: "1"}}}},
-		Keys: []models.ImportKey{
-			{Agreement: "V1", Product: "b", Type: "mak", Key: "BBBBB-BBBBB-BBBBB-BBBBB-11111", ActivationLimit: &limit, ActivationsUsed: &used, ActivationsAsOf: "2026-11-01T10:00:00.123456789Z"},
-			{Agreement: "V1", Product: "a", Type: "kms", Key: "AAAAA-AAAAA-AAAAA-AAAAA-22222"},
-			{Agreement: "V1", Product: "a", Type: "mak", Key: "AAAAA-AAAAA-AAAAA-AAAAA-33333", ActivationLimit: &limit, ActivationsUsed: &zero},
-			{Agreement: "V1", Product: "b", Type: "kms", Key: "BBBBB-BBBBB-BBBBB-BBBBB-44444"},
-			{Agreement: "V1", Product: "b", Type: "mak", Key: "BBBBB-BBBBB-BBBBB-BBBBB-55555", ActivationLimit: &limit},
-		},
-	}
-	if _, err := s.Import(ctx, doc, models.ImportOptions{Actor: models.Actor{Label: "cli"}}); err != nil {
-		t.Fatal(err)
-	}
-	licence, err := s.AgreementID(ctx, "V1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	licence := importKeys(t, s, "Office, 2024 12,34", "ウィンドウズ サーバー", []models.ImportKey{
+		{Agreement: "V1", Product: "b", Type: "mak", Key: "BBBBB-BBBBB-BBBBB-BBBBB-11111", ActivationLimit: &limit, ActivationsUsed: &used, ActivationsAsOf: "2026-11-01T10:00:00.123456789Z"},
+		{Agreement: "V1", Product: "a", Type: "kms", Key: "AAAAA-AAAAA-AAAAA-AAAAA-22222"},
+		{Agreement: "V1", Product: "a", Type: "mak", Key: "AAAAA-AAAAA-AAAAA-AAAAA-33333", ActivationLimit: &limit, ActivationsUsed: &zero},
+		{Agreement: "V1", Product: "b", Type: "kms", Key: "BBBBB-BBBBB-BBBBB-BBBBB-44444"},
+		{Agreement: "V1", Product: "b", Type: "mak", Key: "BBBBB-BBBBB-BBBBB-BBBBB-55555", ActivationLimit: &limit},
+	})
 	all, err := s.KeyListingsOf(ctx, licence)
 	if err != nil {
 		t.Fatal(err)
